@@ -1,0 +1,62 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { PortInUseError, startFunctionsHost } from "./functions-host.js";
+import type { RpcLogLevel } from "./core-types.js";
+
+/**
+ * The local Functions host as a process:
+ * `node dist/devhost/functions-host/main.js [--app-dir DIR] [--port 7071] [--jwks FILE]`.
+ * App settings come from the environment, then from the app's local.settings.json `Values`.
+ */
+const { values } = parseArgs({
+  options: {
+    "app-dir": { type: "string", default: "." },
+    port: { type: "string", default: process.env.FUNCTIONS_HTTP_PORT ?? "7071" },
+    jwks: { type: "string" },
+  },
+});
+const appDir = resolve(values["app-dir"]);
+loadLocalSettings(appDir);
+
+const levels: RpcLogLevel[] = ["trace", "debug", "information", "warning", "error", "critical"];
+const minLevel = levels.indexOf((process.env.HOST_LOG_LEVEL ?? "information").toLowerCase() as RpcLogLevel);
+const log = (level: RpcLogLevel, category: string, msg: string): void => {
+  if (levels.indexOf(level) < minLevel) return;
+  const line = `[${new Date().toISOString()}] ${level.padEnd(11)} ${category}: ${msg}`;
+  (levels.indexOf(level) >= levels.indexOf("warning") ? process.stderr : process.stdout).write(line + "\n");
+};
+
+try {
+  const host = await startFunctionsHost({ appDir, port: Number(values.port), jwksPath: values.jwks, log });
+  const ready = { ready: true, baseUrl: host.baseUrl, functions: host.functions };
+  if (process.send) process.send(ready);
+  else {
+    console.log(`Functions host listening on ${host.baseUrl}`);
+    for (const f of host.functions) console.log(`  ${f.name} [${f.trigger}] ${f.detail}`);
+  }
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    void host.close().then(() => process.exit(0));
+    setTimeout(() => process.exit(0), 5000).unref();
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  // Started by the local stack: go when it goes, even if it was killed without a word.
+  process.on("disconnect", stop);
+} catch (err) {
+  const message = err instanceof PortInUseError ? `${err.message} Stop what uses it, or choose another port.` : String(err instanceof Error ? err.stack : err);
+  console.error(`The Functions host could not start: ${message}`);
+  process.exit(err instanceof PortInUseError ? 98 : 1);
+}
+
+function loadLocalSettings(dir: string): void {
+  const path = join(dir, "local.settings.json");
+  if (!existsSync(path)) return;
+  const settings = JSON.parse(readFileSync(path, "utf8")) as { Values?: Record<string, string> };
+  for (const [k, v] of Object.entries(settings.Values ?? {})) {
+    if (process.env[k] === undefined) process.env[k] = String(v);
+  }
+}

@@ -1,0 +1,187 @@
+import { fork, spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { isPortFree, waitForPort } from "./ports.js";
+import { LOCAL_AUDIENCE, LOCAL_DEFAULT_ACCOUNT, LOCAL_ISSUER, LOCAL_USER_ID, openLocalIssuer } from "./local-issuer.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+
+export interface StackOptions {
+  /** The project root: the Functions app loaded by the host. */
+  appDir: string;
+  dataDir: string;
+  port: number;
+  cosmosPort: number;
+  blobPort: number;
+  queuePort: number;
+  /** Lines the children print, for the console. */
+  onOutput(source: string, line: string): void;
+  /** A child stopped on its own: the stack is broken. */
+  onChildExit(source: string, code: number | null, signal: string | null): void;
+}
+
+export interface RunningStack {
+  apiBaseUrl: string;
+  hostBaseUrl: string;
+  cosmosEndpoint: string;
+  blobEndpoint: string;
+  queueEndpoint: string;
+  accountPath: string;
+  functions: { name: string; trigger: string; detail: string }[];
+  stop(): Promise<void>;
+}
+
+export class StackError extends Error {}
+
+/** Ports the stack needs, with the environment variable that moves each. */
+function portsOf(o: StackOptions): [number, string][] {
+  return [
+    [o.port, "PORT"],
+    [o.cosmosPort, "COSMOS_PORT"],
+    [o.blobPort, "AZURITE_BLOB_PORT"],
+    [o.queuePort, "AZURITE_QUEUE_PORT"],
+  ];
+}
+
+/**
+ * Starts the local stack: Azurite (blob, queue), the durable Cosmos DB emulator and the local
+ * Functions host, each a child process on loopback, data under one directory.
+ */
+export async function startStack(o: StackOptions): Promise<RunningStack> {
+  mkdirSync(o.dataDir, { recursive: true });
+  stopLeftovers(o.dataDir);
+  for (const [port, variable] of portsOf(o)) {
+    if (!(await isPortFree(port))) throw new StackError(`Port ${port} on 127.0.0.1 is already in use (set ${variable} to use another one, or stop what uses it).`);
+  }
+  const children: { name: string; child: ChildProcess }[] = [];
+  let stopping = false;
+  const track = (name: string, child: ChildProcess): ChildProcess => {
+    children.push({ name, child });
+    pipeLines(child, name, o.onOutput);
+    child.once("exit", (code, signal) => {
+      if (!stopping) o.onChildExit(name, code, signal);
+    });
+    writeFileSync(join(o.dataDir, "stack.json"), JSON.stringify({ pids: children.map((c) => c.child.pid) }));
+    return child;
+  };
+  const stop = async (): Promise<void> => {
+    stopping = true;
+    await Promise.all(children.map(({ child }) => stopChild(child)));
+  };
+
+  try {
+    const issuer = await openLocalIssuer(o.dataDir);
+    const azuriteDir = join(o.dataDir, "azurite");
+    mkdirSync(azuriteDir, { recursive: true });
+    const azuriteBin = join(dirname(require.resolve("azurite/package.json")), "dist", "src");
+    const azuriteArgs = ["--silent", "--disableTelemetry", "--location", azuriteDir, "--skipApiVersionCheck", "--loose"];
+    // Azurite's stdout only says it started; its errors go to stderr, which we show.
+    track("azurite-blob", spawn(process.execPath, [join(azuriteBin, "blob", "main.js"), ...azuriteArgs, "--blobHost", "127.0.0.1", "--blobPort", String(o.blobPort)], { stdio: ["ignore", "ignore", "pipe"] }));
+    track("azurite-queue", spawn(process.execPath, [join(azuriteBin, "queue", "main.js"), ...azuriteArgs, "--queueHost", "127.0.0.1", "--queuePort", String(o.queuePort)], { stdio: ["ignore", "ignore", "pipe"] }));
+    const cosmos = track("cosmos", fork(join(here, "cosmos", "main.js"), [join(o.dataDir, "cosmos"), String(o.cosmosPort)], { stdio: ["ignore", "pipe", "pipe", "ipc"] }));
+    const cosmosReady = readyMessage<{ endpoint: string }>(cosmos, "cosmos");
+    await Promise.all([waitForPort(o.blobPort), waitForPort(o.queuePort), cosmosReady]);
+
+    const blobEndpoint = `http://127.0.0.1:${o.blobPort}/devstoreaccount1`;
+    const queueEndpoint = `http://127.0.0.1:${o.queuePort}/devstoreaccount1`;
+    const cosmosEndpoint = `http://127.0.0.1:${o.cosmosPort}/`;
+    const hostBaseUrl = `http://127.0.0.1:${o.port}`;
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      FUNCTIONS_WORKER_RUNTIME: "node",
+      // Azurite's well-known development account: a public constant of the emulator, not a secret.
+      AzureWebJobsStorage: `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=${blobEndpoint};QueueEndpoint=${queueEndpoint};`,
+      COSMOS_ENDPOINT: cosmosEndpoint,
+      // The emulator accepts any key; the SDK only needs one to sign with.
+      COSMOS_KEY: Buffer.from("local-emulator").toString("base64"),
+      COSMOS_CREATE_IF_MISSING: "true",
+      AUTH_ISSUER: LOCAL_ISSUER,
+      AUTH_AUDIENCE: LOCAL_AUDIENCE,
+      AUTH_JWKS_URI: `${hostBaseUrl}/.well-known/jwks.json`,
+      BOOTSTRAP_ACCOUNT: LOCAL_DEFAULT_ACCOUNT,
+      BOOTSTRAP_OWNER: LOCAL_USER_ID,
+    };
+    const host = track(
+      "functions",
+      fork(join(here, "functions-host", "main.js"), ["--app-dir", o.appDir, "--port", String(o.port), "--jwks", issuer.jwksPath], { env, stdio: ["ignore", "pipe", "pipe", "ipc"] }),
+    );
+    const ready = await readyMessage<{ functions: RunningStack["functions"] }>(host, "functions");
+    return {
+      apiBaseUrl: `${hostBaseUrl}/api`,
+      hostBaseUrl,
+      cosmosEndpoint,
+      blobEndpoint,
+      queueEndpoint,
+      accountPath: LOCAL_DEFAULT_ACCOUNT,
+      functions: ready.functions,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+function readyMessage<T>(child: ChildProcess, name: string): Promise<T> {
+  return new Promise((resolvePromise, reject) => {
+    const onExit = (code: number | null): void => reject(new StackError(`${name} stopped before it was ready (exit code ${code}); its output is above.`));
+    child.once("exit", onExit);
+    child.on("message", (m: unknown) => {
+      if (m && typeof m === "object" && (m as { ready?: unknown }).ready === true) {
+        child.off("exit", onExit);
+        resolvePromise(m as T);
+      }
+    });
+  });
+}
+
+function pipeLines(child: ChildProcess, name: string, onOutput: StackOptions["onOutput"]): void {
+  for (const stream of [child.stdout, child.stderr]) {
+    let rest = "";
+    stream?.setEncoding("utf8");
+    stream?.on("data", (chunk: string) => {
+      const lines = (rest + chunk).split("\n");
+      rest = lines.pop() ?? "";
+      for (const line of lines) if (line.trim()) onOutput(name, line);
+    });
+  }
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolvePromise) => {
+    const kill = setTimeout(() => child.kill("SIGKILL"), 5000);
+    child.once("exit", () => {
+      clearTimeout(kill);
+      resolvePromise();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+/**
+ * A stack killed with `kill -9` leaves Azurite running (it has no channel to notice); the next
+ * start ends the processes the last one recorded, when they are still ours.
+ */
+function stopLeftovers(dataDir: string): void {
+  const path = join(dataDir, "stack.json");
+  if (!existsSync(path)) return;
+  let pids: unknown[] = [];
+  try {
+    pids = (JSON.parse(readFileSync(path, "utf8")) as { pids?: unknown[] }).pids ?? [];
+  } catch {
+    return;
+  }
+  for (const pid of pids) {
+    if (typeof pid !== "number") continue;
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      if (cmdline.includes(resolve(dataDir)) || cmdline.includes(join(dataDir, "azurite"))) process.kill(pid, "SIGKILL");
+    } catch {
+      // Not running any more.
+    }
+  }
+}

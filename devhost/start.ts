@@ -1,0 +1,71 @@
+import { resolve, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { StackError, startStack } from "./stack.js";
+
+/**
+ * `npm start`: the whole service on this machine, on loopback. Settings: PORT (7071),
+ * DATA_DIR (./.data), COSMOS_PORT (8081), AZURITE_BLOB_PORT (10000), AZURITE_QUEUE_PORT (10001).
+ */
+const started = Date.now();
+const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const port = (name: string, fallback: number): number => {
+  const raw = process.env[name];
+  const value = raw === undefined || raw === "" ? fallback : Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 65535) {
+    console.error(`${name}=${raw} is not a TCP port (1-65535).`);
+    process.exit(64);
+  }
+  return value;
+};
+const dataDir = resolve(process.env.DATA_DIR || join(projectRoot, ".data"));
+let shuttingDown = false;
+
+try {
+  const stack = await startStack({
+    appDir: projectRoot,
+    dataDir,
+    port: port("PORT", 7071),
+    cosmosPort: port("COSMOS_PORT", 8081),
+    blobPort: port("AZURITE_BLOB_PORT", 10000),
+    queuePort: port("AZURITE_QUEUE_PORT", 10001),
+    onOutput: (source, line) => console.log(`[${source}] ${line}`),
+    onChildExit: (source, code, signal) => {
+      if (shuttingDown) return;
+      console.error(`\n${source} stopped unexpectedly (${signal ?? `exit code ${code}`}); stopping the stack.`);
+      shuttingDown = true;
+      void stack.stop().then(() => process.exit(1));
+    },
+  });
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  const models = `${stack.apiBaseUrl}/${stack.accountPath}/models?api-version=2017-09-01-preview`;
+  const summary = [
+    `Model Management is running (ready in ${seconds} s). Data: ${dataDir}`,
+    ``,
+    `  API          ${stack.apiBaseUrl}`,
+    `  Health       ${stack.apiBaseUrl}/health`,
+    `  Account      ${stack.accountPath}`,
+    `  Cosmos DB    ${stack.cosmosEndpoint} (durable emulator)`,
+    `  Azurite      blob ${stack.blobEndpoint}, queue ${stack.queueEndpoint}`,
+    ``,
+    `Get a token:   npm run --silent token`,
+    `Try:           curl -H "Authorization: Bearer $(npm run --silent token)" "${models}"`,
+    ``,
+    `Press Ctrl-C to stop.`,
+  ];
+  console.log(summary.join("\n"));
+  process.send?.({ ready: true, apiBaseUrl: stack.apiBaseUrl, seconds: Number(seconds) });
+  const stop = (): void => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    console.log("\nStopping…");
+    void stack.stop().then(() => process.exit(0));
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+} catch (err) {
+  if (err instanceof StackError) {
+    console.error(`Cannot start: ${err.message}`);
+    process.exit(1);
+  }
+  throw err;
+}

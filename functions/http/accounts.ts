@@ -1,0 +1,81 @@
+import type { HttpHandler } from "@azure/functions";
+import { accountEndpoint, authenticatedEndpoint, endpoint } from "../../shared/http/endpoint.js";
+import { json } from "../../shared/http/responses.js";
+import { nextLink, parseParams, parseQuery, readJsonBody, requireApiVersion } from "../../shared/http/request.js";
+import { accountParams, DEFAULT_PAGE_SIZE } from "../../shared/schemas/common.js";
+import { accountListQuery, accountRequest, principalIdParam, roleAssignmentRequest } from "../../shared/schemas/accounts.js";
+import { deleteAccount, putAccount, removeRole, roleOf, setRole } from "../../shared/account-service.js";
+import { accountView, roleAssignmentView } from "../../shared/views.js";
+import { accountPath } from "../../shared/account-ref.js";
+import { Errors } from "../../shared/errors.js";
+import { z } from "zod";
+import type { AppDeps } from "../composition-root.js";
+
+type Deps = () => Promise<AppDeps>;
+
+/** `PUT {account}`: creates the account (the caller becomes its Owner, 201) or updates it (200). */
+export const makePutAccount = (deps: Deps): HttpHandler =>
+  authenticatedEndpoint(deps, async ({ request, deps, principal }) => {
+    const ref = parseParams(accountParams, request.params);
+    const body = await readJsonBody(accountRequest, request);
+    const { account, created } = await putAccount(deps.accounts, ref, principal, body);
+    return json(created ? 201 : 200, accountView(account));
+  });
+
+/** `GET {account}`. */
+export const makeGetAccount = (deps: Deps): HttpHandler =>
+  accountEndpoint(deps, { access: "read", run: async ({ account }) => json(200, accountView(account)) });
+
+/** `DELETE {account}`: Owners only; refused while the account has services. */
+export const makeDeleteAccount = (deps: Deps): HttpHandler =>
+  endpoint(deps, async (request, _context, deps) => {
+    const principal = await deps.authenticate(request.headers.get("authorization"));
+    requireApiVersion(request);
+    const ref = parseParams(accountParams, request.params);
+    const path = accountPath(ref);
+    // Not through authorize(): an account left Deleting by a crash must still be deletable.
+    const account = await deps.accounts.get(path);
+    const role = account && roleOf(account, principal.id);
+    if (!account || !role) throw Errors.accountNotFound(path);
+    if (role !== "Owner") throw Errors.forbidden(`Deleting ${path} needs the Owner role; you are ${role}.`);
+    await deleteAccount(deps.accounts, account, await deps.accounts.countOfKind(path, "service"));
+    return { status: 200 };
+  });
+
+/** `GET subscriptions/{s}/resourceGroups/{rg}/accounts`: the accounts of the group the caller has a role on. */
+export const makeListAccounts = (deps: Deps): HttpHandler =>
+  authenticatedEndpoint(deps, async ({ request, deps, principal }) => {
+    const { subscriptionId, resourceGroupName } = parseParams(accountParams.pick({ subscriptionId: true, resourceGroupName: true }), request.params);
+    const query = parseQuery(accountListQuery, request);
+    const page = await deps.accounts.listVisible(subscriptionId, resourceGroupName, principal.id, query.count ?? DEFAULT_PAGE_SIZE, query.$skipToken);
+    const link = nextLink(request, page.nextSkipToken);
+    return json(200, { value: page.items.map(accountView), ...(link ? { nextLink: link } : {}) });
+  });
+
+/** `GET {account}/roleAssignments`: every member may see who else is. */
+export const makeListRoleAssignments = (deps: Deps): HttpHandler =>
+  accountEndpoint(deps, { access: "read", run: async ({ account }) => json(200, { value: account.roleAssignments.map(roleAssignmentView) }) });
+
+const principalParams = z.object({ principalId: principalIdParam });
+
+/** `PUT {account}/roleAssignments/{principalId}` with `{role}`: Owners only. */
+export const makePutRoleAssignment = (deps: Deps): HttpHandler =>
+  accountEndpoint(deps, {
+    access: "manage",
+    body: roleAssignmentRequest,
+    run: async ({ request, deps, account, body }) => {
+      const { principalId } = parseParams(principalParams, { principalId: request.params.principalId ?? "" });
+      const { assignment, created } = await setRole(deps.accounts, account, principalId, body.role);
+      return json(created ? 201 : 200, roleAssignmentView(assignment));
+    },
+  });
+
+/** `DELETE {account}/roleAssignments/{principalId}`: Owners only; 204 when there was none. */
+export const makeDeleteRoleAssignment = (deps: Deps): HttpHandler =>
+  accountEndpoint(deps, {
+    access: "manage",
+    run: async ({ request, deps, account }) => {
+      const { principalId } = parseParams(principalParams, { principalId: request.params.principalId ?? "" });
+      return { status: (await removeRole(deps.accounts, account, principalId)) ? 200 : 204 };
+    },
+  });

@@ -1,0 +1,78 @@
+import { randomUUID } from "node:crypto";
+import type { HttpHandler } from "@azure/functions";
+import { accountEndpoint } from "../../shared/http/endpoint.js";
+import { json } from "../../shared/http/responses.js";
+import { nextLink } from "../../shared/http/request.js";
+import { DEFAULT_PAGE_SIZE, RESOURCE_ID_PATTERN } from "../../shared/schemas/common.js";
+import { manifestListQuery, manifestRequest } from "../../shared/schemas/manifests.js";
+import { manifestView } from "../../shared/views.js";
+import { Errors } from "../../shared/errors.js";
+import type { AppDeps } from "../composition-root.js";
+
+type Deps = () => Promise<AppDeps>;
+
+/**
+ * 4 `POST {account}/manifests`: the driver program and its assets with registered models.
+ * Fails (400) naming every modelId not registered in the account, and when driverProgram is
+ * not the id of one of the assets.
+ */
+export const makeCreateManifest = (deps: Deps): HttpHandler =>
+  accountEndpoint(deps, {
+    access: "write",
+    body: manifestRequest,
+    run: async ({ deps, pk, body }) => {
+      const assetIds = body.assets.map((a) => a.id);
+      if (!assetIds.includes(body.driverProgram)) throw Errors.driverProgramNotAnAsset(body.driverProgram, assetIds);
+      const modelIds = [...new Set(body.modelIds ?? [])];
+      const plausible = modelIds.filter((id) => RESOURCE_ID_PATTERN.test(id));
+      const registered = await deps.models.existingIds(pk, plausible);
+      const missing = modelIds.filter((id) => !registered.has(id));
+      if (missing.length > 0) throw Errors.modelsNotRegistered(missing);
+      const id = randomUUID();
+      const createdTime = new Date().toISOString();
+      const manifest = await deps.manifests.create(
+        pk,
+        (version) => ({
+          id,
+          pk,
+          kind: "manifest",
+          name: body.name,
+          version,
+          ...(body.description !== undefined ? { description: body.description } : {}),
+          driverProgram: body.driverProgram,
+          assets: body.assets,
+          modelIds,
+          modelType: "Registered",
+          targetRuntime: body.targetRuntime,
+          webserviceType: "Realtime",
+          createdTime,
+        }),
+        body.name,
+      );
+      return json(200, manifestView(manifest));
+    },
+  });
+
+/** 5 `GET {account}/manifests`: filters `modelId`, `manifestName`; newest first. */
+export const makeListManifests = (deps: Deps): HttpHandler =>
+  accountEndpoint(deps, {
+    access: "read",
+    query: manifestListQuery,
+    run: async ({ request, deps, pk, query }) => {
+      const page = await deps.manifests.list(pk, { modelId: query.modelId, manifestName: query.manifestName }, query.count ?? DEFAULT_PAGE_SIZE, query.$skipToken);
+      const link = nextLink(request, page.nextSkipToken);
+      return json(200, { value: page.items.map(manifestView), ...(link ? { nextLink: link } : {}) });
+    },
+  });
+
+/** 6 `GET {account}/manifests/{id}`. */
+export const makeGetManifest = (deps: Deps): HttpHandler =>
+  accountEndpoint(deps, {
+    access: "read",
+    run: async ({ request, deps, pk }) => {
+      const id = request.params.id ?? "";
+      const manifest = RESOURCE_ID_PATTERN.test(id) ? await deps.manifests.get(pk, id) : undefined;
+      if (!manifest) throw Errors.manifestNotFound(id);
+      return json(200, manifestView(manifest));
+    },
+  });

@@ -1,0 +1,65 @@
+import { randomUUID } from "node:crypto";
+import type { HttpHandler } from "@azure/functions";
+import { accountEndpoint } from "../../shared/http/endpoint.js";
+import { json } from "../../shared/http/responses.js";
+import { nextLink } from "../../shared/http/request.js";
+import { DEFAULT_PAGE_SIZE, RESOURCE_ID_PATTERN } from "../../shared/schemas/common.js";
+import { modelListQuery, modelRequest } from "../../shared/schemas/models.js";
+import { modelView } from "../../shared/views.js";
+import { Errors } from "../../shared/errors.js";
+import type { AppDeps } from "../composition-root.js";
+
+type Deps = () => Promise<AppDeps>;
+
+/** 1 `POST {account}/models`: registers a model as the next version of its name. */
+export const makeRegisterModel = (deps: Deps): HttpHandler =>
+  accountEndpoint(deps, {
+    access: "write",
+    body: modelRequest,
+    run: async ({ deps, pk, body }) => {
+      const id = randomUUID();
+      const createdAt = new Date().toISOString();
+      const model = await deps.models.register(
+        pk,
+        (version) => ({
+          id,
+          pk,
+          kind: "model",
+          name: body.name,
+          version,
+          ...(body.description !== undefined ? { description: body.description } : {}),
+          ...(body.tags !== undefined ? { tags: body.tags } : {}),
+          mimeType: body.mimeType,
+          ...(body.unpack !== undefined ? { unpack: body.unpack } : {}),
+          url: body.url,
+          createdAt,
+        }),
+        body.name,
+      );
+      return json(200, modelView(model));
+    },
+  });
+
+/** 2 `GET {account}/models`: filters `name`, `tag`; newest first. */
+export const makeListModels = (deps: Deps): HttpHandler =>
+  accountEndpoint(deps, {
+    access: "read",
+    query: modelListQuery,
+    run: async ({ request, deps, pk, query }) => {
+      const page = await deps.models.list(pk, { name: query.name, tag: query.tag }, query.count ?? DEFAULT_PAGE_SIZE, query.$skipToken);
+      const link = nextLink(request, page.nextSkipToken);
+      return json(200, { value: page.items.map(modelView), ...(link ? { nextLink: link } : {}) });
+    },
+  });
+
+/** 3 `GET {account}/models/{id}`. */
+export const makeGetModel = (deps: Deps): HttpHandler =>
+  accountEndpoint(deps, {
+    access: "read",
+    run: async ({ request, deps, pk }) => {
+      const id = request.params.id ?? "";
+      const model = RESOURCE_ID_PATTERN.test(id) ? await deps.models.get(pk, id) : undefined;
+      if (!model) throw Errors.modelNotFound(id);
+      return json(200, modelView(model));
+    },
+  });

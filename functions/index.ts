@@ -1,0 +1,42 @@
+/**
+ * The app's entry point (package.json `main`): registers one function per endpoint with the
+ * Azure Functions v4 programming model. The same compiled file runs in Azure, under Core Tools
+ * and on the local host (devhost/).
+ */
+import { app } from "@azure/functions";
+import { getDeps } from "./composition-root.js";
+import { ACCOUNT_ROUTE, RESOURCE_GROUP_ROUTE } from "./routes.js";
+import { health } from "./http/health.js";
+import * as accounts from "./http/accounts.js";
+import * as models from "./http/models.js";
+import * as manifests from "./http/manifests.js";
+
+const anonymous = { authLevel: "anonymous" } as const;
+
+app.http("health", { ...anonymous, methods: ["GET"], route: "health", handler: health });
+
+app.http("putAccount", { ...anonymous, methods: ["PUT"], route: ACCOUNT_ROUTE, handler: accounts.makePutAccount(getDeps) });
+app.http("getAccount", { ...anonymous, methods: ["GET"], route: ACCOUNT_ROUTE, handler: accounts.makeGetAccount(getDeps) });
+app.http("deleteAccount", { ...anonymous, methods: ["DELETE"], route: ACCOUNT_ROUTE, handler: accounts.makeDeleteAccount(getDeps) });
+app.http("listAccounts", { ...anonymous, methods: ["GET"], route: `${RESOURCE_GROUP_ROUTE}/accounts`, handler: accounts.makeListAccounts(getDeps) });
+app.http("listRoleAssignments", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/roleAssignments`, handler: accounts.makeListRoleAssignments(getDeps) });
+app.http("putRoleAssignment", { ...anonymous, methods: ["PUT"], route: `${ACCOUNT_ROUTE}/roleAssignments/{principalId}`, handler: accounts.makePutRoleAssignment(getDeps) });
+app.http("deleteRoleAssignment", { ...anonymous, methods: ["DELETE"], route: `${ACCOUNT_ROUTE}/roleAssignments/{principalId}`, handler: accounts.makeDeleteRoleAssignment(getDeps) });
+
+app.http("registerModel", { ...anonymous, methods: ["POST"], route: `${ACCOUNT_ROUTE}/models`, handler: models.makeRegisterModel(getDeps) });
+app.http("listModels", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/models`, handler: models.makeListModels(getDeps) });
+app.http("getModel", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/models/{id}`, handler: models.makeGetModel(getDeps) });
+
+app.http("createManifest", { ...anonymous, methods: ["POST"], route: `${ACCOUNT_ROUTE}/manifests`, handler: manifests.makeCreateManifest(getDeps) });
+app.http("listManifests", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/manifests`, handler: manifests.makeListManifests(getDeps) });
+app.http("getManifest", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/manifests/{id}`, handler: manifests.makeGetManifest(getDeps) });
+
+// Build the store clients (and the bootstrap account) at start rather than on the first request.
+app.hook.appStart(async (context) => {
+  try {
+    await getDeps();
+  } catch (err) {
+    console.error("The app could not start its dependencies; requests will retry:", err instanceof Error ? err.message : err);
+  }
+  void context;
+});

@@ -1,0 +1,114 @@
+import type { Principal } from "./auth/token-validator.js";
+import { allows, type Role } from "./auth/roles.js";
+import { accountPath, type AccountRef } from "./account-ref.js";
+import { Errors } from "./errors.js";
+import type { AccountRequest } from "./schemas/accounts.js";
+import { ACCOUNT_DOCUMENT_ID, type AccountRepository, type StoredAccount } from "./store/account-repository.js";
+import type { AccountDocument, RoleAssignment } from "./store/documents.js";
+
+const MAX_ATTEMPTS = 20;
+
+/** Creates an account owned by its creator, or updates one the caller may write. */
+export async function putAccount(accounts: AccountRepository, ref: AccountRef, principal: Principal, request: AccountRequest): Promise<{ account: AccountDocument; created: boolean }> {
+  const pk = accountPath(ref);
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const existing = await accounts.get(pk);
+    if (!existing) {
+      const now = new Date().toISOString();
+      const created = await accounts.create(newAccount(ref, principal.id, request, now));
+      if (created) return { account: created, created: true };
+      continue; // someone created it meanwhile: look again
+    }
+    const role = roleOf(existing, principal.id);
+    if (!role) throw Errors.accountExists(pk);
+    if (existing.state !== "Ready") throw Errors.accountBeingDeleted(pk);
+    if (!allows(role, "write")) throw Errors.forbidden(`Updating ${pk} needs the Contributor role; you are ${role}.`);
+    const updated = await accounts.replace(
+      { ...existing, location: request.location ?? existing.location, description: request.description, tags: request.tags ?? {} },
+      existing._etag,
+    );
+    if (updated) return { account: updated, created: false };
+  }
+  throw Errors.tooMuchContention(pk);
+}
+
+/** Makes sure an account exists (the local default account), owned by `ownerId` when created. */
+export async function ensureAccount(accounts: AccountRepository, path: string, ref: AccountRef, ownerId: string): Promise<void> {
+  if (await accounts.get(path)) return;
+  await accounts.create(newAccount(ref, ownerId, { location: "local", description: "The default account of the local stack." }, new Date().toISOString()));
+}
+
+function newAccount(ref: AccountRef, ownerId: string, request: AccountRequest, now: string): AccountDocument {
+  return {
+    id: ACCOUNT_DOCUMENT_ID,
+    pk: accountPath(ref),
+    kind: "account",
+    name: ref.accountName,
+    subscriptionId: ref.subscriptionId,
+    resourceGroupName: ref.resourceGroupName,
+    location: request.location ?? "local",
+    ...(request.description !== undefined ? { description: request.description } : {}),
+    tags: request.tags ?? {},
+    createdAt: now,
+    createdBy: ownerId,
+    state: "Ready",
+    roleAssignments: [{ principalId: ownerId, role: "Owner", createdAt: now }],
+    memberIds: [ownerId],
+  };
+}
+
+export function roleOf(account: AccountDocument, principalId: string): Role | undefined {
+  return account.roleAssignments.find((r) => r.principalId === principalId)?.role;
+}
+
+/** Gives a principal a role (or changes it). The last Owner cannot be demoted. */
+export async function setRole(accounts: AccountRepository, account: StoredAccount, principalId: string, role: Role): Promise<{ assignment: RoleAssignment; created: boolean }> {
+  return updateRoles(accounts, account, (assignments) => {
+    const current = assignments.find((r) => r.principalId === principalId);
+    if (current?.role === "Owner" && role !== "Owner") ensureAnotherOwner(assignments, principalId);
+    const assignment: RoleAssignment = { principalId, role, createdAt: current?.createdAt ?? new Date().toISOString() };
+    return { assignments: [...assignments.filter((r) => r.principalId !== principalId), assignment], result: { assignment, created: !current } };
+  });
+}
+
+/** Removes a principal's role; false when it had none. The last Owner cannot be removed. */
+export async function removeRole(accounts: AccountRepository, account: StoredAccount, principalId: string): Promise<boolean> {
+  return updateRoles(accounts, account, (assignments) => {
+    const current = assignments.find((r) => r.principalId === principalId);
+    if (!current) return { assignments, result: false };
+    if (current.role === "Owner") ensureAnotherOwner(assignments, principalId);
+    return { assignments: assignments.filter((r) => r.principalId !== principalId), result: true };
+  });
+}
+
+function ensureAnotherOwner(assignments: RoleAssignment[], principalId: string): void {
+  if (!assignments.some((r) => r.role === "Owner" && r.principalId !== principalId)) throw Errors.lastOwner(principalId);
+}
+
+async function updateRoles<R>(accounts: AccountRepository, first: StoredAccount, change: (assignments: RoleAssignment[]) => { assignments: RoleAssignment[]; result: R }): Promise<R> {
+  let account: StoredAccount | undefined = first;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS && account; attempt++) {
+    const { assignments, result } = change(account.roleAssignments);
+    if (assignments === account.roleAssignments) return result;
+    const sorted = [...assignments].sort((a, b) => a.principalId.localeCompare(b.principalId));
+    const updated = await accounts.replace({ ...account, roleAssignments: sorted, memberIds: sorted.map((r) => r.principalId) }, account._etag);
+    if (updated) return result;
+    account = await accounts.get(account.pk);
+  }
+  if (!account) throw Errors.accountNotFound(first.pk);
+  throw Errors.tooMuchContention(first.pk);
+}
+
+/**
+ * Deletes an account and everything in it. The account is first marked Deleting (it
+ * disappears for every caller), then its documents go, the account document last; a deletion
+ * cut short by a crash is finished by the next DELETE.
+ */
+export async function deleteAccount(accounts: AccountRepository, account: StoredAccount, serviceCount: number): Promise<void> {
+  if (serviceCount > 0) throw Errors.accountHasServices(account.pk, serviceCount);
+  if (account.state !== "Deleting") {
+    const marked = await accounts.replace({ ...account, state: "Deleting" }, account._etag);
+    if (!marked) throw Errors.tooMuchContention(account.pk);
+  }
+  await accounts.deleteAll(account.pk);
+}

@@ -1,0 +1,53 @@
+import { z } from "zod";
+
+const bool = z
+  .enum(["true", "false", "1", "0", ""])
+  .optional()
+  .transform((v) => v === "true" || v === "1");
+
+const accountPathPattern = /^subscriptions\/[^/]+\/resourceGroups\/[^/]+\/accounts\/[^/]+$/;
+
+/** The app settings the app reads, validated once at start. */
+const settingsSchema = z.object({
+  COSMOS_ENDPOINT: z.url({ message: "must be the Cosmos DB account endpoint, e.g. https://myaccount.documents.azure.com:443/" }),
+  /** Absent in Azure: the app then signs in with its managed identity (DefaultAzureCredential). */
+  COSMOS_KEY: z.string().min(1).optional(),
+  COSMOS_DATABASE: z.string().min(1).default("modelmanagement"),
+  COSMOS_CONTAINER: z.string().min(1).default("resources"),
+  /** Locally the app creates its database and container; in Azure the Bicep does. */
+  COSMOS_CREATE_IF_MISSING: bool,
+  AUTH_ISSUER: z.string().min(1, "must be the token issuer (Entra ID: https://login.microsoftonline.com/<tenant>/v2.0)"),
+  AUTH_AUDIENCE: z.string().min(1, "must be the API's audience (its application ID URI or client id)"),
+  AUTH_JWKS_URI: z.url({ message: "must be the URL of the issuer's JSON Web Key Set" }),
+  /** An account to create at start, owned by BOOTSTRAP_OWNER (the local default account). */
+  BOOTSTRAP_ACCOUNT: z.string().regex(accountPathPattern, "must look like subscriptions/<id>/resourceGroups/<name>/accounts/<name>").optional(),
+  BOOTSTRAP_OWNER: z.string().min(1).optional(),
+});
+
+export type Settings = z.output<typeof settingsSchema>;
+
+export interface Config {
+  cosmos: { endpoint: string; key: string | undefined; database: string; container: string; createIfMissing: boolean };
+  auth: { issuer: string; audience: string; jwksUri: string };
+  bootstrap: { accountPath: string; ownerId: string } | undefined;
+}
+
+export class ConfigError extends Error {}
+
+/** Reads the configuration from app settings; a readable report of every bad setting otherwise. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = settingsSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `- ${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`The app settings are not valid:\n${lines.join("\n")}`);
+  }
+  const s = parsed.data;
+  if (Boolean(s.BOOTSTRAP_ACCOUNT) !== Boolean(s.BOOTSTRAP_OWNER)) {
+    throw new ConfigError("The app settings are not valid:\n- BOOTSTRAP_ACCOUNT and BOOTSTRAP_OWNER go together: set both or neither.");
+  }
+  return {
+    cosmos: { endpoint: s.COSMOS_ENDPOINT, key: s.COSMOS_KEY, database: s.COSMOS_DATABASE, container: s.COSMOS_CONTAINER, createIfMissing: s.COSMOS_CREATE_IF_MISSING },
+    auth: { issuer: s.AUTH_ISSUER, audience: s.AUTH_AUDIENCE, jwksUri: s.AUTH_JWKS_URI },
+    bootstrap: s.BOOTSTRAP_ACCOUNT && s.BOOTSTRAP_OWNER ? { accountPath: s.BOOTSTRAP_ACCOUNT, ownerId: s.BOOTSTRAP_OWNER } : undefined,
+  };
+}

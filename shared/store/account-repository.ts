@@ -1,0 +1,83 @@
+import type { Container } from "@azure/cosmos";
+import type { AccountDocument } from "./documents.js";
+import { queryPage, type Page } from "./pagination.js";
+
+/** The account document's id inside its own partition: one account per partition. */
+export const ACCOUNT_DOCUMENT_ID = "account";
+
+export type StoredAccount = AccountDocument & { _etag: string };
+
+export class AccountRepository {
+  constructor(private readonly container: Container) {}
+
+  async get(pk: string): Promise<StoredAccount | undefined> {
+    const { resource } = await this.container.item(ACCOUNT_DOCUMENT_ID, pk).read<StoredAccount>();
+    return resource?.kind === "account" ? resource : undefined;
+  }
+
+  /** Creates the account; undefined when one exists already. */
+  async create(doc: AccountDocument): Promise<StoredAccount | undefined> {
+    try {
+      const { resource } = await this.container.items.create<AccountDocument>(doc);
+      return resource as StoredAccount;
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 409) return undefined;
+      throw err;
+    }
+  }
+
+  /** Replaces the account if it is unchanged since it was read; undefined when it changed. */
+  async replace(doc: AccountDocument, etag: string): Promise<StoredAccount | undefined> {
+    try {
+      const { resource } = await this.container.item(ACCOUNT_DOCUMENT_ID, doc.pk).replace<AccountDocument>(doc, { accessCondition: { type: "IfMatch", condition: etag } });
+      return resource as StoredAccount;
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 412) return undefined;
+      throw err;
+    }
+  }
+
+  /** The ready accounts of a resource group that a principal has a role on (a cross-partition query). */
+  listVisible(subscriptionId: string, resourceGroupName: string, principalId: string, pageSize: number, skipToken: string | undefined): Promise<Page<StoredAccount>> {
+    return queryPage<StoredAccount>(
+      this.container,
+      {
+        query:
+          "SELECT * FROM c WHERE c.kind = 'account' AND c.state = 'Ready' AND c.subscriptionId = @s AND c.resourceGroupName = @rg AND ARRAY_CONTAINS(c.memberIds, @p) ORDER BY c.name",
+        parameters: [
+          { name: "@s", value: subscriptionId },
+          { name: "@rg", value: resourceGroupName },
+          { name: "@p", value: principalId },
+        ],
+      },
+      { pageSize, skipToken, queryKey: `accounts|${subscriptionId}|${resourceGroupName}` },
+    );
+  }
+
+  async countOfKind(pk: string, kind: string): Promise<number> {
+    const { resources } = await this.container.items
+      .query<number>({ query: "SELECT VALUE COUNT(1) FROM c WHERE c.kind = @k", parameters: [{ name: "@k", value: kind }] }, { partitionKey: pk })
+      .fetchAll();
+    return resources[0] ?? 0;
+  }
+
+  /** Deletes every document of the account's partition, the account document last. */
+  async deleteAll(pk: string): Promise<void> {
+    for (;;) {
+      const { resources } = await this.container.items
+        .query<{ id: string }>({ query: "SELECT c.id FROM c WHERE c.id != @account", parameters: [{ name: "@account", value: ACCOUNT_DOCUMENT_ID }] }, { partitionKey: pk, maxItemCount: 100 })
+        .fetchNext();
+      if (resources.length === 0) break;
+      await Promise.all(resources.map((r) => this.#deleteIfPresent(r.id, pk)));
+    }
+    await this.#deleteIfPresent(ACCOUNT_DOCUMENT_ID, pk);
+  }
+
+  async #deleteIfPresent(id: string, pk: string): Promise<void> {
+    try {
+      await this.container.item(id, pk).delete();
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 404) throw err;
+    }
+  }
+}

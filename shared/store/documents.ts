@@ -1,0 +1,75 @@
+import type { Role } from "../auth/roles.js";
+
+/**
+ * Every resource lives in one container, partitioned by its account (`pk`), told apart by
+ * `kind`. One container lets a create write the resource, its version counter and (for images
+ * and services) its operation in one transactional batch; one partition per account keeps every
+ * account-scoped request on a single partition.
+ */
+export interface StoredDocument {
+  id: string;
+  pk: string;
+  kind: string;
+}
+
+export interface RoleAssignment {
+  principalId: string;
+  role: Role;
+  createdAt: string;
+}
+
+export interface AccountDocument extends StoredDocument {
+  kind: "account";
+  name: string;
+  subscriptionId: string;
+  resourceGroupName: string;
+  location: string;
+  description?: string;
+  tags?: Record<string, string>;
+  createdAt: string;
+  createdBy: string;
+  state: "Ready" | "Deleting";
+  roleAssignments: RoleAssignment[];
+  /** Denormalised from roleAssignments so that "accounts I have a role on" is one query. */
+  memberIds: string[];
+}
+
+export interface ModelDocument extends StoredDocument {
+  kind: "model";
+  name: string;
+  version: number;
+  description?: string;
+  tags?: string[];
+  mimeType: string;
+  unpack?: boolean;
+  url: string;
+  createdAt: string;
+}
+
+export interface Asset {
+  id: string;
+  mimeType?: string;
+  unpack?: boolean;
+  url: string;
+}
+
+export interface ManifestDocument extends StoredDocument {
+  kind: "manifest";
+  name: string;
+  version: number;
+  description?: string;
+  driverProgram: string;
+  assets: Asset[];
+  modelIds: string[];
+  modelType: "Registered";
+  targetRuntime: { runtimeType: "Python" | "SparkPython"; properties: Record<string, string> };
+  webserviceType: "Realtime";
+  createdTime: string;
+}
+
+/** Fields Cosmos adds to every document; never part of an API answer. */
+export function withoutSystemFields<T extends object>(doc: T): T {
+  const { _rid, _self, _etag, _ts, _attachments, ...rest } = doc as Record<string, unknown>;
+  void _rid, void _self, void _etag, void _ts, void _attachments;
+  return rest as T;
+}

@@ -1,0 +1,48 @@
+import { createHash } from "node:crypto";
+import type { Container, JSONObject, OperationInput } from "@azure/cosmos";
+import { Errors } from "../errors.js";
+import type { StoredDocument } from "./documents.js";
+
+interface VersionCounter extends StoredDocument {
+  kind: "counter";
+  lastVersion: number;
+  _etag?: string;
+}
+
+const MAX_ATTEMPTS = 200;
+
+/**
+ * Creates a document that takes the next version of its name (1, 2, 3 … with no gap and no
+ * duplicate under concurrency). The version counter and the new document are written in one
+ * transactional batch whose first operation is conditional on the counter's ETag (or on the
+ * counter not existing yet): of two racing writers one wins, the other re-reads and retries.
+ */
+export async function createVersioned<T extends StoredDocument & { version: number }>(
+  container: Container,
+  pk: string,
+  counterScope: string,
+  name: string,
+  build: (version: number) => T,
+): Promise<T> {
+  const counterId = `counter-${counterScope}-${createHash("sha256").update(name).digest("hex").slice(0, 40)}`;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const { resource: counter } = await container.item(counterId, pk).read<VersionCounter>();
+    const version = (counter?.lastVersion ?? 0) + 1;
+    const doc = build(version);
+    const counterOp: OperationInput = counter
+      ? { operationType: "Replace", id: counterId, partitionKey: pk, ifMatch: counter._etag, resourceBody: { id: counterId, pk, kind: "counter", lastVersion: version } }
+      : { operationType: "Create", partitionKey: pk, resourceBody: { id: counterId, pk, kind: "counter", lastVersion: version } };
+    const response = await container.items.batch([counterOp, { operationType: "Create", partitionKey: pk, resourceBody: doc as unknown as JSONObject }], pk);
+    const results = response.result ?? [];
+    if (results.length === 2 && results.every((r) => r.statusCode >= 200 && r.statusCode < 300)) {
+      return results[1]!.resourceBody as unknown as T;
+    }
+    const counterStatus = results[0]?.statusCode ?? response.code;
+    if (counterStatus !== 412 && counterStatus !== 409) {
+      throw new Error(`Versioned create of ${counterScope} "${name}" failed: batch answered ${results.map((r) => r.statusCode).join(", ") || response.code}.`);
+    }
+    // Lost the race: back off a little (jittered, growing) and take the next version.
+    await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** Math.min(attempt, 6))));
+  }
+  throw Errors.tooMuchContention(`${counterScope} "${name}"`);
+}
