@@ -56,7 +56,7 @@ export class AccountRepository {
 
   async countOfKind(pk: string, kind: string): Promise<number> {
     const { resources } = await this.container.items
-      .query<number>({ query: "SELECT VALUE COUNT(1) FROM c WHERE c.kind = @k", parameters: [{ name: "@k", value: kind }] }, { partitionKey: pk })
+      .query<number>({ query: "SELECT VALUE COUNT(1) FROM c WHERE c.pk = @pk AND c.kind = @k", parameters: [{ name: "@pk", value: pk }, { name: "@k", value: kind }] }, { partitionKey: pk })
       .fetchAll();
     return resources[0] ?? 0;
   }
@@ -65,7 +65,7 @@ export class AccountRepository {
   async deleteAll(pk: string): Promise<void> {
     for (;;) {
       const { resources } = await this.container.items
-        .query<{ id: string }>({ query: "SELECT c.id FROM c WHERE c.id != @account", parameters: [{ name: "@account", value: ACCOUNT_DOCUMENT_ID }] }, { partitionKey: pk, maxItemCount: 100 })
+        .query<{ id: string }>({ query: "SELECT c.id FROM c WHERE c.pk = @pk AND c.id != @account", parameters: [{ name: "@pk", value: pk }, { name: "@account", value: ACCOUNT_DOCUMENT_ID }] }, { partitionKey: pk, maxItemCount: 100 })
         .fetchNext();
       if (resources.length === 0) break;
       await Promise.all(resources.map((r) => this.#deleteIfPresent(r.id, pk)));

@@ -22,8 +22,8 @@ export class ManifestRepository {
 
   /** Newest first. */
   list(pk: string, filters: ManifestFilters, pageSize: number, skipToken: string | undefined): Promise<Page<ManifestDocument>> {
-    const where = ["c.kind = 'manifest'"];
-    const parameters = [];
+    const where = ["c.pk = @pk", "c.kind = 'manifest'"];
+    const parameters = [{ name: "@pk", value: pk }];
     if (filters.modelId !== undefined) {
       where.push("ARRAY_CONTAINS(c.modelIds, @modelId)");
       parameters.push({ name: "@modelId", value: filters.modelId });

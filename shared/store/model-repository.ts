@@ -25,15 +25,15 @@ export class ModelRepository {
   async existingIds(pk: string, ids: string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
     const { resources } = await this.container.items
-      .query<string>({ query: "SELECT VALUE c.id FROM c WHERE c.kind = 'model' AND ARRAY_CONTAINS(@ids, c.id)", parameters: [{ name: "@ids", value: ids }] }, { partitionKey: pk })
+      .query<string>({ query: "SELECT VALUE c.id FROM c WHERE c.pk = @pk AND c.kind = 'model' AND ARRAY_CONTAINS(@ids, c.id)", parameters: [{ name: "@pk", value: pk }, { name: "@ids", value: ids }] }, { partitionKey: pk })
       .fetchAll();
     return new Set(resources);
   }
 
   /** Newest first. */
   list(pk: string, filters: ModelFilters, pageSize: number, skipToken: string | undefined): Promise<Page<ModelDocument>> {
-    const where = ["c.kind = 'model'"];
-    const parameters = [];
+    const where = ["c.pk = @pk", "c.kind = 'model'"];
+    const parameters = [{ name: "@pk", value: pk }];
     if (filters.name !== undefined) {
       where.push("c.name = @name");
       parameters.push({ name: "@name", value: filters.name });

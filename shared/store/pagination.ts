@@ -13,7 +13,10 @@ export interface PageRequest {
   skipToken?: string;
   /** Names the query and its filters: a token is only good for the query that issued it. */
   queryKey: string;
-  /** Single-partition queries pass the account; cross-partition ones leave it out. */
+  /**
+   * Single-partition queries pass the account; cross-partition ones leave it out. Queries also
+   * filter on `c.pk` themselves: the local emulator does not scope queries to the partition.
+   */
   partitionKey?: string;
 }
 

@@ -1,0 +1,107 @@
+import { openLocalIssuer } from "../../devhost/local-issuer.js";
+
+export const API_VERSION = "2017-09-01-preview";
+export const DEFAULT_ACCOUNT = "subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/local/accounts/default";
+export const LOCAL_USER = "00000000-0000-0000-0000-000000000001";
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+/** A thin HTTP client for tests: the API as a client sees it. */
+export class ApiClient {
+  constructor(readonly baseUrl: string, readonly token?: string) {}
+
+  as(token: string | undefined): ApiClient {
+    return new ApiClient(this.baseUrl, token);
+  }
+
+  url(path: string, query: Record<string, string | undefined> = {}, apiVersion: string | null = API_VERSION): string {
+    const url = new URL(path.startsWith("http") ? path : `${this.baseUrl}/${path.replace(/^\//, "")}`);
+    if (apiVersion !== null && !url.searchParams.has("api-version")) url.searchParams.set("api-version", apiVersion);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
+    return url.toString();
+  }
+
+  async request<T = any>(method: string, path: string, options: { body?: unknown; rawBody?: string | Buffer; query?: Record<string, string | undefined>; apiVersion?: string | null; headers?: Record<string, string> } = {}): Promise<ApiResponse<T>> {
+    const headers: Record<string, string> = { ...options.headers };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    let body: string | Buffer | undefined;
+    if (options.rawBody !== undefined) body = options.rawBody;
+    else if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers["content-type"] ??= "application/json";
+    }
+    const res = await fetch(this.url(path, options.query, options.apiVersion === undefined ? API_VERSION : options.apiVersion), { method, headers, body });
+    const text = await res.text();
+    let parsed: unknown = undefined;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = text;
+    }
+    return { status: res.status, headers: res.headers, body: parsed as T, text };
+  }
+
+  get<T = any>(path: string, query?: Record<string, string | undefined>) {
+    return this.request<T>("GET", path, { query });
+  }
+  post<T = any>(path: string, body: unknown) {
+    return this.request<T>("POST", path, { body });
+  }
+  put<T = any>(path: string, body: unknown) {
+    return this.request<T>("PUT", path, { body });
+  }
+  delete<T = any>(path: string) {
+    return this.request<T>("DELETE", path);
+  }
+}
+
+/** Tokens of the stack's local issuer, for any principal. */
+export async function tokensFor(dataDir: string) {
+  const issuer = await openLocalIssuer(dataDir);
+  return (principalId = LOCAL_USER, options: { ttlSeconds?: number; audience?: string } = {}) => issuer.mint({ principalId, ...options });
+}
+
+/** A fresh account owned by `owner`, so tests do not see each other's data. */
+export async function createAccount(api: ApiClient, name: string, resourceGroup = "tests"): Promise<string> {
+  const path = `subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/${resourceGroup}/accounts/${name}`;
+  const res = await api.put(path, { location: "local" });
+  if (res.status !== 201) throw new Error(`creating ${path}: ${res.status} ${res.text}`);
+  return path;
+}
+
+export function modelBody(name: string, extra: Record<string, unknown> = {}) {
+  return { name, mimeType: "application/octet-stream", url: `https://models.example.com/${encodeURIComponent(name)}.pkl`, ...extra };
+}
+
+export function manifestBody(name: string, modelIds: string[], extra: Record<string, unknown> = {}) {
+  return {
+    name,
+    driverProgram: "score.py",
+    assets: [{ id: "score.py", mimeType: "text/x-python", url: "https://assets.example.com/score.py" }],
+    modelIds,
+    targetRuntime: { runtimeType: "Python", properties: {} },
+    ...extra,
+  };
+}
+
+/** Follows nextLink to the end; returns every item and the number of pages. */
+export async function readAllPages(api: ApiClient, path: string, query: Record<string, string>): Promise<{ items: any[]; pages: number; links: string[] }> {
+  const items: any[] = [];
+  const links: string[] = [];
+  let res = await api.get(path, query);
+  let pages = 0;
+  for (;;) {
+    if (res.status !== 200) throw new Error(`${res.status} ${res.text}`);
+    pages++;
+    items.push(...res.body.value);
+    if (!res.body.nextLink) break;
+    links.push(res.body.nextLink);
+    res = await api.request("GET", res.body.nextLink, { apiVersion: null });
+  }
+  return { items, pages, links };
+}
