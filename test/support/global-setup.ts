@@ -3,7 +3,7 @@ import { startLocalStack, type LocalStack } from "./local-stack.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
-    stack: { apiBaseUrl: string; dataDir: string };
+    stack: { apiBaseUrl: string; dataDir: string; cosmosEndpoint: string };
   }
 }
 
@@ -11,7 +11,7 @@ let stack: LocalStack | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
   stack = await startLocalStack();
-  project.provide("stack", { apiBaseUrl: stack.apiBaseUrl, dataDir: stack.dataDir });
+  project.provide("stack", { apiBaseUrl: stack.apiBaseUrl, dataDir: stack.dataDir, cosmosEndpoint: `http://127.0.0.1:${stack.ports.cosmosPort}/` });
 }
 
 export async function teardown(): Promise<void> {
