@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import { execFileSync, fork } from "node:child_process";
+import { createServer } from "node:net";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ApiClient, DEFAULT_ACCOUNT, modelBody } from "../support/api-client.js";
+import { allocatePorts, PROJECT_ROOT, startLocalStack } from "../support/local-stack.js";
+import { isPortFree } from "../../devhost/ports.js";
+
+/** Processes whose command line mentions the data directory: the stack's children. */
+function processesUsing(dataDir: string): number[] {
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(dataDir);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+function npmToken(dataDir: string): string {
+  return execFileSync("npm", ["run", "--silent", "token"], { cwd: PROJECT_ROOT, env: { ...process.env, DATA_DIR: dataDir }, encoding: "utf8" }).trim();
+}
+
+describe("npm start", () => {
+  it("is ready in under 10 s, says what runs and how to get a token, and keeps data across restarts", async () => {
+    const started = Date.now();
+    const first = await startLocalStack();
+    const readyMs = Date.now() - started;
+    expect(readyMs).toBeLessThan(10_000);
+    expect(first.output()).toContain(`API          http://127.0.0.1:${first.ports.port}/api`);
+    expect(first.output()).toContain("npm run --silent token");
+    expect(first.output()).toContain(DEFAULT_ACCOUNT);
+
+    const token = npmToken(first.dataDir);
+    expect(token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    const api = new ApiClient(first.apiBaseUrl, token);
+    const model = await api.post(`${DEFAULT_ACCOUNT}/models`, modelBody("kept"));
+    expect(model.status).toBe(200);
+    expect(await first.stop()).toBe(0);
+
+    const second = await startLocalStack({ dataDir: first.dataDir, ports: first.ports });
+    try {
+      const again = await new ApiClient(second.apiBaseUrl, token).get(`${DEFAULT_ACCOUNT}/models/${model.body.id}`);
+      expect(again.status).toBe(200);
+      expect(again.body).toEqual(model.body);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it("stops every child process on Ctrl-C and frees its ports", async () => {
+    const stack = await startLocalStack();
+    expect(processesUsing(stack.dataDir).length).toBeGreaterThanOrEqual(3);
+    expect(await stack.stop()).toBe(0);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(processesUsing(stack.dataDir)).toEqual([]);
+    for (const port of Object.values(stack.ports)) expect(await isPortFree(port), String(port)).toBe(true);
+  });
+
+  it("explains a port already taken, without a stack trace", async () => {
+    const ports = await allocatePorts();
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(ports.port, "127.0.0.1", r));
+    try {
+      const child = fork(join(PROJECT_ROOT, "dist", "devhost", "start.js"), [], {
+        env: { ...process.env, PORT: String(ports.port), COSMOS_PORT: String(ports.cosmosPort), AZURITE_BLOB_PORT: String(ports.blobPort), AZURITE_QUEUE_PORT: String(ports.queuePort), DATA_DIR: mkdtempSync(join(tmpdir(), "mm-port-")) },
+        stdio: ["ignore", "pipe", "pipe", "ipc"],
+      });
+      let output = "";
+      child.stdout?.on("data", (c) => (output += c));
+      child.stderr?.on("data", (c) => (output += c));
+      const code = await new Promise<number | null>((r) => child.once("exit", r));
+      expect(code).toBe(1);
+      expect(output).toContain(`Port ${ports.port} on 127.0.0.1 is already in use (set PORT to use another one`);
+      expect(output).not.toMatch(/\n\s+at /);
+    } finally {
+      blocker.close();
+    }
+  });
+});
