@@ -7,8 +7,9 @@ if (!dataDir) {
   process.exit(64);
 }
 const cosmos = await startDurableCosmos({ dataDir, port: Number(port ?? 0) });
-process.send?.({ ready: true, endpoint: cosmos.endpoint, recovered: cosmos.recovered });
-console.log(JSON.stringify({ ready: true, endpoint: cosmos.endpoint, recovered: cosmos.recovered }));
+const ready = { ready: true, endpoint: cosmos.endpoint, recovered: cosmos.recovered };
+if (process.send) process.send(ready);
+else console.log(JSON.stringify(ready));
 const stop = (): void => void cosmos.close().then(() => process.exit(0));
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
