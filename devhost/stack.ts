@@ -64,7 +64,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     child.once("exit", (code, signal) => {
       if (!stopping) o.onChildExit(name, code, signal);
     });
-    writeFileSync(join(o.dataDir, "stack.json"), JSON.stringify({ pids: children.map((c) => c.child.pid) }));
+    writeFileSync(join(o.dataDir, "stack.json"), JSON.stringify({ supervisor: process.pid, pids: children.map((c) => c.child.pid) }));
     return child;
   };
   const stop = async (): Promise<void> => {
@@ -103,6 +103,10 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
       AUTH_JWKS_URI: `${hostBaseUrl}/.well-known/jwks.json`,
       BOOTSTRAP_ACCOUNT: LOCAL_DEFAULT_ACCOUNT,
       BOOTSTRAP_OWNER: LOCAL_USER_ID,
+      IMAGE_BUILD_QUEUE: process.env.IMAGE_BUILD_QUEUE ?? "image-builds",
+      IMAGES_DIR: join(o.dataDir, "images"),
+      // Workers may fetch from the local Azurite, and from whatever the user allows on top.
+      FETCH_ALLOWED_ORIGINS: [`http://127.0.0.1:${o.blobPort}`, process.env.FETCH_ALLOWED_ORIGINS ?? ""].filter(Boolean).join(","),
     };
     const host = track(
       "functions",
@@ -164,18 +168,23 @@ function stopChild(child: ChildProcess): Promise<void> {
 
 /**
  * A stack killed with `kill -9` leaves Azurite running (it has no channel to notice); the next
- * start ends the processes the last one recorded, when they are still ours.
+ * start ends the processes the last one recorded, when they are still ours. A stack still
+ * running on the same data directory is left alone, and this start refused.
  */
 function stopLeftovers(dataDir: string): void {
   const path = join(dataDir, "stack.json");
   if (!existsSync(path)) return;
-  let pids: unknown[] = [];
+  let recorded: { supervisor?: unknown; pids?: unknown[] } = {};
   try {
-    pids = (JSON.parse(readFileSync(path, "utf8")) as { pids?: unknown[] }).pids ?? [];
+    recorded = JSON.parse(readFileSync(path, "utf8")) as typeof recorded;
   } catch {
     return;
   }
-  for (const pid of pids) {
+  const supervisor = recorded.supervisor;
+  if (typeof supervisor === "number" && supervisor !== process.pid && isAlive(supervisor) && cmdline(supervisor).includes("start.js")) {
+    throw new StackError(`Another local stack (process ${supervisor}) is running on ${dataDir}. Stop it first, or set DATA_DIR to start a second one.`);
+  }
+  for (const pid of recorded.pids ?? []) {
     if (typeof pid !== "number") continue;
     try {
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
@@ -183,5 +192,22 @@ function stopLeftovers(dataDir: string): void {
     } catch {
       // Not running any more.
     }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    return "";
   }
 }

@@ -4,27 +4,66 @@ import { openResourcesContainer } from "../shared/store/cosmos.js";
 import { AccountRepository } from "../shared/store/account-repository.js";
 import { ModelRepository } from "../shared/store/model-repository.js";
 import { ManifestRepository } from "../shared/store/manifest-repository.js";
+import { ImageRepository } from "../shared/store/image-repository.js";
+import { OperationRepository } from "../shared/store/operation-repository.js";
 import { ensureAccount } from "../shared/account-service.js";
 import { parseAccountPath } from "../shared/account-ref.js";
+import { storageClients } from "../shared/storage.js";
+import { WorkQueue } from "../shared/queue/work-queue.js";
+import type { ImageBuildMessage } from "../shared/schemas/images.js";
+import { LocalOciBuilder } from "../shared/build/local-oci-builder.js";
+import type { ImageBuilder } from "../shared/build/image-builder.js";
+import { UrlGuard } from "../shared/build/url-guard.js";
+import { BuildLogStore } from "../shared/build/build-log-store.js";
+import type { Container } from "@azure/cosmos";
+import { fileURLToPath } from "node:url";
 
 /** Everything the functions use, built once per process from the app settings. */
 export interface AppDeps {
   config: Config;
+  container: Container;
   authenticate: TokenValidator;
   accounts: AccountRepository;
   models: ModelRepository;
   manifests: ManifestRepository;
+  images: ImageRepository;
+  operations: OperationRepository;
+  imageBuildQueue: WorkQueue<ImageBuildMessage>;
+  /** The image builder for a compute target, if one serves it. */
+  builderFor(computeResourceId: string): ImageBuilder | undefined;
+  buildLogs: BuildLogStore;
 }
+
+/** scoring/ of this project, which goes into every image: beside dist/ when deployed. */
+const SCORING_SERVER_DIR = fileURLToPath(new URL("../../scoring/", import.meta.url));
 
 async function buildDeps(): Promise<AppDeps> {
   const config = loadConfig(process.env);
   const container = await openResourcesContainer(config.cosmos);
+  const storage = storageClients(process.env);
+  const localBuilder = config.images.dir
+    ? new LocalOciBuilder({
+        imagesDir: config.images.dir,
+        scoringServerDir: process.env.SCORING_SERVER_DIR ?? SCORING_SERVER_DIR,
+        baseImage: config.images.baseImage,
+        python: config.python,
+        guard: new UrlGuard(config.fetchAllowedOrigins),
+        registry: config.images.registry,
+      })
+    : undefined;
   const deps: AppDeps = {
     config,
+    container,
     authenticate: createTokenValidator(config.auth),
     accounts: new AccountRepository(container),
     models: new ModelRepository(container),
     manifests: new ManifestRepository(container),
+    images: new ImageRepository(container),
+    operations: new OperationRepository(container),
+    imageBuildQueue: new WorkQueue<ImageBuildMessage>(storage.queues.getQueueClient(config.imageBuildQueue)),
+    // ACR Tasks builds for AKS clusters arrive with the cloud issue; locally every target builds here.
+    builderFor: (computeResourceId) => (config.computeTargets.includes(computeResourceId) ? localBuilder : undefined),
+    buildLogs: new BuildLogStore(storage.blobs),
   };
   if (config.bootstrap) {
     const { accountPath, ownerId } = config.bootstrap;

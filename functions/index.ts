@@ -10,6 +10,10 @@ import { health } from "./http/health.js";
 import * as accounts from "./http/accounts.js";
 import * as models from "./http/models.js";
 import * as manifests from "./http/manifests.js";
+import * as images from "./http/images.js";
+import { makeGetOperation } from "./http/operations.js";
+import { makeImageBuildPoisonHandler, makeImageBuildWorker } from "./workers/image-builds.js";
+import { makeOperationSweeper } from "./timers/sweep-operations.js";
 
 const anonymous = { authLevel: "anonymous" } as const;
 
@@ -30,6 +34,17 @@ app.http("getModel", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/
 app.http("createManifest", { ...anonymous, methods: ["POST"], route: `${ACCOUNT_ROUTE}/manifests`, handler: manifests.makeCreateManifest(getDeps) });
 app.http("listManifests", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/manifests`, handler: manifests.makeListManifests(getDeps) });
 app.http("getManifest", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/manifests/{id}`, handler: manifests.makeGetManifest(getDeps) });
+
+app.http("createImage", { ...anonymous, methods: ["POST"], route: `${ACCOUNT_ROUTE}/images`, handler: images.makeCreateImage(getDeps) });
+app.http("listImages", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/images`, handler: images.makeListImages(getDeps) });
+app.http("getImage", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/images/{id}`, handler: images.makeGetImage(getDeps) });
+
+app.http("getOperation", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/operations/{id}`, handler: makeGetOperation(getDeps) });
+
+// The queue's name is an app setting (IMAGE_BUILD_QUEUE, default image-builds), resolved by the host.
+app.storageQueue("imageBuildWorker", { queueName: "%IMAGE_BUILD_QUEUE%", connection: "AzureWebJobsStorage", handler: makeImageBuildWorker(getDeps) });
+app.storageQueue("imageBuildPoison", { queueName: "%IMAGE_BUILD_QUEUE%-poison", connection: "AzureWebJobsStorage", handler: makeImageBuildPoisonHandler(getDeps) });
+app.timer("operationSweeper", { schedule: "*/10 * * * * *", handler: makeOperationSweeper(getDeps) });
 
 // Build the store clients (and the bootstrap account) at start rather than on the first request.
 app.hook.appStart(async (context) => {

@@ -22,6 +22,23 @@ const settingsSchema = z.object({
   /** An account to create at start, owned by BOOTSTRAP_OWNER (the local default account). */
   BOOTSTRAP_ACCOUNT: z.string().regex(accountPathPattern, "must look like subscriptions/<id>/resourceGroups/<name>/accounts/<name>").optional(),
   BOOTSTRAP_OWNER: z.string().min(1).optional(),
+  /** Compute targets images and services may name: `local` and/or Azure resource ids of AKS clusters. */
+  COMPUTE_TARGETS: z.string().default("local"),
+  IMAGE_BUILD_QUEUE: z.string().regex(/^[a-z0-9](?:[a-z0-9]|-(?!-)){2,62}$/, "must be a storage queue name").default("image-builds"),
+  /** The local builder's directory (OCI layout, Dockerfile contexts); unset where images are built by ACR Tasks. */
+  IMAGES_DIR: z.string().min(1).optional(),
+  IMAGE_BASE: z.string().min(1).default("python:3.11-slim"),
+  /** A registry the local builder pushes to (host[:port]); images stay in the OCI layout without one. */
+  IMAGE_REGISTRY: z.string().regex(/^[A-Za-z0-9.-]+(:\d+)?$/, "must be a registry host, e.g. 127.0.0.1:5000").optional(),
+  IMAGE_REGISTRY_PLAIN_HTTP: bool,
+  /** The Python interpreter that checks drivers (and, locally, runs them). */
+  PYTHON: z.string().min(1).default("python3"),
+  /** Origins workers may fetch model and asset URLs from, comma-separated, e.g. https://*.blob.core.windows.net. */
+  FETCH_ALLOWED_ORIGINS: z.string().default(""),
+  /** An unfinished operation whose worker showed no sign of life for this long is taken up again. */
+  OPERATION_STALL_SECONDS: z.coerce.number().int().min(1).default(120),
+  /** An operation unfinished after this long ends Failed. */
+  OPERATION_DEADLINE_SECONDS: z.coerce.number().int().min(1).default(7200),
 });
 
 export type Settings = z.output<typeof settingsSchema>;
@@ -30,6 +47,12 @@ export interface Config {
   cosmos: { endpoint: string; key: string | undefined; database: string; container: string; createIfMissing: boolean };
   auth: { issuer: string; audience: string; jwksUri: string };
   bootstrap: { accountPath: string; ownerId: string } | undefined;
+  computeTargets: string[];
+  imageBuildQueue: string;
+  images: { dir: string | undefined; baseImage: string; registry: { host: string; plainHttp: boolean } | undefined };
+  python: string;
+  fetchAllowedOrigins: string[];
+  operations: { stallMs: number; deadlineMs: number };
 }
 
 export class ConfigError extends Error {}
@@ -49,5 +72,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cosmos: { endpoint: s.COSMOS_ENDPOINT, key: s.COSMOS_KEY, database: s.COSMOS_DATABASE, container: s.COSMOS_CONTAINER, createIfMissing: s.COSMOS_CREATE_IF_MISSING },
     auth: { issuer: s.AUTH_ISSUER, audience: s.AUTH_AUDIENCE, jwksUri: s.AUTH_JWKS_URI },
     bootstrap: s.BOOTSTRAP_ACCOUNT && s.BOOTSTRAP_OWNER ? { accountPath: s.BOOTSTRAP_ACCOUNT, ownerId: s.BOOTSTRAP_OWNER } : undefined,
+    computeTargets: list(s.COMPUTE_TARGETS),
+    imageBuildQueue: s.IMAGE_BUILD_QUEUE,
+    images: { dir: s.IMAGES_DIR, baseImage: s.IMAGE_BASE, registry: s.IMAGE_REGISTRY ? { host: s.IMAGE_REGISTRY, plainHttp: s.IMAGE_REGISTRY_PLAIN_HTTP } : undefined },
+    python: s.PYTHON,
+    fetchAllowedOrigins: list(s.FETCH_ALLOWED_ORIGINS),
+    operations: { stallMs: s.OPERATION_STALL_SECONDS * 1000, deadlineMs: s.OPERATION_DEADLINE_SECONDS * 1000 },
   };
+}
+
+function list(value: string): string[] {
+  return value
+    .split(",")
+    .map((v) => v.trim())
+    .filter(Boolean);
 }

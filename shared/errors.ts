@@ -82,6 +82,20 @@ export const Errors = {
       `driverProgram "${driver}" must be the id of one of the manifest's assets (${assetIds.length ? assetIds.join(", ") : "none given"}).`,
       [{ code: "DriverProgramNotFound", message: `driverProgram: "${driver}" is not an asset id.` }],
     ),
+  imageNotFound: (id: string) => new ApiError(404, "ImageNotFound", `No image with id ${id} exists in this account.`),
+  operationNotFound: (id: string) => new ApiError(404, "OperationNotFound", `No operation with id ${id} exists in this account.`),
+  manifestNotInAccount: (id: string) =>
+    new ApiError(400, "ManifestNotFound", `manifestId ${id} is not a manifest of this account. Create the manifest first.`, [
+      { code: "ManifestNotFound", message: `manifestId: ${id} is not a manifest of this account.` },
+    ]),
+  unknownComputeResource: (id: string, known: string[]) =>
+    new ApiError(400, "UnknownComputeResource", `The compute resource "${id}" is not known here. Known compute resources: ${known.join(", ")}.`, [
+      { code: "UnknownComputeResource", message: `computeResourceId: "${id}" is not a configured compute target.` },
+    ]),
+  runtimeFileNotAnAsset: (property: string, value: string) =>
+    new ApiError(400, "RuntimeFileNotFound", `targetRuntime.properties.${property} "${value}" must be the id of one of the manifest's assets.`, [
+      { code: "RuntimeFileNotFound", message: `targetRuntime.properties.${property}: "${value}" is not an asset id.` },
+    ]),
   notFound: (what: string) => new ApiError(404, "NotFound", what),
   tooMuchContention: (what: string) =>
     new ApiError(503, "TooManyConcurrentWrites", `Too many concurrent writes to ${what}; try again.`, undefined, { "retry-after": "1" }),

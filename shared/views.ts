@@ -1,4 +1,4 @@
-import type { AccountDocument, ManifestDocument, ModelDocument, RoleAssignment } from "./store/documents.js";
+import type { AccountDocument, ImageDocument, ManifestDocument, ModelDocument, OperationDocument, RoleAssignment } from "./store/documents.js";
 
 /** What the API shows of each stored document: the contract's fields, in its order, nothing internal. */
 
@@ -48,4 +48,35 @@ export function accountView(a: AccountDocument) {
 
 export function roleAssignmentView(r: RoleAssignment) {
   return { principalId: r.principalId, role: r.role, createdAt: r.createdAt };
+}
+
+/** An image, with its manifest embedded (or undefined when the manifest is gone). */
+export function imageView(i: ImageDocument, manifest: ManifestDocument | undefined) {
+  return {
+    id: i.id,
+    name: i.name,
+    version: i.version,
+    ...(i.description !== undefined ? { description: i.description } : {}),
+    computeResourceId: i.computeResourceId,
+    imageType: i.imageType,
+    createdTime: i.createdTime,
+    creationState: i.creationState,
+    ...(i.imageLocation !== undefined ? { imageLocation: i.imageLocation } : {}),
+    ...(i.imageBuildLogUri !== undefined ? { imageBuildLogUri: i.imageBuildLogUri } : {}),
+    ...(i.error !== undefined ? { error: i.error } : {}),
+    manifest: manifest ? manifestView(manifest) : { id: i.manifestId, name: i.manifestName },
+  };
+}
+
+/** AsyncOperationStatus; `origin` makes resourceLocation an absolute URL. */
+export function operationView(o: OperationDocument, origin: string) {
+  return {
+    id: o.id,
+    operationType: o.operationType,
+    state: o.state,
+    createdTime: o.createdTime,
+    ...(o.endTime !== undefined ? { endTime: o.endTime } : {}),
+    resourceLocation: `${origin}${o.resourcePath}?api-version=2017-09-01-preview`,
+    ...(o.error !== undefined ? { error: o.error } : {}),
+  };
 }

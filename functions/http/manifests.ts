@@ -23,6 +23,11 @@ export const makeCreateManifest = (deps: Deps): HttpHandler =>
     run: async ({ deps, pk, body }) => {
       const assetIds = body.assets.map((a) => a.id);
       if (!assetIds.includes(body.driverProgram)) throw Errors.driverProgramNotAnAsset(body.driverProgram, assetIds);
+      // The image build installs these files (pip or conda): they must be among the assets.
+      for (const property of ["pipRequirements", "condaEnvFile"]) {
+        const file = body.targetRuntime.properties[property];
+        if (file !== undefined && !assetIds.includes(file)) throw Errors.runtimeFileNotAnAsset(property, file);
+      }
       const modelIds = [...new Set(body.modelIds ?? [])];
       const plausible = modelIds.filter((id) => RESOURCE_ID_PATTERN.test(id));
       const registered = await deps.models.existingIds(pk, plausible);

@@ -73,3 +73,48 @@ export function withoutSystemFields<T extends object>(doc: T): T {
   void _rid, void _self, void _etag, void _ts, void _attachments;
   return rest as T;
 }
+
+export type AsyncOperationState = "NotStarted" | "Running" | "Cancelled" | "Succeeded" | "Failed";
+
+export interface ErrorResponseBody {
+  code: string;
+  message: string;
+  details?: { code: string; message: string }[];
+  statusCode?: number;
+}
+
+export interface ImageDocument extends StoredDocument {
+  kind: "image";
+  name: string;
+  version: number;
+  description?: string;
+  computeResourceId: string;
+  imageType: "Docker";
+  manifestId: string;
+  /** Denormalised from the manifest for the `manifestName` filter. */
+  manifestName: string;
+  createdTime: string;
+  creationState: AsyncOperationState;
+  operationId: string;
+  imageLocation?: string;
+  imageBuildLogUri?: string;
+  /** The image manifest's digest once built. */
+  digest?: string;
+  error?: ErrorResponseBody;
+}
+
+export interface OperationDocument extends StoredDocument {
+  kind: "operation";
+  operationType: "Image" | "Service";
+  state: AsyncOperationState;
+  createdTime: string;
+  endTime?: string;
+  /** The resource the operation creates or updates: its API path under /api. */
+  resourcePath: string;
+  resourceId: string;
+  error?: ErrorResponseBody;
+  /** Set by the worker while it works; the sweeper re-enqueues operations whose heartbeat stopped. */
+  heartbeatAt?: string;
+  attempts: number;
+  lastAttemptError?: string;
+}

@@ -23,6 +23,8 @@ export async function createVersioned<T extends StoredDocument & { version: numb
   counterScope: string,
   name: string,
   build: (version: number) => T,
+  /** Documents created in the same batch as the new one (an image's operation). */
+  companions: (doc: T) => StoredDocument[] = () => [],
 ): Promise<T> {
   const counterId = `counter-${counterScope}-${createHash("sha256").update(name).digest("hex").slice(0, 40)}`;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -32,9 +34,10 @@ export async function createVersioned<T extends StoredDocument & { version: numb
     const counterOp: OperationInput = counter
       ? { operationType: "Replace", id: counterId, partitionKey: pk, ifMatch: counter._etag, resourceBody: { id: counterId, pk, kind: "counter", lastVersion: version } }
       : { operationType: "Create", partitionKey: pk, resourceBody: { id: counterId, pk, kind: "counter", lastVersion: version } };
-    const response = await container.items.batch([counterOp, { operationType: "Create", partitionKey: pk, resourceBody: doc as unknown as JSONObject }], pk);
+    const creates: OperationInput[] = [doc, ...companions(doc)].map((d) => ({ operationType: "Create", partitionKey: pk, resourceBody: d as unknown as JSONObject }));
+    const response = await container.items.batch([counterOp, ...creates], pk);
     const results = response.result ?? [];
-    if (results.length === 2 && results.every((r) => r.statusCode >= 200 && r.statusCode < 300)) {
+    if (results.length === creates.length + 1 && results.every((r) => r.statusCode >= 200 && r.statusCode < 300)) {
       return results[1]!.resourceBody as unknown as T;
     }
     const counterStatus = results[0]?.statusCode ?? response.code;

@@ -1,0 +1,96 @@
+import { randomUUID } from "node:crypto";
+import type { HttpHandler } from "@azure/functions";
+import { accountEndpoint } from "../../shared/http/endpoint.js";
+import { json } from "../../shared/http/responses.js";
+import { nextLink } from "../../shared/http/request.js";
+import { DEFAULT_PAGE_SIZE, RESOURCE_ID_PATTERN } from "../../shared/schemas/common.js";
+import { imageListQuery, imageRequest } from "../../shared/schemas/images.js";
+import { imageView } from "../../shared/views.js";
+import { Errors } from "../../shared/errors.js";
+import type { ImageDocument, ManifestDocument } from "../../shared/store/documents.js";
+import type { AppDeps } from "../composition-root.js";
+import { apiPrefix, apiUrl } from "./api-urls.js";
+
+type Deps = () => Promise<AppDeps>;
+
+/**
+ * 7 `POST {account}/images`: checks the manifest and the compute resource, writes the image
+ * (NotStarted, the next version of its name) and its operation in one batch, enqueues the build
+ * and answers 202 with `Operation-Location`. A lost message is enqueued again by the sweeper.
+ */
+export const makeCreateImage = (deps: Deps): HttpHandler =>
+  accountEndpoint(deps, {
+    access: "write",
+    body: imageRequest,
+    run: async ({ request, context, deps, pk, body }) => {
+      const manifest = RESOURCE_ID_PATTERN.test(body.manifestId) ? await deps.manifests.get(pk, body.manifestId) : undefined;
+      if (!manifest) throw Errors.manifestNotInAccount(body.manifestId);
+      if (!deps.config.computeTargets.includes(body.computeResourceId)) throw Errors.unknownComputeResource(body.computeResourceId, deps.config.computeTargets);
+      const imageId = randomUUID();
+      const operationId = randomUUID();
+      const now = new Date().toISOString();
+      const prefix = apiPrefix(request);
+      await deps.images.create(
+        pk,
+        body.name,
+        (version): ImageDocument => ({
+          id: imageId,
+          pk,
+          kind: "image",
+          name: body.name,
+          version,
+          ...(body.description !== undefined ? { description: body.description } : {}),
+          computeResourceId: body.computeResourceId,
+          imageType: body.imageType,
+          manifestId: manifest.id,
+          manifestName: manifest.name,
+          createdTime: now,
+          creationState: "NotStarted",
+          operationId,
+        }),
+        (image) => ({
+          id: operationId,
+          pk,
+          kind: "operation",
+          operationType: "Image",
+          state: "NotStarted",
+          createdTime: now,
+          resourcePath: `${prefix}/${pk}/images/${image.id}`,
+          resourceId: image.id,
+          attempts: 0,
+        }),
+      );
+      try {
+        await deps.imageBuildQueue.send({ operationId, accountPath: pk });
+      } catch (err) {
+        context.warn(`Image build ${operationId} was accepted but not enqueued (the sweeper will enqueue it): ${err instanceof Error ? err.message : String(err)}`);
+      }
+      return { status: 202, headers: { "operation-location": apiUrl(request, `${pk}/operations/${operationId}`) } };
+    },
+  });
+
+/** 8 `GET {account}/images`: filters `manifestId`, `manifestName`; newest first. */
+export const makeListImages = (deps: Deps): HttpHandler =>
+  accountEndpoint(deps, {
+    access: "read",
+    query: imageListQuery,
+    run: async ({ request, deps, pk, query }) => {
+      const page = await deps.images.list(pk, { manifestId: query.manifestId, manifestName: query.manifestName }, query.count ?? DEFAULT_PAGE_SIZE, query.$skipToken);
+      const manifests = new Map<string, ManifestDocument | undefined>();
+      for (const id of new Set(page.items.map((i) => i.manifestId))) manifests.set(id, await deps.manifests.get(pk, id));
+      const link = nextLink(request, page.nextSkipToken);
+      return json(200, { value: page.items.map((i) => imageView(i, manifests.get(i.manifestId))), ...(link ? { nextLink: link } : {}) });
+    },
+  });
+
+/** 9 `GET {account}/images/{id}`, with its manifest embedded. */
+export const makeGetImage = (deps: Deps): HttpHandler =>
+  accountEndpoint(deps, {
+    access: "read",
+    run: async ({ request, deps, pk }) => {
+      const id = request.params.id ?? "";
+      const image = RESOURCE_ID_PATTERN.test(id) ? await deps.images.get(pk, id) : undefined;
+      if (!image) throw Errors.imageNotFound(id);
+      return json(200, imageView(image, await deps.manifests.get(pk, image.manifestId)));
+    },
+  });

@@ -1,0 +1,19 @@
+import type { HttpHandler } from "@azure/functions";
+import { accountEndpoint } from "../../shared/http/endpoint.js";
+import { json } from "../../shared/http/responses.js";
+import { RESOURCE_ID_PATTERN } from "../../shared/schemas/common.js";
+import { operationView } from "../../shared/views.js";
+import { Errors } from "../../shared/errors.js";
+import type { AppDeps } from "../composition-root.js";
+
+/** 19 `GET {account}/operations/{id}`: AsyncOperationStatus. */
+export const makeGetOperation = (deps: () => Promise<AppDeps>): HttpHandler =>
+  accountEndpoint(deps, {
+    access: "read",
+    run: async ({ request, deps, pk }) => {
+      const id = request.params.id ?? "";
+      const operation = RESOURCE_ID_PATTERN.test(id) ? await deps.operations.get(pk, id) : undefined;
+      if (!operation) throw Errors.operationNotFound(id);
+      return json(200, operationView(operation, new URL(request.url).origin));
+    },
+  });

@@ -1,0 +1,217 @@
+"""The scoring server that goes into every image (Python standard library only, 3.8+).
+
+Contract (spec/scoring.md):
+  GET  /              200 once the driver's init() has returned; 503 while it runs or if it failed
+  POST /score         the request body (a JSON string) passed to the driver's run(); its result
+  GET  /swagger.json  the service's Swagger, from the schema file when there is one
+
+A driver exception in run() is that request's 500 with a JSON error; the server goes on.
+
+Settings (environment):
+  AML_APP_ROOT   the app directory holding the driver, its assets and the models (/var/azureml-app)
+  AML_DRIVER     the driver file, relative to AML_APP_ROOT (score.py)
+  AML_SCHEMA     the schema file, relative to AML_APP_ROOT (service_schema.json, used when present)
+  AML_HOST       the address to listen on (0.0.0.0)
+  AML_PORT       the port to listen on (5001)
+  AML_MAX_BODY_BYTES  the largest request body accepted (104857600)
+"""
+
+import importlib.util
+import json
+import os
+import sys
+import threading
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+APP_ROOT = os.environ.get("AML_APP_ROOT", "/var/azureml-app")
+DRIVER = os.environ.get("AML_DRIVER", "score.py")
+SCHEMA = os.environ.get("AML_SCHEMA", "service_schema.json")
+HOST = os.environ.get("AML_HOST", "0.0.0.0")
+PORT = int(os.environ.get("AML_PORT", "5001"))
+MAX_BODY_BYTES = int(os.environ.get("AML_MAX_BODY_BYTES", str(100 * 1024 * 1024)))
+
+
+class Driver:
+    """Loads the driver module and runs its init() once, in the background."""
+
+    def __init__(self, app_root, driver_file):
+        self.state = "starting"
+        self.error = None
+        self.module = None
+        self._app_root = app_root
+        self._driver_file = driver_file
+
+    def start(self):
+        threading.Thread(target=self._init, name="driver-init", daemon=True).start()
+
+    def _init(self):
+        try:
+            path = os.path.join(self._app_root, self._driver_file)
+            spec = importlib.util.spec_from_file_location("score", path)
+            if spec is None or spec.loader is None:
+                raise ImportError("cannot load the driver from %s" % path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules["score"] = module
+            spec.loader.exec_module(module)
+            for name in ("init", "run"):
+                if not callable(getattr(module, name, None)):
+                    raise AttributeError("the driver %s defines no %s() function" % (self._driver_file, name))
+            module.init()
+            self.module = module
+            self.state = "ready"
+            log("driver ready")
+        except BaseException as err:  # noqa: BLE001 - any failure of init() means the service is unhealthy
+            self.error = "%s: %s" % (type(err).__name__, err)
+            self.state = "failed"
+            log("driver init() failed:\n" + traceback.format_exc())
+
+
+def log(message):
+    sys.stderr.write("[scoring] %s\n" % message)
+    sys.stderr.flush()
+
+
+def swagger_document(app_root, schema_file):
+    """Swagger 2.0 for the service, with the schema's input and output when a schema was given."""
+    input_schema = {"type": "object"}
+    output_schema = {"type": "object"}
+    example = None
+    path = os.path.join(app_root, schema_file)
+    if os.path.isfile(path):
+        try:
+            with open(path, "r", encoding="utf-8") as f:
+                schema = json.load(f)
+            input_spec = schema.get("input") or {}
+            output_spec = schema.get("output") or {}
+            if isinstance(input_spec, dict) and input_spec:
+                first = next(iter(input_spec.values()))
+                if isinstance(first, dict):
+                    input_schema = first.get("internal") or first.get("swagger") or first
+                    example = first.get("example")
+            if isinstance(output_spec, dict) and output_spec:
+                first = next(iter(output_spec.values()))
+                if isinstance(first, dict):
+                    output_schema = first.get("internal") or first.get("swagger") or first
+        except (OSError, ValueError) as err:
+            log("schema %s not usable: %s" % (schema_file, err))
+    body = {"name": "input", "in": "body", "required": True, "schema": input_schema}
+    if example is not None:
+        body["x-example"] = example
+    return {
+        "swagger": "2.0",
+        "info": {"title": "Scoring service", "version": "1.0"},
+        "schemes": ["http"],
+        "consumes": ["application/json"],
+        "produces": ["application/json"],
+        "paths": {
+            "/score": {
+                "post": {
+                    "operationId": "RunMLService",
+                    "parameters": [body],
+                    "responses": {
+                        "200": {"description": "The driver's result", "schema": output_schema},
+                        "500": {"description": "The driver failed on this input"},
+                        "503": {"description": "The service is starting"},
+                    },
+                }
+            },
+            "/": {"get": {"operationId": "ServiceHealthCheck", "responses": {"200": {"description": "Healthy"}}}},
+        },
+    }
+
+
+def make_handler(driver, swagger_bytes):
+    class ScoringHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "azureml-scoring"
+        sys_version = ""
+
+        def log_message(self, format, *args):  # noqa: A002 - the base class's name
+            pass  # no access log: it would cost more than the request
+
+        def _send(self, status, body, content_type="application/json"):
+            if isinstance(body, str):
+                body = body.encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            if status == 503:
+                self.send_header("Retry-After", "1")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _json(self, status, value):
+            self._send(status, json.dumps(value))
+
+        def do_GET(self):  # noqa: N802 - http.server's naming
+            path = self.path.split("?", 1)[0]
+            if path == "/":
+                if driver.state == "ready":
+                    self._json(200, {"status": "healthy"})
+                elif driver.state == "failed":
+                    self._json(503, {"status": "failed", "error": driver.error})
+                else:
+                    self._json(503, {"status": "starting"})
+            elif path == "/swagger.json":
+                self._send(200, swagger_bytes)
+            else:
+                self._json(404, {"error": "Not found: %s" % path})
+
+        def do_POST(self):  # noqa: N802
+            path = self.path.split("?", 1)[0]
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY_BYTES:
+                self.close_connection = True
+                return self._json(413, {"error": "The request body is larger than %d bytes." % MAX_BODY_BYTES})
+            body = self.rfile.read(length) if length > 0 else b""
+            if path != "/score":
+                return self._json(404, {"error": "Not found: %s" % path})
+            if driver.state != "ready":
+                return self._json(503, {"error": "The service is not ready: %s" % (driver.error or driver.state)})
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                return self._json(400, {"error": "The request body is not UTF-8 text."})
+            try:
+                result = driver.module.run(text)
+            except Exception as err:  # noqa: BLE001 - a driver failure is this request's error only
+                log("run() failed:\n" + traceback.format_exc())
+                return self._json(500, {"error": "%s: %s" % (type(err).__name__, err)})
+            if isinstance(result, (bytes, bytearray)):
+                return self._send(200, bytes(result))
+            if isinstance(result, str):
+                return self._send(200, result)
+            try:
+                return self._send(200, json.dumps(result))
+            except (TypeError, ValueError) as err:
+                return self._json(500, {"error": "run() returned a value that is not JSON-serialisable: %s" % err})
+
+    return ScoringHandler
+
+
+class ScoringServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+
+def main():
+    os.chdir(APP_ROOT)
+    if APP_ROOT not in sys.path:
+        sys.path.insert(0, APP_ROOT)
+    driver = Driver(APP_ROOT, DRIVER)
+    swagger = json.dumps(swagger_document(APP_ROOT, SCHEMA)).encode("utf-8")
+    server = ScoringServer((HOST, PORT), make_handler(driver, swagger))
+    log("listening on %s:%d" % (HOST, server.server_address[1]))
+    driver.start()
+    try:
+        server.serve_forever(poll_interval=0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+/**
+ * What a build did, step by step, with sizes and times: the text behind `imageBuildLogUri`.
+ * Never holds secrets: URLs are written without their query (SAS signatures).
+ */
+export class BuildLog {
+  readonly #lines: string[] = [];
+  readonly #started = Date.now();
+
+  line(text: string): void {
+    const elapsed = ((Date.now() - this.#started) / 1000).toFixed(3).padStart(8);
+    this.#lines.push(`[${elapsed}s] ${text}`);
+  }
+
+  /** Runs a step, logging its duration and (when it returns one) its size. */
+  async step<T>(name: string, work: () => Promise<T>, sizeOf?: (result: T) => number | undefined): Promise<T> {
+    const started = Date.now();
+    this.line(`${name} …`);
+    try {
+      const result = await work();
+      const size = sizeOf?.(result);
+      this.line(`${name}: done in ${Date.now() - started} ms${size === undefined ? "" : `, ${formatBytes(size)}`}`);
+      return result;
+    } catch (err) {
+      this.line(`${name}: FAILED after ${Date.now() - started} ms: ${err instanceof Error ? err.message : String(err)}`);
+      throw err;
+    }
+  }
+
+  text(): string {
+    return this.#lines.join("\n") + "\n";
+  }
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
+}

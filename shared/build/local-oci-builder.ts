@@ -1,0 +1,315 @@
+import { createHash, randomUUID } from "node:crypto";
+import { createReadStream, createWriteStream, existsSync } from "node:fs";
+import { link, mkdir, readdir, rm, stat, writeFile, copyFile } from "node:fs/promises";
+import { basename, join, posix, relative, sep } from "node:path";
+import { pipeline } from "node:stream/promises";
+import type { Asset, ManifestDocument, ModelDocument } from "../store/documents.js";
+import { BuildFailure, displayUrl } from "./build-failure.js";
+import { formatBytes, type BuildLog } from "./build-log.js";
+import { checkDriverCompiles } from "./driver-check.js";
+import { fetchContent } from "./fetch-content.js";
+import type { ImageBuilder, ImageBuildRequest, ImageBuildResult } from "./image-builder.js";
+import { unpackArchive } from "./archive.js";
+import { writeLayer, type LayerFile } from "./oci/layer-writer.js";
+import { OciLayout } from "./oci/oci-layout.js";
+import { MEDIA, type LayerDescriptor } from "./oci/media-types.js";
+import { pushToRegistry } from "./oci/registry-push.js";
+import type { UrlGuard } from "./url-guard.js";
+
+export const APP_ROOT = "/var/azureml-app";
+export const SERVER_ROOT = "/var/azureml-server";
+export const SCORING_PORT = 5001;
+
+export interface LocalOciBuilderOptions {
+  /** Where images live: `<dir>/oci` (the OCI layout), `<dir>/contexts/<imageId>` (Dockerfile contexts), `<dir>/work` (scratch). */
+  imagesDir: string;
+  /** The scoring server's directory (scoring/ of this project). */
+  scoringServerDir: string;
+  /** The base image recorded in the config and used by the Dockerfile, e.g. python:3.11-slim. */
+  baseImage: string;
+  /** The interpreter that checks drivers compile. */
+  python: string;
+  guard: UrlGuard;
+  registry?: { host: string; plainHttp: boolean };
+}
+
+/**
+ * Builds images with no Docker daemon: fetches the manifest's assets and models through the URL
+ * guard, checks the driver compiles, and writes a reproducible OCI image (scoring server, app,
+ * models: one layer each) into an OCI layout, pushes it when a registry is configured, and keeps
+ * the same build as a Dockerfile context for ACR Tasks.
+ */
+export class LocalOciBuilder implements ImageBuilder {
+  readonly layout: OciLayout;
+
+  constructor(private readonly options: LocalOciBuilderOptions) {
+    this.layout = new OciLayout(join(options.imagesDir, "oci"));
+  }
+
+  async build(request: ImageBuildRequest): Promise<ImageBuildResult> {
+    const { log, manifest } = request;
+    await this.layout.init();
+    const work = join(this.options.imagesDir, "work", `${request.imageId}-${randomUUID().slice(0, 8)}`);
+    const appDir = join(work, "app");
+    const modelsDir = join(work, "models");
+    await mkdir(appDir, { recursive: true });
+    await mkdir(modelsDir, { recursive: true });
+    try {
+      log.line(`Building image ${request.imageName}:${request.version} from manifest ${manifest.name} v${manifest.version} (${manifest.id})`);
+      for (const asset of [...manifest.assets].sort((a, b) => (a.id < b.id ? -1 : 1))) await this.#fetchAsset(asset, appDir, work, log);
+      const driverPath = join(appDir, manifest.driverProgram);
+      if (!existsSync(driverPath)) throw new BuildFailure("DriverNotFound", `The driver ${manifest.driverProgram} is not in the build (was its asset an archive without it?).`);
+      await log.step(`check driver ${manifest.driverProgram} compiles (${this.options.python} -m py_compile)`, () => checkDriverCompiles(this.options.python, driverPath, manifest.driverProgram, join(work, "pycache")));
+
+      const modelFiles = await this.#modelFiles(request.models, modelsDir, work, log);
+      const appFiles = await filesUnder(appDir, APP_ROOT.slice(1));
+      const taken = new Set(appFiles.map((f) => f.path));
+      const clash = modelFiles.find((f) => taken.has(f.path));
+      if (clash) throw new BuildFailure("FileConflict", `A model and an asset would both be /${clash.path}; rename one of them.`);
+      const serverFiles = await filesUnder(this.options.scoringServerDir, SERVER_ROOT.slice(1), (name) => name.endsWith(".py"));
+
+      const blobs = this.layout.blobsDir;
+      const layers: LayerDescriptor[] = [];
+      layers.push(await log.step("layer 1/3: scoring server", () => writeLayer(serverFiles, blobs), (l) => l.size));
+      layers.push(await log.step("layer 2/3: driver and assets", () => writeLayer(appFiles, blobs), (l) => l.size));
+      layers.push(await log.step("layer 3/3: models", () => writeLayer(modelFiles, blobs), (l) => l.size));
+
+      const config = await this.layout.putJson(MEDIA.config, this.#config(request, layers));
+      const imageManifest = await this.layout.putJson(MEDIA.manifest, {
+        schemaVersion: 2,
+        mediaType: MEDIA.manifest,
+        config: { mediaType: config.mediaType, digest: config.digest, size: config.size },
+        layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+      });
+      const repository = imageRepository(request.accountName, request.accountPath, request.imageName);
+      const ref = `${repository}:${request.version}`;
+      await this.layout.tag(imageManifest, ref);
+      log.line(`image ${ref}: manifest ${imageManifest.digest} in the OCI layout ${this.layout.dir}`);
+      await log.step("Dockerfile build context", () => this.#writeContext(request, layers));
+
+      let imageLocation = `oci:${this.layout.dir}:${ref}`;
+      const registry = this.options.registry;
+      if (registry) {
+        await log.step(`push to ${registry.host}`, () =>
+          pushToRegistry({
+            registry: registry.host,
+            plainHttp: registry.plainHttp,
+            repository,
+            tag: String(request.version),
+            manifest: imageManifest,
+            blobs: [config, ...layers].map((d) => ({ descriptor: d, path: this.layout.blobPath(d.digest) })),
+          }),
+        );
+        imageLocation = `${registry.host}/${ref}`;
+      }
+      log.line(`done: ${imageLocation} (${imageManifest.digest})`);
+      return { imageLocation, digest: imageManifest.digest };
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+
+  /** The Dockerfile context of an image: `<imagesDir>/contexts/<imageId>`. */
+  contextDir(imageId: string): string {
+    return join(this.options.imagesDir, "contexts", imageId);
+  }
+
+  async #fetchAsset(asset: Asset, appDir: string, work: string, log: BuildLog): Promise<void> {
+    const what = `asset ${asset.id}`;
+    if (asset.unpack) {
+      const archive = join(work, `download-${randomUUID()}`);
+      await log.step(`${what}: fetch ${displayUrl(asset.url)}`, () => this.#download(asset.url, what, archive), (s) => s);
+      await log.step(`${what}: unpack`, () => unpackArchive(archive, appDir, what));
+      await rm(archive, { force: true });
+      return;
+    }
+    const target = join(appDir, safeRelative(asset.id, what));
+    await mkdir(join(target, ".."), { recursive: true });
+    await log.step(`${what}: fetch ${displayUrl(asset.url)}`, () => this.#download(asset.url, what, target), (s) => s);
+  }
+
+  async #download(url: string, what: string, target: string): Promise<number> {
+    const content = await fetchContent(this.options.guard, url, what);
+    try {
+      await pipeline(content.body, createWriteStream(target));
+    } catch (err) {
+      throw new BuildFailure("ContentUnavailable", `Could not fetch ${what} from ${displayUrl(url)}: ${err instanceof Error ? err.message : String(err)}.`);
+    }
+    return (await stat(target)).size;
+  }
+
+  /**
+   * The models layer's files. A model to unpack is downloaded and unpacked first; any other is
+   * streamed from its URL straight into the layer (when its size is announced), so a 1 GB model
+   * is read once and never stored twice.
+   */
+  async #modelFiles(models: ModelDocument[], modelsDir: string, work: string, log: BuildLog): Promise<LayerFile[]> {
+    const files: LayerFile[] = [];
+    for (const model of [...models].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      const what = `model ${model.name} v${model.version}`;
+      if (model.unpack) {
+        const archive = join(work, `download-${randomUUID()}`);
+        await log.step(`${what}: fetch ${displayUrl(model.url)}`, () => this.#download(model.url, what, archive), (s) => s);
+        await log.step(`${what}: unpack`, () => unpackArchive(archive, modelsDir, what));
+        await rm(archive, { force: true });
+        continue;
+      }
+      const name = modelFileName(model);
+      const path = `${APP_ROOT.slice(1)}/${name}`;
+      if (files.some((f) => f.path === path)) throw new BuildFailure("FileConflict", `Two models would both be /${path}; register them from URLs with different file names.`);
+      files.push({
+        path,
+        open: async () => {
+          const started = Date.now();
+          const content = await fetchContent(this.options.guard, model.url, what);
+          if (content.size !== undefined) {
+            content.body.once("end", () => log.line(`${what}: streamed ${formatBytes(content.size!)} from ${displayUrl(model.url)} in ${Date.now() - started} ms`));
+            return { stream: content.body, size: content.size };
+          }
+          // No Content-Length: a tar header needs the size first, so take the file to disk.
+          const local = join(work, `model-${randomUUID()}`);
+          await pipeline(content.body, createWriteStream(local));
+          const { size } = await stat(local);
+          log.line(`${what}: fetched ${formatBytes(size)} from ${displayUrl(model.url)} in ${Date.now() - started} ms`);
+          return { stream: createReadStream(local), size };
+        },
+      });
+    }
+    const unpacked = await filesUnder(modelsDir, APP_ROOT.slice(1));
+    for (const f of unpacked) {
+      if (files.some((g) => g.path === f.path)) throw new BuildFailure("FileConflict", `Two models would both be /${f.path}.`);
+    }
+    return [...files, ...unpacked];
+  }
+
+  #config(request: ImageBuildRequest, layers: LayerDescriptor[]) {
+    const { manifest } = request;
+    return {
+      created: "1970-01-01T00:00:00Z",
+      architecture: "amd64",
+      os: "linux",
+      config: {
+        Entrypoint: ["python3", `${SERVER_ROOT}/server.py`],
+        WorkingDir: APP_ROOT,
+        Env: scoringEnvironment(manifest),
+        ExposedPorts: { [`${SCORING_PORT}/tcp`]: {} },
+        Labels: imageLabels(manifest, this.options.baseImage),
+      },
+      rootfs: { type: "layers", diff_ids: layers.map((l) => l.diffId) },
+      history: [{ created_by: "scoring server" }, { created_by: "driver and assets" }, { created_by: "models" }].map((h) => ({ created: "1970-01-01T00:00:00Z", ...h })),
+    };
+  }
+
+  /**
+   * The same build as a Dockerfile context, for ACR Tasks: FROM the base image, the three layers
+   * (hard links to the OCI blobs: ADD unpacks them, so nothing is stored twice), the manifest's
+   * pip or conda requirements installed when it names them, the same environment and entrypoint.
+   */
+  async #writeContext(request: ImageBuildRequest, layers: LayerDescriptor[]): Promise<void> {
+    const dir = this.contextDir(request.imageId);
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    const names = ["layer-1-scoring-server.tar.gz", "layer-2-app.tar.gz", "layer-3-models.tar.gz"];
+    for (const [i, layer] of layers.entries()) {
+      const target = join(dir, names[i]!);
+      await link(this.layout.blobPath(layer.digest), target).catch(() => copyFile(this.layout.blobPath(layer.digest), target));
+    }
+    const props = request.manifest.targetRuntime.properties;
+    const lines = [
+      `# Built by model-management from manifest ${request.manifest.name} v${request.manifest.version}.`,
+      `FROM ${this.options.baseImage}`,
+      `ADD ${names[0]} /`,
+      `ADD ${names[1]} /`,
+    ];
+    if (props.pipRequirements) lines.push(`RUN pip install --no-cache-dir -r ${posix.join(APP_ROOT, props.pipRequirements)}`);
+    if (props.condaEnvFile) lines.push(`RUN conda env update --name base --file ${posix.join(APP_ROOT, props.condaEnvFile)} && conda clean --all --yes`);
+    lines.push(
+      `ADD ${names[2]} /`,
+      `WORKDIR ${APP_ROOT}`,
+      ...scoringEnvironment(request.manifest).map((e) => `ENV ${e.replace("=", '="')}"`),
+      ...Object.entries(imageLabels(request.manifest, this.options.baseImage)).map(([k, v]) => `LABEL ${k}="${v}"`),
+      `EXPOSE ${SCORING_PORT}`,
+      `ENTRYPOINT ["python3", "${SERVER_ROOT}/server.py"]`,
+    );
+    await writeFile(join(dir, "Dockerfile"), lines.join("\n") + "\n");
+  }
+}
+
+/** The scoring server's settings baked into the image; a deployment may override the AML_* switches. */
+export function scoringEnvironment(manifest: ManifestDocument): string[] {
+  return [
+    "PYTHONUNBUFFERED=1",
+    `AML_APP_ROOT=${APP_ROOT}`,
+    `AML_DRIVER=${manifest.driverProgram}`,
+    `AML_PORT=${SCORING_PORT}`,
+    "AML_HOST=0.0.0.0",
+    "AML_APP_INSIGHTS_ENABLED=false",
+    "AML_MODEL_DC_STORAGE_ENABLED=false",
+    "AML_MODEL_DC_EVENT_HUB_ENABLED=false",
+  ];
+}
+
+/** What the image is made of; nothing that differs between two builds of one manifest. */
+export function imageLabels(manifest: ManifestDocument, baseImage: string): Record<string, string> {
+  return {
+    "org.opencontainers.image.base.name": baseImage,
+    "azureml.manifest.id": manifest.id,
+    "azureml.manifest.name": manifest.name,
+    "azureml.manifest.version": String(manifest.version),
+    "azureml.model.ids": [...manifest.modelIds].sort().join(","),
+    "azureml.driver": manifest.driverProgram,
+    "azureml.runtime": manifest.targetRuntime.runtimeType,
+  };
+}
+
+/**
+ * The repository of an image: `<account>-<hash of the account path>/<image name>`; the hash
+ * keeps accounts of the same name in other resource groups apart.
+ */
+export function imageRepository(accountName: string, accountPath: string, imageName: string): string {
+  const account = accountName.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "") || "account";
+  const hash = createHash("sha256").update(accountPath).digest("hex").slice(0, 8);
+  return `${account}-${hash}/${imageName}`;
+}
+
+/** A model's file name in the app directory: the last segment of its URL's path, else its name. */
+export function modelFileName(model: ModelDocument): string {
+  let name = "";
+  try {
+    name = decodeURIComponent(basename(new URL(model.url).pathname));
+  } catch {
+    name = "";
+  }
+  name = name.replace(/[^A-Za-z0-9._-]/g, "_");
+  if (!name || name === "." || name === "..") name = model.name.replace(/[^A-Za-z0-9._-]/g, "_") || model.id;
+  return name;
+}
+
+function safeRelative(path: string, what: string): string {
+  const normal = posix.normalize(path.replace(/\\/g, "/"));
+  if (normal.startsWith("/") || normal === ".." || normal.startsWith("../") || normal === ".") throw new BuildFailure("BadAssetId", `The ${what} id must be a relative file path.`);
+  return normal;
+}
+
+/** Every file under a directory, as layer files under `prefix`, executables kept executable. */
+async function filesUnder(dir: string, prefix: string, keep: (name: string) => boolean = () => true): Promise<LayerFile[]> {
+  const out: LayerFile[] = [];
+  async function walk(current: string): Promise<void> {
+    for (const entry of await readdir(current, { withFileTypes: true })) {
+      const full = join(current, entry.name);
+      if (entry.isDirectory()) {
+        if (entry.name === "__pycache__") continue;
+        await walk(full);
+      } else if (entry.isFile() && keep(entry.name)) {
+        const info = await stat(full);
+        out.push({
+          path: `${prefix}/${relative(dir, full).split(sep).join("/")}`,
+          executable: (info.mode & 0o111) !== 0,
+          open: async () => ({ stream: createReadStream(full), size: (await stat(full)).size }),
+        });
+      }
+    }
+  }
+  if (existsSync(dir)) await walk(dir);
+  return out;
+}

@@ -1,0 +1,90 @@
+import { createHash, randomUUID } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { rename, rm } from "node:fs/promises";
+import { join, posix } from "node:path";
+import { Transform, type Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGzip } from "node:zlib";
+import tarStream from "tar-stream";
+import { MEDIA, type LayerDescriptor } from "./media-types.js";
+
+export interface LayerFile {
+  /** Path inside the image, without a leading slash: `var/azureml-app/score.py`. */
+  path: string;
+  executable?: boolean;
+  /** Opens the content and tells its exact size; called once, in path order, while the layer is written. */
+  open: () => Promise<{ stream: Readable; size: number }>;
+}
+
+/** Every entry gets the same owner, mode and time: nothing about the build machine or the hour leaks in. */
+const EPOCH = new Date(0);
+
+function hashing(hash: ReturnType<typeof createHash>, counter?: { bytes: number }): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      if (counter) counter.bytes += chunk.length;
+      done(null, chunk);
+    },
+  });
+}
+
+/**
+ * Writes a gzip-compressed tar layer into `blobsDir`, reproducibly: entries sorted by path with
+ * their parent directories, fixed owner (0:0), modes (0755 directories and executables, 0644
+ * files) and times (the epoch), deterministic compression. Content streams through (tar → gzip →
+ * file) with both digests computed on the way, so a 1 GB model is never held in memory.
+ */
+export async function writeLayer(files: LayerFile[], blobsDir: string, gzipLevel = 1): Promise<LayerDescriptor> {
+  const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i]!.path === sorted[i - 1]!.path) throw new Error(`Two files would be /${sorted[i]!.path} in one layer.`);
+  }
+  const directories = new Set<string>();
+  for (const f of sorted) {
+    for (let dir = posix.dirname(f.path); dir !== "." && dir !== "/"; dir = posix.dirname(dir)) directories.add(dir);
+  }
+  const entries: ({ kind: "dir"; path: string } | { kind: "file"; file: LayerFile })[] = [
+    ...[...directories].map((path) => ({ kind: "dir" as const, path })),
+    ...sorted.map((file) => ({ kind: "file" as const, file })),
+  ].sort((a, b) => {
+    const pa = a.kind === "dir" ? a.path : a.file.path;
+    const pb = b.kind === "dir" ? b.path : b.file.path;
+    return pa < pb ? -1 : pa > pb ? 1 : 0;
+  });
+
+  const pack = tarStream.pack();
+  const diffHash = createHash("sha256");
+  const blobHash = createHash("sha256");
+  const size = { bytes: 0 };
+  const tmp = join(blobsDir, `.tmp-${randomUUID()}`);
+  const written = pipeline(pack, hashing(diffHash), createGzip({ level: gzipLevel }), hashing(blobHash, size), createWriteStream(tmp));
+  try {
+    for (const e of entries) {
+      const header = { uid: 0, gid: 0, uname: "", gname: "", mtime: EPOCH };
+      if (e.kind === "dir") {
+        await new Promise<void>((resolve, reject) => pack.entry({ ...header, name: `${e.path}/`, type: "directory", mode: 0o755 }, (err) => (err ? reject(err) : resolve())));
+        continue;
+      }
+      const { stream, size } = await e.file.open();
+      await new Promise<void>((resolve, reject) => {
+        const sink = pack.entry({ ...header, name: e.file.path, type: "file", size, mode: e.file.executable ? 0o755 : 0o644 }, (err) => (err ? reject(err) : resolve()));
+        stream.once("error", (err) => {
+          sink.destroy(err);
+          reject(err);
+        });
+        stream.pipe(sink);
+      });
+    }
+    pack.finalize();
+    await written;
+  } catch (err) {
+    pack.destroy(err as Error);
+    await written.catch(() => undefined);
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  const digest = `sha256:${blobHash.digest("hex")}`;
+  await rename(tmp, join(blobsDir, digest.slice("sha256:".length)));
+  return { mediaType: MEDIA.layerGzip, digest, size: size.bytes, diffId: `sha256:${diffHash.digest("hex")}` };
+}

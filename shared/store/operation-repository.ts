@@ -1,0 +1,42 @@
+import type { Container } from "@azure/cosmos";
+import type { OperationDocument } from "./documents.js";
+import type { Versioned } from "./batch-replace.js";
+
+export class OperationRepository {
+  constructor(private readonly container: Container) {}
+
+  async get(pk: string, id: string): Promise<Versioned<OperationDocument> | undefined> {
+    const { resource } = await this.container.item(id, pk).read<Versioned<OperationDocument>>();
+    return resource?.kind === "operation" ? resource : undefined;
+  }
+
+  /** Replaces the operation if unchanged since read; undefined when it changed meanwhile. */
+  async replace(op: Versioned<OperationDocument>): Promise<Versioned<OperationDocument> | undefined> {
+    const { _etag, ...body } = op;
+    try {
+      const { resource } = await this.container.item(op.id, op.pk).replace<OperationDocument>(body, { accessCondition: { type: "IfMatch", condition: _etag } });
+      return resource as Versioned<OperationDocument>;
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 412) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Unfinished operations (NotStarted or Running) whose worker has shown no sign of life since
+   * `before`: across all accounts, the sweeper's one cross-partition query.
+   */
+  async listStalled(before: string, limit: number): Promise<Versioned<OperationDocument>[]> {
+    const { resources } = await this.container.items
+      .query<Versioned<OperationDocument>>(
+        {
+          query:
+            "SELECT * FROM c WHERE c.kind = 'operation' AND (c.state = 'NotStarted' OR c.state = 'Running') AND ((IS_DEFINED(c.heartbeatAt) AND c.heartbeatAt < @before) OR (NOT IS_DEFINED(c.heartbeatAt) AND c.createdTime < @before))",
+          parameters: [{ name: "@before", value: before }],
+        },
+        { maxItemCount: limit },
+      )
+      .fetchNext();
+    return resources;
+  }
+}
