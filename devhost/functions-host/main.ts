@@ -27,6 +27,10 @@ const log = (level: RpcLogLevel, category: string, msg: string): void => {
   (levels.indexOf(level) >= levels.indexOf("warning") ? process.stderr : process.stdout).write(line + "\n");
 };
 
+// A promise an app forgot to handle is the app's bug: log it loudly, but one function's bug
+// does not take the whole local stack down.
+process.on("unhandledRejection", (reason) => log("critical", "system", `Unhandled promise rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`));
+
 try {
   const host = await startFunctionsHost({ appDir, port: Number(values.port), jwksPath: values.jwks, log });
   const ready = { ready: true, baseUrl: host.baseUrl, functions: host.functions };

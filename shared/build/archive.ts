@@ -72,6 +72,9 @@ function counted(limits: UnpackLimits, budget: { bytes: number }, archive: strin
 async function unpackTar(source: Readable, dest: string, archive: string, limits: UnpackLimits, budget: { bytes: number; entries: number }): Promise<void> {
   const extract = tarStream.extract();
   const done = pipeline(source, extract);
+  // Leaving the loop early (a refused entry) ends the pipeline with "premature close": that is
+  // this function's own doing, reported by the throw below, not an error of its own.
+  done.catch(() => undefined);
   for await (const entry of extract) {
     const { name, type } = entry.header;
     if (++budget.entries > limits.maxEntries) throw new BuildFailure("BadArchive", `${archive} has more than ${limits.maxEntries} entries.`);

@@ -105,3 +105,15 @@ export async function readAllPages(api: ApiClient, path: string, query: Record<s
   }
   return { items, pages, links };
 }
+
+/** Polls an operation until it ends (Succeeded, Failed or Cancelled). */
+export async function waitForOperation(api: ApiClient, operationLocation: string, timeoutMs = 60_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await api.request("GET", operationLocation, { apiVersion: null });
+    if (res.status !== 200) throw new Error(`GET ${operationLocation}: ${res.status} ${res.text}`);
+    if (["Succeeded", "Failed", "Cancelled"].includes(res.body.state)) return res.body;
+    if (Date.now() > deadline) throw new Error(`operation still ${res.body.state} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}

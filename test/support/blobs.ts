@@ -1,0 +1,30 @@
+import { BlobSASPermissions, BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import { randomUUID } from "node:crypto";
+
+/** Azurite's well-known development account key: a public constant of the emulator. */
+const DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/** Puts test content into a stack's Azurite and hands back read SAS URLs, as a user would register them. */
+export class TestBlobs {
+  readonly #container: ContainerClient;
+  #ready: Promise<unknown> | undefined;
+
+  constructor(blobPort: number, containerName = `drops-${randomUUID().slice(0, 8)}`) {
+    const connection = `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${DEV_KEY};BlobEndpoint=http://127.0.0.1:${blobPort}/devstoreaccount1;`;
+    this.#container = BlobServiceClient.fromConnectionString(connection).getContainerClient(containerName);
+  }
+
+  /** Uploads content and returns a read SAS URL to it. */
+  async put(name: string, content: string | Buffer): Promise<string> {
+    this.#ready ??= this.#container.createIfNotExists();
+    await this.#ready;
+    const blob = this.#container.getBlockBlobClient(name);
+    const body = typeof content === "string" ? Buffer.from(content) : content;
+    await blob.upload(body, body.length);
+    return this.sasUrl(name);
+  }
+
+  sasUrl(name: string): Promise<string> {
+    return this.#container.getBlockBlobClient(name).generateSasUrl({ permissions: BlobSASPermissions.parse("r"), expiresOn: new Date(Date.now() + 3600_000) });
+  }
+}
