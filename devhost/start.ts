@@ -19,6 +19,16 @@ const port = (name: string, fallback: number): number => {
 };
 const dataDir = resolve(process.env.DATA_DIR || join(projectRoot, ".data"));
 let shuttingDown = false;
+let stopStack: (() => Promise<void>) | undefined;
+// Ctrl-C at any time, even while starting: stop what runs, then leave.
+const stop = (): void => {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  console.log("\nStopping…");
+  void (stopStack?.() ?? Promise.resolve()).then(() => process.exit(0));
+};
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);
 
 try {
   const stack = await startStack({
@@ -52,16 +62,10 @@ try {
     ``,
     `Press Ctrl-C to stop.`,
   ];
+  stopStack = () => stack.stop();
+  if (shuttingDown) await stack.stop().then(() => process.exit(0));
   console.log(summary.join("\n"));
   process.send?.({ ready: true, apiBaseUrl: stack.apiBaseUrl, seconds: Number(seconds) });
-  const stop = (): void => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    console.log("\nStopping…");
-    void stack.stop().then(() => process.exit(0));
-  };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
 } catch (err) {
   if (err instanceof StackError) {
     console.error(`Cannot start: ${err.message}`);

@@ -8,7 +8,7 @@ import { BuildFailure, displayUrl } from "./build-failure.js";
  * `http://127.0.0.1:10000` (the local Azurite). A URL is allowed when its scheme, host and port
  * match an entry; plain http only where an entry says http. Its host's addresses are checked
  * when the connection is made (no DNS rebinding): link-local, loopback, private and other
- * special addresses are refused, unless the entry names that address (or localhost) itself.
+ * special addresses are refused, unless the entry names that IP address itself.
  */
 export class UrlGuard {
   readonly #entries: { protocol: string; host: RegExp; port: string; literal: boolean }[];
@@ -24,7 +24,7 @@ export class UrlGuard {
         protocol: `${protocol}:`,
         host: new RegExp(wildcard ? `^[a-z0-9-]+(\\.[a-z0-9-]+)*\\.${escaped}$` : `^${escaped}$`),
         port: port ?? (protocol === "https" ? "443" : "80"),
-        literal: !wildcard && (isIP(bare) !== 0 || bare === "localhost"),
+        literal: !wildcard && isIP(bare) !== 0,
       };
     });
   }
@@ -85,14 +85,16 @@ for (const [net, bits] of [
   ["fc00::", 7],
   ["fe80::", 10],
   ["ff00::", 8],
-  ["::ffff:0:0", 96],
-  ["64:ff9b::", 96],
 ] as const) special.addSubnet(net, bits, "ipv6");
 
 /** Loopback, private, link-local (cloud metadata lives there), multicast and other non-public addresses. */
 export function isSpecialAddress(address: string): boolean {
   const family = isIP(address);
   if (family === 4) return special.check(address, "ipv4");
-  if (family === 6) return special.check(address, "ipv6");
-  return true;
+  if (family !== 6) return true;
+  // An IPv4 address written as IPv6 (::ffff:a.b.c.d) is judged as the IPv4 address it is.
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return special.check(mapped[1]!, "ipv4");
+  if (/^::ffff:/i.test(address)) return true;
+  return special.check(address, "ipv6");
 }
