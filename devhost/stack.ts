@@ -31,6 +31,8 @@ export interface RunningStack {
   queueEndpoint: string;
   accountPath: string;
   functions: { name: string; trigger: string; detail: string }[];
+  /** Process ids of the children, by name (azurite-blob, azurite-queue, cosmos, functions). */
+  pids: Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -121,6 +123,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
       queueEndpoint,
       accountPath: LOCAL_DEFAULT_ACCOUNT,
       functions: ready.functions,
+      pids: Object.fromEntries(children.map(({ name, child }) => [name, child.pid ?? 0])),
       stop,
     };
   } catch (err) {

@@ -171,7 +171,7 @@ export class LocalOciBuilder implements ImageBuilder {
           await pipeline(content.body, createWriteStream(local));
           const { size } = await stat(local);
           log.line(`${what}: fetched ${formatBytes(size)} from ${displayUrl(model.url)} in ${Date.now() - started} ms`);
-          return { stream: createReadStream(local), size };
+          return { stream: createReadStream(local, { highWaterMark: 1 << 20 }), size };
         },
       });
     }
@@ -305,7 +305,7 @@ async function filesUnder(dir: string, prefix: string, keep: (name: string) => b
         out.push({
           path: `${prefix}/${relative(dir, full).split(sep).join("/")}`,
           executable: (info.mode & 0o111) !== 0,
-          open: async () => ({ stream: createReadStream(full), size: (await stat(full)).size }),
+          open: async () => ({ stream: createReadStream(full, { highWaterMark: 1 << 20 }), size: (await stat(full)).size }),
         });
       }
     }

@@ -1,0 +1,125 @@
+/**
+ * The benchmark harness: every figure is measured side by side with its baseline, on the same
+ * machine, in the same run, because these machines are shared and noisy. Subject and baseline
+ * are interleaved round by round (alternating which goes first) after a warm-up.
+ */
+
+export interface Sample {
+  /** Wall-clock time of one run. */
+  ms: number;
+  /** Peak resident memory of the measured process during the run, when it is sampled. */
+  peakRssMb?: number;
+}
+
+export interface Summary {
+  median: number;
+  min: number;
+  max: number;
+  samples: number[];
+  peakRssMb?: number;
+}
+
+export interface BenchmarkResult {
+  name: string;
+  title: string;
+  subject: { label: string } & Summary;
+  baseline: { label: string } & Summary;
+  rounds: number;
+  /** subject median / baseline median: below 1 the subject is faster. */
+  ratio: number;
+  targets: { description: string; met: boolean }[];
+  notes: string[];
+  smoke: boolean;
+}
+
+export interface BenchmarkContext {
+  /** Tiny sizes and one round: checks the benchmark still runs (part of npm test). */
+  smoke: boolean;
+  workDir: string;
+  log(message: string): void;
+}
+
+export interface Benchmark<F> {
+  name: string;
+  title: string;
+  subjectLabel: string;
+  baselineLabel: string;
+  rounds: number;
+  setup(ctx: BenchmarkContext): Promise<F>;
+  subject(fixture: F, ctx: BenchmarkContext): Promise<Sample>;
+  baseline(fixture: F, ctx: BenchmarkContext): Promise<Sample>;
+  teardown(fixture: F): Promise<void>;
+  /** Targets of the issue, checked on the summaries. */
+  targets: { description: string; met(result: Omit<BenchmarkResult, "targets">): boolean }[];
+  notes?(fixture: F): string[];
+}
+
+export function summarize(samples: Sample[]): Summary {
+  const ms = samples.map((s) => s.ms);
+  const sorted = [...ms].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  const rss = samples.map((s) => s.peakRssMb).filter((v): v is number => v !== undefined);
+  return { median, min: sorted[0]!, max: sorted[sorted.length - 1]!, samples: ms, ...(rss.length ? { peakRssMb: Math.max(...rss) } : {}) };
+}
+
+export async function runBenchmark<F>(bench: Benchmark<F>, ctx: BenchmarkContext): Promise<BenchmarkResult> {
+  const rounds = ctx.smoke ? 1 : bench.rounds;
+  ctx.log(`${bench.name}: setting up${ctx.smoke ? " (smoke)" : ""}`);
+  const fixture = await bench.setup(ctx);
+  try {
+    if (!ctx.smoke) {
+      ctx.log(`${bench.name}: warm-up`);
+      await bench.subject(fixture, ctx);
+      await bench.baseline(fixture, ctx);
+    }
+    const subject: Sample[] = [];
+    const baseline: Sample[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? (["subject", "baseline"] as const) : (["baseline", "subject"] as const);
+      for (const which of order) {
+        const sample = which === "subject" ? await bench.subject(fixture, ctx) : await bench.baseline(fixture, ctx);
+        (which === "subject" ? subject : baseline).push(sample);
+        ctx.log(`${bench.name}: round ${round + 1}/${rounds} ${which} ${sample.ms.toFixed(1)} ms${sample.peakRssMb !== undefined ? `, peak RSS ${sample.peakRssMb.toFixed(0)} MB` : ""}`);
+      }
+    }
+    const s = summarize(subject);
+    const b = summarize(baseline);
+    const partial = {
+      name: bench.name,
+      title: bench.title,
+      subject: { label: bench.subjectLabel, ...s },
+      baseline: { label: bench.baselineLabel, ...b },
+      rounds,
+      ratio: s.median / b.median,
+      notes: bench.notes?.(fixture) ?? [],
+      smoke: ctx.smoke,
+    };
+    return { ...partial, targets: bench.targets.map((t) => ({ description: t.description, met: t.met(partial) })) };
+  } finally {
+    await bench.teardown(fixture);
+  }
+}
+
+/** Samples a process's resident memory while `work` runs; returns the peak, in MB. */
+export async function withPeakRss<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; peakRssMb: number }> {
+  const { readFileSync } = await import("node:fs");
+  let peak = 0;
+  const sample = () => {
+    try {
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+      peak = Math.max(peak, kb / 1024);
+    } catch {
+      // the process is gone
+    }
+  };
+  sample();
+  const timer = setInterval(sample, 25);
+  try {
+    const result = await work();
+    sample();
+    return { result, peakRssMb: peak };
+  } finally {
+    clearInterval(timer);
+  }
+}

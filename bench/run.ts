@@ -1,0 +1,45 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { runBenchmark, type Benchmark, type BenchmarkResult } from "./harness.js";
+import { describeMachine } from "./machine.js";
+import { writeResults } from "./report.js";
+import { imageBuild } from "./image-build.js";
+
+/** Every benchmark, by name. */
+export const BENCHMARKS: Benchmark<any>[] = [imageBuild];
+
+/**
+ * `npm run bench [-- <name> ...] [--smoke] [--out <dir>]`: runs the benchmarks (all by default)
+ * and rewrites bench/RESULTS.md and bench/results.json.
+ */
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const smoke = args.includes("--smoke");
+  const outAt = args.indexOf("--out");
+  const outDir = outAt >= 0 ? args[outAt + 1]! : join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bench");
+  const names = args.filter((a, i) => !a.startsWith("--") && (outAt < 0 || i !== outAt + 1));
+  const unknown = names.filter((n) => !BENCHMARKS.some((b) => b.name === n));
+  if (unknown.length) {
+    console.error(`Unknown benchmark(s): ${unknown.join(", ")}. Known: ${BENCHMARKS.map((b) => b.name).join(", ")}.`);
+    process.exit(64);
+  }
+  const chosen = names.length ? BENCHMARKS.filter((b) => names.includes(b.name)) : BENCHMARKS;
+  const machine = describeMachine();
+  const results: BenchmarkResult[] = [];
+  for (const bench of chosen) {
+    const workDir = mkdtempSync(join(tmpdir(), `mm-bench-${bench.name}-`));
+    try {
+      results.push(await runBenchmark(bench, { smoke, workDir, log: (m) => console.log(`[${new Date().toISOString()}] ${m}`) }));
+    } finally {
+      rmSync(workDir, { recursive: true, force: true });
+    }
+    const r = results[results.length - 1]!;
+    console.log(`${r.name}: subject ${r.subject.median.toFixed(0)} ms, baseline ${r.baseline.median.toFixed(0)} ms, ratio ${r.ratio.toFixed(2)}; ${r.targets.map((t) => `${t.met ? "met" : "MISSED"}: ${t.description}`).join("; ")}`);
+  }
+  writeResults(outDir, machine, results);
+  console.log(`Wrote ${join(outDir, "RESULTS.md")} and results.json.`);
+}
+
+await main();

@@ -1,0 +1,54 @@
+import { mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startStack, type RunningStack } from "../../devhost/stack.js";
+import { openLocalIssuer } from "../../devhost/local-issuer.js";
+
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+export interface BenchStack {
+  stack: RunningStack;
+  dataDir: string;
+  blobPort: number;
+  token: string;
+}
+
+/** A local stack of its own for a benchmark: the same processes `npm start` runs, on free ports. */
+export async function startBenchStack(log: (m: string) => void): Promise<BenchStack> {
+  const dataDir = mkdtempSync(join(tmpdir(), "mm-bench-"));
+  const blobPort = await freePort();
+  const stack = await startStack({
+    appDir: PROJECT_ROOT,
+    dataDir,
+    port: await freePort(),
+    cosmosPort: await freePort(),
+    blobPort,
+    queuePort: await freePort(),
+    onOutput: (source, line) => {
+      if (/error|warn|critical/i.test(line)) log(`[${source}] ${line}`);
+    },
+    onChildExit: (source, code, signal) => log(`[${source}] stopped unexpectedly (${signal ?? code})`),
+  });
+  const token = await (await openLocalIssuer(dataDir)).mint();
+  return { stack, dataDir, blobPort, token };
+}
+
+/** Azurite's well-known development account key: a public constant of the emulator. */
+export const AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+export function azuriteConnection(blobPort: number): string {
+  return `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${AZURITE_KEY};BlobEndpoint=http://127.0.0.1:${blobPort}/devstoreaccount1;`;
+}

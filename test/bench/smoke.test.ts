@@ -1,0 +1,29 @@
+import { describe, expect, it } from "vitest";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { PROJECT_ROOT } from "../support/local-stack.js";
+
+const run = promisify(execFile);
+
+/** Every benchmark runs on tiny sizes, so that `npm run bench` cannot rot between runs. */
+describe("benchmarks (smoke run)", () => {
+  it("runs every benchmark end to end and reports subject, baseline, ratio and targets", async () => {
+    const out = mkdtempSync(join(tmpdir(), "mm-bench-smoke-"));
+    await run(process.execPath, [join(PROJECT_ROOT, "dist", "bench", "run.js"), "--smoke", "--out", out], { cwd: PROJECT_ROOT, timeout: 120_000 });
+    const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
+    expect(Object.keys(results.benchmarks)).toEqual(expect.arrayContaining(["image-build"]));
+    for (const r of Object.values<any>(results.benchmarks)) {
+      expect(r.smoke).toBe(true);
+      expect(r.subject.median).toBeGreaterThan(0);
+      expect(r.baseline.median).toBeGreaterThan(0);
+      expect(r.ratio).toBeCloseTo(r.subject.median / r.baseline.median, 6);
+      expect(r.targets.length).toBeGreaterThan(0);
+    }
+    const markdown = readFileSync(join(out, "RESULTS.md"), "utf8");
+    expect(markdown).toContain("| image-build |");
+    expect(markdown).toContain("tar -c <same files> \\| gzip -1");
+  }, 180_000);
+});
