@@ -1,4 +1,5 @@
 import { fork, spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
@@ -17,6 +18,9 @@ export interface StackOptions {
   cosmosPort: number;
   blobPort: number;
   queuePort: number;
+  /** The scoring gateway and the local runtime's control API. */
+  scoringPort: number;
+  runtimePort: number;
   /** Lines the children print, for the console. */
   onOutput(source: string, line: string): void;
   /** A child stopped on its own: the stack is broken. */
@@ -29,6 +33,7 @@ export interface RunningStack {
   cosmosEndpoint: string;
   blobEndpoint: string;
   queueEndpoint: string;
+  scoringBaseUrl: string;
   accountPath: string;
   functions: { name: string; trigger: string; detail: string }[];
   /** Process ids of the children, by name (azurite-blob, azurite-queue, cosmos, functions). */
@@ -45,6 +50,8 @@ function portsOf(o: StackOptions): [number, string][] {
     [o.cosmosPort, "COSMOS_PORT"],
     [o.blobPort, "AZURITE_BLOB_PORT"],
     [o.queuePort, "AZURITE_QUEUE_PORT"],
+    [o.scoringPort, "SCORING_PORT"],
+    [o.runtimePort, "RUNTIME_PORT"],
   ];
 }
 
@@ -83,9 +90,19 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     // Azurite's stdout only says it started; its errors go to stderr, which we show.
     track("azurite-blob", spawn(process.execPath, [join(azuriteBin, "blob", "main.js"), ...azuriteArgs, "--blobHost", "127.0.0.1", "--blobPort", String(o.blobPort)], { stdio: ["ignore", "ignore", "pipe"] }));
     track("azurite-queue", spawn(process.execPath, [join(azuriteBin, "queue", "main.js"), ...azuriteArgs, "--queueHost", "127.0.0.1", "--queuePort", String(o.queuePort)], { stdio: ["ignore", "ignore", "pipe"] }));
+    const runtimeTokenFile = localSecret(o.dataDir, "runtime-token", () => randomBytes(32).toString("base64url"));
+    const serviceKeysSecret = readFileSync(localSecret(o.dataDir, "service-keys.secret", () => randomBytes(32).toString("base64")), "utf8").trim();
+    const runtime = track(
+      "runtime",
+      fork(join(here, "runtime", "main.js"), [join(o.dataDir, "runtime"), String(o.runtimePort), String(o.scoringPort)], {
+        env: { ...process.env, LOCAL_RUNTIME_TOKEN_FILE: runtimeTokenFile, PYTHON: process.env.PYTHON ?? "python3" },
+        stdio: ["ignore", "pipe", "pipe", "ipc"],
+      }),
+    );
+    const runtimeReady = readyMessage(runtime, "runtime");
     const cosmos = track("cosmos", fork(join(here, "cosmos", "main.js"), [join(o.dataDir, "cosmos"), String(o.cosmosPort)], { stdio: ["ignore", "pipe", "pipe", "ipc"] }));
     const cosmosReady = readyMessage<{ endpoint: string }>(cosmos, "cosmos");
-    await Promise.all([waitForPort(o.blobPort), waitForPort(o.queuePort), cosmosReady]);
+    await Promise.all([waitForPort(o.blobPort), waitForPort(o.queuePort), cosmosReady, runtimeReady]);
 
     const blobEndpoint = `http://127.0.0.1:${o.blobPort}/devstoreaccount1`;
     const queueEndpoint = `http://127.0.0.1:${o.queuePort}/devstoreaccount1`;
@@ -109,6 +126,11 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
       IMAGES_DIR: join(o.dataDir, "images"),
       // Workers may fetch from the local Azurite, and from whatever the user allows on top.
       FETCH_ALLOWED_ORIGINS: [`http://127.0.0.1:${o.blobPort}`, process.env.FETCH_ALLOWED_ORIGINS ?? ""].filter(Boolean).join(","),
+      SERVICE_ROLLOUT_QUEUE: process.env.SERVICE_ROLLOUT_QUEUE ?? "service-rollouts",
+      SERVICE_KEYS_SECRET: serviceKeysSecret,
+      LOCAL_RUNTIME_URL: `http://127.0.0.1:${o.runtimePort}`,
+      LOCAL_RUNTIME_TOKEN: readFileSync(runtimeTokenFile, "utf8").trim(),
+      LOCAL_SCORING_URL: `http://127.0.0.1:${o.scoringPort}`,
     };
     const host = track(
       "functions",
@@ -121,6 +143,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
       cosmosEndpoint,
       blobEndpoint,
       queueEndpoint,
+      scoringBaseUrl: `http://127.0.0.1:${o.scoringPort}`,
       accountPath: LOCAL_DEFAULT_ACCOUNT,
       functions: ready.functions,
       pids: Object.fromEntries(children.map(({ name, child }) => [name, child.pid ?? 0])),
@@ -213,4 +236,15 @@ function cmdline(pid: number): string {
   } catch {
     return "";
   }
+}
+
+/** A secret of the local stack, generated into DATA_DIR/auth on first use (mode 0600); its path. */
+function localSecret(dataDir: string, name: string, generate: () => string): string {
+  const dir = join(dataDir, "auth");
+  const path = join(dir, name);
+  if (!existsSync(path)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(path, generate(), { mode: 0o600 });
+  }
+  return path;
 }

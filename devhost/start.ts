@@ -4,7 +4,8 @@ import { StackError, startStack } from "./stack.js";
 
 /**
  * `npm start`: the whole service on this machine, on loopback. Settings: PORT (7071),
- * DATA_DIR (./.data), COSMOS_PORT (8081), AZURITE_BLOB_PORT (10000), AZURITE_QUEUE_PORT (10001).
+ * DATA_DIR (./.data), COSMOS_PORT (8081), AZURITE_BLOB_PORT (10000), AZURITE_QUEUE_PORT (10001),
+ * SCORING_PORT (7080), RUNTIME_PORT (7079), PYTHON (python3: the interpreter that runs drivers).
  */
 const started = Date.now();
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -38,6 +39,8 @@ try {
     cosmosPort: port("COSMOS_PORT", 8081),
     blobPort: port("AZURITE_BLOB_PORT", 10000),
     queuePort: port("AZURITE_QUEUE_PORT", 10001),
+    scoringPort: port("SCORING_PORT", 7080),
+    runtimePort: port("RUNTIME_PORT", 7079),
     onOutput: (source, line) => console.log(`[${source}] ${line}`),
     onChildExit: (source, code, signal) => {
       if (shuttingDown) return;
@@ -56,6 +59,7 @@ try {
     `  Account      ${stack.accountPath}`,
     `  Cosmos DB    ${stack.cosmosEndpoint} (durable emulator)`,
     `  Azurite      blob ${stack.blobEndpoint}, queue ${stack.queueEndpoint}`,
+    `  Scoring      ${stack.scoringBaseUrl}/api/v1/service/<name>/score (local compute runtime)`,
     ``,
     `Get a token:   npm run --silent token`,
     `Try:           curl -H "Authorization: Bearer $(npm run --silent token)" "${models}"`,

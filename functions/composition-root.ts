@@ -1,4 +1,4 @@
-import { loadConfig, type Config } from "../shared/config.js";
+import { ConfigError, loadConfig, type Config } from "../shared/config.js";
 import { createTokenValidator, type TokenValidator } from "../shared/auth/token-validator.js";
 import { openResourcesContainer } from "../shared/store/cosmos.js";
 import { AccountRepository } from "../shared/store/account-repository.js";
@@ -16,6 +16,12 @@ import type { ImageBuilder } from "../shared/build/image-builder.js";
 import { UrlGuard } from "../shared/build/url-guard.js";
 import { BuildLogStore } from "../shared/build/build-log-store.js";
 import type { Container } from "@azure/cosmos";
+import { ServiceRepository } from "../shared/store/service-repository.js";
+import { SecretBox } from "../shared/crypto/secret-box.js";
+import type { ComputeTarget } from "../shared/compute/compute-target.js";
+import { LocalComputeTarget } from "../shared/compute/local-compute-target.js";
+import type { ServiceRolloutMessage } from "../shared/schemas/services.js";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** Everything the functions use, built once per process from the app settings. */
@@ -32,6 +38,11 @@ export interface AppDeps {
   /** The image builder for a compute target, if one serves it. */
   builderFor(computeResourceId: string): ImageBuilder | undefined;
   buildLogs: BuildLogStore;
+  services: ServiceRepository;
+  serviceRolloutQueue: WorkQueue<ServiceRolloutMessage>;
+  /** The compute target of a compute resource id, if one is configured. */
+  computeFor(computeResourceId: string): ComputeTarget | undefined;
+  secrets: SecretBox;
 }
 
 /** scoring/ of this project, which goes into every image: beside dist/ when deployed. */
@@ -51,6 +62,10 @@ async function buildDeps(): Promise<AppDeps> {
         registry: config.images.registry,
       })
     : undefined;
+  const localTarget =
+    config.localRuntime && config.images.dir
+      ? new LocalComputeTarget({ controlUrl: config.localRuntime.controlUrl, controlToken: config.localRuntime.token, scoringBaseUrl: config.localRuntime.scoringUrl, ociLayoutDir: join(config.images.dir, "oci") })
+      : undefined;
   const deps: AppDeps = {
     config,
     container,
@@ -64,6 +79,11 @@ async function buildDeps(): Promise<AppDeps> {
     // ACR Tasks builds for AKS clusters arrive with the cloud issue; locally every target builds here.
     builderFor: (computeResourceId) => (config.computeTargets.includes(computeResourceId) ? localBuilder : undefined),
     buildLogs: new BuildLogStore(storage.blobs),
+    services: new ServiceRepository(container),
+    serviceRolloutQueue: new WorkQueue<ServiceRolloutMessage>(storage.queues.getQueueClient(config.serviceRolloutQueue)),
+    // AKS clusters arrive with the cloud issue; `local` is the local runtime when one is configured.
+    computeFor: (computeResourceId) => (computeResourceId === "local" && config.computeTargets.includes("local") ? localTarget : undefined),
+    secrets: config.serviceKeysSecret ? new SecretBox(config.serviceKeysSecret) : missingSecretBox(),
   };
   if (config.bootstrap) {
     const { accountPath, ownerId } = config.bootstrap;
@@ -81,4 +101,12 @@ export function getDeps(): Promise<AppDeps> {
     throw err;
   });
   return deps;
+}
+
+/** Without SERVICE_KEYS_SECRET everything but services works; services say what is missing. */
+function missingSecretBox(): SecretBox {
+  const missing = (): never => {
+    throw new ConfigError("The app setting SERVICE_KEYS_SECRET (32 bytes, base64) is required for services: it encrypts their keys.");
+  };
+  return { seal: missing, open: missing } as unknown as SecretBox;
 }

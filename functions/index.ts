@@ -14,6 +14,8 @@ import * as images from "./http/images.js";
 import { makeGetOperation } from "./http/operations.js";
 import { makeImageBuildPoisonHandler, makeImageBuildWorker } from "./workers/image-builds.js";
 import { makeOperationSweeper } from "./timers/sweep-operations.js";
+import * as services from "./http/services.js";
+import { makeServiceRolloutPoisonHandler, makeServiceRolloutWorker } from "./workers/service-rollouts.js";
 
 const anonymous = { authLevel: "anonymous" } as const;
 
@@ -40,6 +42,20 @@ app.http("listImages", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE
 app.http("getImage", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/images/{id}`, handler: images.makeGetImage(getDeps) });
 
 app.http("getOperation", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/operations/{id}`, handler: makeGetOperation(getDeps) });
+
+app.http("createService", { ...anonymous, methods: ["POST"], route: `${ACCOUNT_ROUTE}/services`, handler: services.makeCreateService(getDeps) });
+app.http("listServices", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/services`, handler: services.makeListServices(getDeps) });
+app.http("getService", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/services/{id}`, handler: services.makeGetService(getDeps) });
+app.http("updateService", { ...anonymous, methods: ["PUT"], route: `${ACCOUNT_ROUTE}/services/{id}`, handler: services.makeUpdateService(getDeps) });
+app.http("deleteService", { ...anonymous, methods: ["DELETE"], route: `${ACCOUNT_ROUTE}/services/{id}`, handler: services.makeDeleteService(getDeps) });
+app.http("getServiceKeys", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/services/{id}/keys`, handler: services.makeGetServiceKeys(getDeps) });
+app.http("regenerateServiceKey", { ...anonymous, methods: ["POST"], route: `${ACCOUNT_ROUTE}/services/{id}/keys`, handler: services.makeRegenerateServiceKey(getDeps) });
+app.http("regenerateServiceKeys", { ...anonymous, methods: ["POST"], route: `${ACCOUNT_ROUTE}/services/{id}/regenerateKeys`, handler: services.makeRegenerateServiceKey(getDeps) });
+app.http("listDeployments", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/deployments`, handler: services.makeListDeployments(getDeps) });
+app.http("getDeployment", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/deployments/{id}`, handler: services.makeGetDeployment(getDeps) });
+
+app.storageQueue("serviceRolloutWorker", { queueName: "%SERVICE_ROLLOUT_QUEUE%", connection: "AzureWebJobsStorage", handler: makeServiceRolloutWorker(getDeps) });
+app.storageQueue("serviceRolloutPoison", { queueName: "%SERVICE_ROLLOUT_QUEUE%-poison", connection: "AzureWebJobsStorage", handler: makeServiceRolloutPoisonHandler(getDeps) });
 
 // The queue's name is an app setting (IMAGE_BUILD_QUEUE, default image-builds), resolved by the host.
 app.storageQueue("imageBuildWorker", { queueName: "%IMAGE_BUILD_QUEUE%", connection: "AzureWebJobsStorage", handler: makeImageBuildWorker(getDeps) });

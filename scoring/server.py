@@ -14,6 +14,8 @@ Settings (environment):
   AML_HOST       the address to listen on (0.0.0.0)
   AML_PORT       the port to listen on (5001)
   AML_MAX_BODY_BYTES  the largest request body accepted (104857600)
+  AML_EXIT_WITH_PARENT  when 1, exit once the process that started the server is gone (the local
+                        runtime sets it, so that no replica outlives a killed runtime)
 """
 
 import importlib.util
@@ -196,7 +198,21 @@ class ScoringServer(ThreadingHTTPServer):
     request_queue_size = 128
 
 
+def exit_with_parent():
+    parent = os.getppid()
+
+    def watch():
+        while True:
+            if os.getppid() != parent:
+                os._exit(0)
+            threading.Event().wait(1.0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def main():
+    if os.environ.get("AML_EXIT_WITH_PARENT") == "1":
+        exit_with_parent()
     os.chdir(APP_ROOT)
     if APP_ROOT not in sys.path:
         sys.path.insert(0, APP_ROOT)

@@ -37,6 +37,15 @@ const settingsSchema = z.object({
   FETCH_ALLOWED_ORIGINS: z.string().default(""),
   /** An unfinished operation whose worker showed no sign of life for this long is taken up again. */
   OPERATION_STALL_SECONDS: z.coerce.number().int().min(1).default(120),
+  SERVICE_ROLLOUT_QUEUE: z.string().regex(/^[a-z0-9](?:[a-z0-9]|-(?!-)){2,62}$/, "must be a storage queue name").default("service-rollouts"),
+  /** 32 bytes, base64: encrypts service keys at rest (Key Vault in Azure; a generated file locally). */
+  SERVICE_KEYS_SECRET: z.string().min(1).optional(),
+  /** The local compute runtime's control API, its bearer token, and the scoring gateway's public base URL. */
+  LOCAL_RUNTIME_URL: z.url().optional(),
+  LOCAL_RUNTIME_TOKEN: z.string().min(16).optional(),
+  LOCAL_SCORING_URL: z.url().optional(),
+  /** How long a rollout may take to become healthy before it is rolled back. */
+  ROLLOUT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(300),
   /** An operation unfinished after this long ends Failed. */
   OPERATION_DEADLINE_SECONDS: z.coerce.number().int().min(1).default(7200),
 });
@@ -53,6 +62,10 @@ export interface Config {
   python: string;
   fetchAllowedOrigins: string[];
   operations: { stallMs: number; deadlineMs: number };
+  serviceRolloutQueue: string;
+  serviceKeysSecret: string | undefined;
+  localRuntime: { controlUrl: string; token: string; scoringUrl: string } | undefined;
+  rolloutTimeoutMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -78,6 +91,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     python: s.PYTHON,
     fetchAllowedOrigins: list(s.FETCH_ALLOWED_ORIGINS),
     operations: { stallMs: s.OPERATION_STALL_SECONDS * 1000, deadlineMs: s.OPERATION_DEADLINE_SECONDS * 1000 },
+    serviceRolloutQueue: s.SERVICE_ROLLOUT_QUEUE,
+    serviceKeysSecret: s.SERVICE_KEYS_SECRET,
+    localRuntime: s.LOCAL_RUNTIME_URL && s.LOCAL_RUNTIME_TOKEN && s.LOCAL_SCORING_URL ? { controlUrl: s.LOCAL_RUNTIME_URL.replace(/\/$/, ""), token: s.LOCAL_RUNTIME_TOKEN, scoringUrl: s.LOCAL_SCORING_URL } : undefined,
+    rolloutTimeoutMs: s.ROLLOUT_TIMEOUT_SECONDS * 1000,
   };
 }
 

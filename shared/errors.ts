@@ -96,6 +96,14 @@ export const Errors = {
     new ApiError(400, "RuntimeFileNotFound", `targetRuntime.properties.${property} "${value}" must be the id of one of the manifest's assets.`, [
       { code: "RuntimeFileNotFound", message: `targetRuntime.properties.${property}: "${value}" is not an asset id.` },
     ]),
+  serviceNotFound: (id: string) => new ApiError(404, "ServiceNotFound", `No service with id ${id} exists in this account.`),
+  deploymentNotFound: (id: string) => new ApiError(404, "DeploymentNotFound", `No deployment with id ${id} exists in this account.`),
+  serviceNameConflict: (name: string) => new ApiError(409, "ServiceNameConflict", `A service named ${name} already exists in this account. Choose another name, or update that service.`),
+  serviceBusy: (name: string) => new ApiError(409, "ServiceBusy", `Service ${name} is being deployed; wait for its operation to finish, then update it.`),
+  imageNotReady: (id: string, state: string | undefined) =>
+    new ApiError(400, "ImageNotReady", state ? `Image ${id} is ${state}; only an image whose build Succeeded can be deployed.` : `imageId ${id} is not an image of this account.`, [
+      { code: "ImageNotReady", message: `imageId: ${id} is not a successfully built image of this account.` },
+    ]),
   notFound: (what: string) => new ApiError(404, "NotFound", what),
   tooMuchContention: (what: string) =>
     new ApiError(503, "TooManyConcurrentWrites", `Too many concurrent writes to ${what}; try again.`, undefined, { "retry-after": "1" }),

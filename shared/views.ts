@@ -1,4 +1,4 @@
-import type { AccountDocument, ImageDocument, ManifestDocument, ModelDocument, OperationDocument, RoleAssignment } from "./store/documents.js";
+import type { AccountDocument, DeploymentDocument, ImageDocument, ManifestDocument, ModelDocument, OperationDocument, RoleAssignment, ServiceDocument } from "./store/documents.js";
 
 /** What the API shows of each stored document: the contract's fields, in its order, nothing internal. */
 
@@ -78,5 +78,40 @@ export function operationView(o: OperationDocument, origin: string) {
     ...(o.endTime !== undefined ? { endTime: o.endTime } : {}),
     resourceLocation: `${origin}${o.resourcePath}?api-version=2017-09-01-preview`,
     ...(o.error !== undefined ? { error: o.error } : {}),
+  };
+}
+
+/** ServiceResponse: the service's settings with its image, manifest and models embedded. Never its keys. */
+export function serviceView(s: ServiceDocument, image: ImageDocument | undefined, manifest: ManifestDocument | undefined, models: ModelDocument[]) {
+  return {
+    id: s.id,
+    name: s.name,
+    imageId: s.imageId,
+    computeResource: s.computeResource,
+    ...(s.numReplicas !== undefined ? { numReplicas: s.numReplicas } : {}),
+    ...(s.autoScaler !== undefined ? { autoScaler: s.autoScaler } : {}),
+    ...(s.containerResourceReservation !== undefined ? { containerResourceReservation: s.containerResourceReservation } : {}),
+    ...(s.dataCollection !== undefined ? { dataCollection: s.dataCollection } : {}),
+    ...(s.appInsightsEnabled !== undefined ? { appInsightsEnabled: s.appInsightsEnabled } : {}),
+    ...(s.maxConcurrentRequestsPerContainer !== undefined ? { maxConcurrentRequestsPerContainer: s.maxConcurrentRequestsPerContainer } : {}),
+    scoringUri: s.scoringUri,
+    state: s.state,
+    createdAt: s.createdAt,
+    updatedAt: s.updatedAt,
+    ...(s.error !== undefined ? { error: s.error } : {}),
+    ...(image ? { image: imageView(image, manifest) } : {}),
+    ...(manifest ? { manifest: manifestView(manifest) } : {}),
+    models: models.map(modelView),
+  };
+}
+
+export function deploymentView(d: DeploymentDocument) {
+  return {
+    id: d.id,
+    serviceName: d.serviceName,
+    imageId: d.imageId,
+    status: d.status,
+    createdAt: d.createdAt,
+    ...(d.expiredAt !== undefined ? { expiredAt: d.expiredAt } : {}),
   };
 }

@@ -37,6 +37,8 @@ export async function startBenchStack(log: (m: string) => void): Promise<BenchSt
     cosmosPort: await freePort(),
     blobPort,
     queuePort: await freePort(),
+    scoringPort: await freePort(),
+    runtimePort: await freePort(),
     onOutput: (source, line) => {
       if (/error|warn|critical/i.test(line)) log(`[${source}] ${line}`);
     },

@@ -1,6 +1,7 @@
 import type { InvocationContext } from "@azure/functions";
-import { sweepOperations, buildMessageOf } from "../../shared/operations/operation-sweeper.js";
+import { sweepOperations, workMessageOf } from "../../shared/operations/operation-sweeper.js";
 import { failImageBuild } from "../../shared/operations/image-build-runner.js";
+import { failServiceRollout } from "../../shared/operations/service-rollout-runner.js";
 import type { AppDeps } from "../composition-root.js";
 
 /** Timer: takes up operations whose worker stopped (crash, lost message) and fails those past their deadline. */
@@ -10,8 +11,8 @@ export const makeOperationSweeper = (getDeps: () => Promise<AppDeps>) => async (
     operations: deps.operations,
     stallMs: deps.config.operations.stallMs,
     deadlineMs: deps.config.operations.deadlineMs,
-    requeue: (op) => deps.imageBuildQueue.send(buildMessageOf(op)),
-    fail: (op, error) => failImageBuild(deps, op.pk, op.id, error),
+    requeue: (op) => (op.operationType === "Service" ? deps.serviceRolloutQueue : deps.imageBuildQueue).send(workMessageOf(op)),
+    fail: (op, error) => (op.operationType === "Service" ? failServiceRollout(deps, op.pk, op.id, error) : failImageBuild(deps, op.pk, op.id, error)),
   });
   if (result.requeued || result.failed) context.log(`Operation sweep: ${result.requeued} taken up again, ${result.failed} failed past their deadline.`);
 };

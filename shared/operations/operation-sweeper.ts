@@ -1,6 +1,6 @@
 import type { OperationRepository } from "../store/operation-repository.js";
 import type { ErrorResponseBody, OperationDocument } from "../store/documents.js";
-import type { ImageBuildMessage } from "../schemas/images.js";
+
 
 export interface SweepDeps {
   operations: OperationRepository;
@@ -41,6 +41,7 @@ export async function sweepOperations(deps: SweepDeps, now = Date.now()): Promis
   return { requeued, failed };
 }
 
-export function buildMessageOf(op: OperationDocument): ImageBuildMessage {
+/** The queue message that asks a worker for an operation's work (image builds and rollouts alike). */
+export function workMessageOf(op: OperationDocument): { operationId: string; accountPath: string } {
   return { operationId: op.id, accountPath: op.pk };
 }

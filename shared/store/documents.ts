@@ -115,6 +115,67 @@ export interface OperationDocument extends StoredDocument {
   error?: ErrorResponseBody;
   /** Set by the worker while it works; the sweeper re-enqueues operations whose heartbeat stopped. */
   heartbeatAt?: string;
+  /** For Service operations: the deployment the operation rolls out. */
+  deploymentId?: string;
   attempts: number;
   lastAttemptError?: string;
+}
+
+export interface AutoScalerSettings {
+  autoscaleEnabled: boolean;
+  minReplicas?: number;
+  maxReplicas?: number;
+  refreshPeriodInSeconds?: number;
+  targetUtilization?: number;
+}
+
+/** What a deployment runs: the service's settings that a rollout applies. */
+export interface ServiceSettings {
+  imageId: string;
+  numReplicas?: number;
+  autoScaler?: AutoScalerSettings;
+  containerResourceReservation?: { cpu?: string; memory?: string };
+  dataCollection?: { eventHubEnabled?: boolean; storageEnabled?: boolean };
+  appInsightsEnabled?: boolean;
+  maxConcurrentRequestsPerContainer?: number;
+}
+
+export interface ServiceDocument extends StoredDocument, ServiceSettings {
+  kind: "service";
+  name: string;
+  computeResource: { id: string; type: "Cluster" };
+  /** Denormalised from the image for the list filters. */
+  manifestId: string;
+  manifestName: string;
+  modelIds: string[];
+  modelNames: string[];
+  createdAt: string;
+  updatedAt: string;
+  state: AsyncOperationState;
+  error?: ErrorResponseBody;
+  /** Primary and secondary keys, encrypted (AES-256-GCM) with SERVICE_KEYS_SECRET. */
+  keys: { primary: string; secondary: string };
+  currentDeploymentId?: string;
+  operationId: string;
+  /** The name the compute target knows the service by (unique across accounts). */
+  targetName: string;
+  scoringUri: string;
+}
+
+export interface DeploymentDocument extends StoredDocument {
+  kind: "deployment";
+  serviceId: string;
+  serviceName: string;
+  imageId: string;
+  status: AsyncOperationState;
+  createdAt: string;
+  expiredAt?: string;
+  /** The settings this rollout applies to the service. */
+  settings: ServiceSettings;
+}
+
+/** Holds a service name within its account, so that two services cannot share one. */
+export interface ServiceNameClaim extends StoredDocument {
+  kind: "service-name";
+  serviceId: string;
 }

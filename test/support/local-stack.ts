@@ -11,6 +11,8 @@ export interface StackPorts {
   cosmosPort: number;
   blobPort: number;
   queuePort: number;
+  scoringPort: number;
+  runtimePort: number;
 }
 
 export interface LocalStack {
@@ -26,7 +28,7 @@ export interface LocalStack {
 }
 
 export async function allocatePorts(): Promise<StackPorts> {
-  return { port: await freePort(), cosmosPort: await freePort(), blobPort: await freePort(), queuePort: await freePort() };
+  return { port: await freePort(), cosmosPort: await freePort(), blobPort: await freePort(), queuePort: await freePort(), scoringPort: await freePort(), runtimePort: await freePort() };
 }
 
 /**
@@ -49,6 +51,8 @@ export async function startLocalStack(options: { dataDir?: string; ports?: Stack
       COSMOS_PORT: String(ports.cosmosPort),
       AZURITE_BLOB_PORT: String(ports.blobPort),
       AZURITE_QUEUE_PORT: String(ports.queuePort),
+      SCORING_PORT: String(ports.scoringPort),
+      RUNTIME_PORT: String(ports.runtimePort),
       HOST_LOG_LEVEL: "warning",
     },
   });

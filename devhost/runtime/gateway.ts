@@ -1,0 +1,117 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { Agent, request, type IncomingMessage, type ServerResponse } from "node:http";
+import type { ServiceController } from "./service-controller.js";
+import type { Replica } from "./replica.js";
+
+/** Requests may wait this long for a free replica before a 503. */
+const QUEUE_WAIT_MS = 5_000;
+/** About 10 requests queue per replica (the 2017 default). */
+const QUEUE_PER_REPLICA = 10;
+
+const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+
+export function hashKey(key: string): string {
+  return createHash("sha256").update(key).digest("hex");
+}
+
+/** Whether a presented key matches one of the service's: compared in constant time, on hashes. */
+export function keyMatches(presented: string, hashes: string[]): boolean {
+  const candidate = Buffer.from(hashKey(presented), "hex");
+  let match = false;
+  for (const h of hashes) {
+    const stored = Buffer.from(h, "hex");
+    if (stored.length === candidate.length && timingSafeEqual(stored, candidate)) match = true;
+  }
+  return match;
+}
+
+function reply(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+/**
+ * The scoring gateway: `POST /api/v1/service/<name>/score` with `Authorization: Bearer <key>`
+ * (a missing or wrong key is a 401 and never reaches a replica) and `GET …/swagger.json`,
+ * round-robin over healthy replicas, at most `maxConcurrentRequestsPerContainer` in flight per
+ * replica; the excess waits in a short bounded queue, then gets a 503 with Retry-After.
+ */
+export function createGateway(services: Map<string, ServiceController>) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? "/", "http://gateway");
+    const m = /^\/api\/v1\/service\/([^/]+)\/(score|swagger\.json)$/.exec(url.pathname);
+    if (!m) return reply(res, 404, { error: `No such endpoint: ${url.pathname}` });
+    const [, name, what] = m;
+    const service = services.get(decodeURIComponent(name!));
+    if (!service) return reply(res, 404, { error: `No service named ${name}.` });
+    if (what === "score" && req.method !== "POST") return reply(res, 405, { error: "Score with POST." }, { allow: "POST" });
+    if (what === "swagger.json" && req.method !== "GET") return reply(res, 405, { error: "Use GET." }, { allow: "GET" });
+    if (what === "score") {
+      const auth = req.headers.authorization ?? "";
+      const key = /^Bearer\s+(\S+)$/i.exec(auth)?.[1];
+      if (!key || !keyMatches(key, service.spec.keyHashes)) {
+        req.resume();
+        return reply(res, 401, { error: key ? "The key is not valid for this service." : "Authorization: Bearer <service key> is required." }, { "www-authenticate": 'Bearer realm="scoring"' });
+      }
+    }
+    const replica = await acquire(service);
+    if (!replica) {
+      req.resume();
+      return reply(res, 503, { error: service.healthyReplicas() ? "The service is busy; try again shortly." : "The service has no healthy replica right now." }, { "retry-after": "1" });
+    }
+    await forward(req, res, replica, what === "score" ? "/score" : "/swagger.json");
+  };
+}
+
+/** A replica with room, waiting in the bounded queue when all are busy. */
+async function acquire(service: ServiceController): Promise<Replica | undefined> {
+  let replica = service.pick();
+  if (replica) {
+    replica.inFlight++;
+    return replica;
+  }
+  const limit = Math.max(1, service.healthyReplicas()) * QUEUE_PER_REPLICA;
+  if (service.waiting >= limit) return undefined;
+  service.waiting++;
+  try {
+    const deadline = Date.now() + QUEUE_WAIT_MS;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 5));
+      replica = service.pick();
+      if (replica) {
+        replica.inFlight++;
+        return replica;
+      }
+    }
+    return undefined;
+  } finally {
+    service.waiting--;
+  }
+}
+
+function forward(req: IncomingMessage, res: ServerResponse, replica: Replica, path: string): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      replica.inFlight--;
+      resolve();
+    };
+    const headers: Record<string, string> = { "content-type": req.headers["content-type"] ?? "application/json" };
+    if (req.headers["content-length"]) headers["content-length"] = req.headers["content-length"];
+    const upstream = request({ host: "127.0.0.1", port: replica.port, method: req.method, path, headers, agent }, (up) => {
+      res.writeHead(up.statusCode ?? 502, { "content-type": up.headers["content-type"] ?? "application/json", ...(up.headers["content-length"] ? { "content-length": up.headers["content-length"] } : {}) });
+      up.pipe(res);
+      up.once("end", done);
+      up.once("error", () => {
+        res.destroy();
+        done();
+      });
+    });
+    upstream.once("error", (err) => {
+      if (!res.headersSent) reply(res, 502, { error: `The replica failed: ${err.message}` });
+      else res.destroy();
+      done();
+    });
+    req.pipe(upstream);
+  });
+}

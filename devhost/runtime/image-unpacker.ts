@@ -1,0 +1,47 @@
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { randomUUID } from "node:crypto";
+import { unpackArchive } from "../../shared/build/archive.js";
+
+/**
+ * Unpacks an image from an OCI layout into a root filesystem, once per manifest digest (images
+ * are immutable, so a digest's rootfs never changes): `<cache>/<digest>/rootfs`.
+ */
+export class ImageUnpacker {
+  #inFlight = new Map<string, Promise<string>>();
+
+  constructor(private readonly cacheDir: string) {}
+
+  rootfs(layoutDir: string, digest: string): Promise<string> {
+    if (!/^sha256:[0-9a-f]{64}$/.test(digest)) return Promise.reject(new Error(`"${digest}" is not an image digest.`));
+    let pending = this.#inFlight.get(digest);
+    if (!pending) {
+      pending = this.#unpack(layoutDir, digest).finally(() => this.#inFlight.delete(digest));
+      this.#inFlight.set(digest, pending);
+    }
+    return pending;
+  }
+
+  async #unpack(layoutDir: string, digest: string): Promise<string> {
+    const target = join(this.cacheDir, digest.replace(":", "-"));
+    const rootfs = join(target, "rootfs");
+    if (existsSync(rootfs)) return rootfs;
+    const blob = (d: string) => join(layoutDir, "blobs", "sha256", d.replace(/^sha256:/, ""));
+    const manifestPath = blob(digest);
+    if (!existsSync(manifestPath)) throw new Error(`The image ${digest} is not in the OCI layout ${layoutDir}.`);
+    const manifest = JSON.parse(await readFile(manifestPath, "utf8")) as { layers: { digest: string; mediaType: string }[] };
+    const scratch = join(this.cacheDir, `.unpack-${randomUUID()}`);
+    await mkdir(scratch, { recursive: true });
+    try {
+      for (const [i, layer] of manifest.layers.entries()) {
+        await unpackArchive(blob(layer.digest), scratch, `layer ${i + 1} (${layer.digest})`);
+      }
+      await mkdir(target, { recursive: true });
+      await rename(scratch, rootfs);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+    return rootfs;
+  }
+}

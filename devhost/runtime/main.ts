@@ -1,0 +1,33 @@
+import { readFileSync } from "node:fs";
+import { startRuntime } from "./runtime.js";
+
+/**
+ * The local compute runtime as a process (started by the local stack):
+ * `node main.js <dataDir> <controlPort> <gatewayPort>`, the control token in
+ * LOCAL_RUNTIME_TOKEN_FILE, the interpreter that runs drivers in PYTHON.
+ */
+const [dataDir, controlPort, gatewayPort] = process.argv.slice(2);
+if (!dataDir || !controlPort || !gatewayPort || !process.env.LOCAL_RUNTIME_TOKEN_FILE) {
+  console.error("usage: LOCAL_RUNTIME_TOKEN_FILE=<file> node devhost/runtime/main.js <dataDir> <controlPort> <gatewayPort>");
+  process.exit(64);
+}
+const runtime = await startRuntime({
+  dataDir,
+  controlPort: Number(controlPort),
+  gatewayPort: Number(gatewayPort),
+  controlToken: readFileSync(process.env.LOCAL_RUNTIME_TOKEN_FILE, "utf8").trim(),
+  python: process.env.PYTHON ?? "python3",
+});
+const ready = { ready: true, services: runtime.services.size };
+if (process.send) process.send(ready);
+else console.log(JSON.stringify(ready));
+let stopping = false;
+const stop = (): void => {
+  if (stopping) return;
+  stopping = true;
+  void runtime.close().then(() => process.exit(0));
+  setTimeout(() => process.exit(0), 8000).unref();
+};
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);
+process.on("disconnect", stop);

@@ -1,0 +1,151 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { join } from "node:path";
+
+export type ReplicaState = "Starting" | "Healthy" | "Unhealthy" | "Failed" | "Stopped";
+
+const LOG_LINES = 500;
+const HEALTH_EVERY_MS = 500;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * One replica: a scoring server process on its own loopback port, run from an unpacked image
+ * with the host's Python. It is health-checked (`GET /`) and restarted with back-off when it
+ * dies; it keeps the last lines of its output for `service logs`.
+ */
+export class Replica {
+  state: ReplicaState = "Starting";
+  port = 0;
+  restarts = 0;
+  inFlight = 0;
+  lastError: string | undefined;
+  readonly logs: string[] = [];
+  #child: ChildProcess | undefined;
+  #health: NodeJS.Timeout | undefined;
+  #restartTimer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  #everHealthy = false;
+
+  constructor(
+    readonly id: string,
+    private readonly options: { python: string; rootfs: string; env: Record<string, string>; onChange: () => void },
+  ) {}
+
+  get healthy(): boolean {
+    return this.state === "Healthy";
+  }
+
+  async start(): Promise<void> {
+    this.port = await freePort();
+    this.#spawn();
+    this.#health = setInterval(() => void this.#check(), HEALTH_EVERY_MS);
+  }
+
+  #spawn(): void {
+    const { rootfs, env, python } = this.options;
+    this.state = "Starting";
+    const child = spawn(python, [join(rootfs, "var", "azureml-server", "server.py")], {
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        ...env,
+        PYTHONUNBUFFERED: "1",
+        AML_EXIT_WITH_PARENT: "1",
+        AML_APP_ROOT: join(rootfs, "var", "azureml-app"),
+        AML_HOST: "127.0.0.1",
+        AML_PORT: String(this.port),
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.#child = child;
+    const keep = (chunk: Buffer) => {
+      for (const line of chunk.toString("utf8").split("\n")) {
+        if (!line) continue;
+        this.logs.push(`${new Date().toISOString()} ${line}`);
+        if (this.logs.length > LOG_LINES) this.logs.shift();
+      }
+    };
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
+    child.once("error", (err) => {
+      this.lastError = `cannot start ${python}: ${err.message}`;
+      this.logs.push(this.lastError);
+    });
+    child.once("exit", (code, signal) => {
+      if (this.#stopped) return;
+      this.state = "Failed";
+      this.lastError = `the scoring server exited (${signal ?? `code ${code}`})`;
+      this.logs.push(`${new Date().toISOString()} ${this.lastError}; restarting`);
+      this.options.onChange();
+      // Back-off: 0.5 s, 1 s, 2 s … up to 30 s between restarts.
+      const delay = Math.min(30_000, 500 * 2 ** Math.min(this.restarts, 6));
+      this.restarts++;
+      this.#restartTimer = setTimeout(() => {
+        if (!this.#stopped) this.#spawn();
+      }, delay);
+    });
+  }
+
+  async #check(): Promise<void> {
+    if (this.#stopped || this.state === "Failed") return;
+    let status = 0;
+    let body = "";
+    try {
+      const res = await fetch(`http://127.0.0.1:${this.port}/`, { signal: AbortSignal.timeout(2000) });
+      status = res.status;
+      body = await res.text();
+    } catch {
+      status = 0;
+    }
+    if (this.#stopped) return;
+    const before = this.state;
+    if (status === 200) {
+      this.state = "Healthy";
+      this.#everHealthy = true;
+    } else if (status === 503 && body.includes('"failed"')) {
+      this.state = "Unhealthy";
+      try {
+        this.lastError = `init() failed: ${(JSON.parse(body) as { error?: string }).error ?? "unknown error"}`;
+      } catch {
+        this.lastError = "init() failed";
+      }
+    } else if (this.#everHealthy || this.state === "Healthy") {
+      this.state = "Unhealthy";
+    }
+    if (before !== this.state) this.options.onChange();
+  }
+
+  /** True once init() has failed: the replica will never become healthy. */
+  get initFailed(): boolean {
+    return this.state === "Unhealthy" && (this.lastError?.startsWith("init() failed") ?? false);
+  }
+
+  /** Stops taking requests, waits (bounded) for those in flight, then stops the process. */
+  async stop(drainMs = 10_000): Promise<void> {
+    this.#stopped = true;
+    this.state = "Stopped";
+    if (this.#health) clearInterval(this.#health);
+    if (this.#restartTimer) clearTimeout(this.#restartTimer);
+    const deadline = Date.now() + drainMs;
+    while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const child = this.#child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const kill = setTimeout(() => child.kill("SIGKILL"), 3000);
+      child.once("exit", () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      child.kill("SIGTERM");
+    });
+  }
+}

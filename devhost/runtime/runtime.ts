@@ -1,0 +1,173 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { timingSafeEqual } from "node:crypto";
+import { writeFileAtomically } from "../cosmos/journal.js";
+import { ImageUnpacker } from "./image-unpacker.js";
+import { ServiceController, type ServiceSpec } from "./service-controller.js";
+import { createGateway } from "./gateway.js";
+
+export interface RuntimeOptions {
+  dataDir: string;
+  controlPort: number;
+  gatewayPort: number;
+  /** The bearer secret the control API requires (the app's LOCAL_RUNTIME_TOKEN). */
+  controlToken: string;
+  python: string;
+}
+
+export interface LocalRuntime {
+  control: Server;
+  gateway: Server;
+  services: Map<string, ServiceController>;
+  close(): Promise<void>;
+}
+
+const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/**
+ * The local compute runtime, the one-machine twin of AKS: a control API (desired state per
+ * service, like the Kubernetes API for the AKS target) and the scoring gateway. Desired state is
+ * kept on disk and every service is restored when the runtime starts again.
+ */
+export async function startRuntime(o: RuntimeOptions): Promise<LocalRuntime> {
+  mkdirSync(o.dataDir, { recursive: true });
+  const statePath = join(o.dataDir, "services.json");
+  const services = new Map<string, ServiceController>();
+  const unpacker = new ImageUnpacker(join(o.dataDir, "images"));
+  const save = () => writeFileAtomically(statePath, [JSON.stringify([...services.values()].map((s) => s.spec), null, 2)]);
+  const deps = { unpacker, python: o.python, onChange: () => undefined };
+
+  if (existsSync(statePath)) {
+    for (const spec of JSON.parse(readFileSync(statePath, "utf8")) as ServiceSpec[]) {
+      const controller = new ServiceController(spec, deps);
+      services.set(spec.name, controller);
+      controller.apply(spec);
+    }
+  }
+
+  const control = createServer((req, res) => {
+    handleControl(req, res).catch((err: unknown) => json(res, 500, { error: err instanceof Error ? err.message : String(err) }));
+  });
+
+  async function handleControl(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const presented = Buffer.from(/^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1] ?? "");
+    const expected = Buffer.from(o.controlToken);
+    if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) return json(res, 401, { error: "The control API needs its bearer token." });
+    const url = new URL(req.url ?? "/", "http://control");
+    const m = /^\/v1\/services(?:\/([^/]+))?(?:\/(logs|keys))?$/.exec(url.pathname);
+    if (!m) return json(res, 404, { error: "Not found." });
+    const [, name, sub] = m;
+    if (!name) return req.method === "GET" ? json(res, 200, { value: [...services.values()].map((s) => s.status()) }) : json(res, 405, { error: "Use GET." });
+    if (!NAME.test(name)) return json(res, 400, { error: `"${name}" is not a service name.` });
+    const service = services.get(name);
+    if (sub === "keys") {
+      if (!service) return json(res, 404, { error: `No service ${name}.` });
+      if (req.method !== "PUT") return json(res, 405, { error: "Use PUT." });
+      const body = (await readJson(req)) as { keyHashes?: unknown } | undefined;
+      const hashes = body?.keyHashes;
+      if (!Array.isArray(hashes) || !hashes.every((h) => typeof h === "string" && /^[0-9a-f]{64}$/.test(h))) return json(res, 400, { error: "keyHashes must be SHA-256 hex digests." });
+      // Takes effect at once: the gateway reads the spec on every request, no replica restarts.
+      service.spec = { ...service.spec, keyHashes: hashes as string[] };
+      save();
+      return json(res, 200, service.status());
+    }
+    if (sub === "logs") {
+      if (!service) return json(res, 404, { error: `No service ${name}.` });
+      const tail = Math.min(5000, Math.max(1, Number(url.searchParams.get("tail") ?? 200) || 200));
+      res.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
+      return void res.end(service.logs(tail));
+    }
+    switch (req.method) {
+      case "GET":
+        return service ? json(res, 200, service.status()) : json(res, 404, { error: `No service ${name}.` });
+      case "PUT": {
+        const spec = parseSpec(name, await readJson(req));
+        if (typeof spec === "string") return json(res, 400, { error: spec });
+        if (service) service.apply(spec);
+        else {
+          const controller = new ServiceController(spec, deps);
+          services.set(name, controller);
+          controller.apply(spec);
+        }
+        save();
+        return json(res, 202, services.get(name)!.status());
+      }
+      case "DELETE": {
+        if (!service) return json(res, 404, { error: `No service ${name}.` });
+        services.delete(name);
+        save();
+        await service.delete();
+        return json(res, 200, { deleted: name });
+      }
+      default:
+        return json(res, 405, { error: "Use GET, PUT or DELETE." });
+    }
+  }
+
+  const gatewayHandler = createGateway(services);
+  const gateway = createServer((req, res) => {
+    gatewayHandler(req, res).catch((err: unknown) => {
+      if (!res.headersSent) json(res, 500, { error: err instanceof Error ? err.message : String(err) });
+    });
+  });
+  gateway.keepAliveTimeout = 65_000;
+
+  await listen(control, o.controlPort);
+  await listen(gateway, o.gatewayPort);
+  return {
+    control,
+    gateway,
+    services,
+    async close() {
+      control.close();
+      gateway.close();
+      control.closeAllConnections();
+      gateway.closeAllConnections();
+      await Promise.all([...services.values()].map((s) => s.delete()));
+    },
+  };
+}
+
+function parseSpec(name: string, body: unknown): ServiceSpec | string {
+  const b = body as Partial<ServiceSpec> | undefined;
+  if (!b || typeof b !== "object") return "The body must be a service spec.";
+  if (typeof b.deploymentId !== "string" || !b.deploymentId) return "deploymentId is required.";
+  if (!b.image || typeof b.image.layout !== "string" || typeof b.image.digest !== "string") return "image {layout, digest} is required.";
+  if (!Number.isInteger(b.replicas) || (b.replicas ?? -1) < 0) return "replicas must be an integer ≥ 0.";
+  if (!Number.isInteger(b.maxConcurrentRequestsPerContainer) || (b.maxConcurrentRequestsPerContainer ?? 0) < 1) return "maxConcurrentRequestsPerContainer must be an integer ≥ 1.";
+  if (!Array.isArray(b.keyHashes) || !b.keyHashes.every((h) => typeof h === "string" && /^[0-9a-f]{64}$/.test(h))) return "keyHashes must be SHA-256 hex digests.";
+  const a = b.autoscaler;
+  if (a && !(a.minReplicas >= 0 && a.maxReplicas >= Math.max(1, a.minReplicas) && a.targetUtilization > 0 && a.targetUtilization <= 100 && a.refreshPeriodInSeconds >= 1)) return "autoscaler is not valid.";
+  return { name, deploymentId: b.deploymentId, image: b.image, replicas: b.replicas!, autoscaler: a, maxConcurrentRequestsPerContainer: b.maxConcurrentRequestsPerContainer!, keyHashes: b.keyHashes, env: b.env ?? {} };
+}
+
+function readJson(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
+      } catch {
+        resolve(undefined);
+      }
+    });
+  });
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}

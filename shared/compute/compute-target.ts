@@ -1,0 +1,32 @@
+/** What a compute target runs for one deployment of a service. */
+export interface DeploymentSpec {
+  /** The service's name on the target (unique across accounts). */
+  targetName: string;
+  deploymentId: string;
+  image: { location: string; digest: string };
+  replicas: number;
+  autoscaler?: { minReplicas: number; maxReplicas: number; targetUtilization: number; refreshPeriodInSeconds: number };
+  maxConcurrentRequestsPerContainer: number;
+  containerResourceReservation?: { cpu?: string; memory?: string };
+  keys: { primary: string; secondary: string };
+  /** The scoring server's settings (AML_*). */
+  env: Record<string, string>;
+}
+
+export interface RolloutState {
+  state: "InProgress" | "Succeeded" | "Failed";
+  error?: string;
+}
+
+/** Where services run: the local runtime, or an AKS cluster. One contract, two implementations. */
+export interface ComputeTarget {
+  scoringUri(targetName: string): string;
+  /** Starts rolling the deployment out; the old one keeps serving until the new one is healthy. */
+  deploy(spec: DeploymentSpec): Promise<void>;
+  rolloutState(targetName: string, deploymentId: string): Promise<RolloutState>;
+  /** Replaces the keys at once, with no restart. */
+  updateKeys(targetName: string, keys: { primary: string; secondary: string }): Promise<void>;
+  /** Stops everything the service runs; a service the target does not know is fine. */
+  delete(targetName: string): Promise<void>;
+  logs(targetName: string, tail: number): Promise<string>;
+}

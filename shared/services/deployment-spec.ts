@@ -1,0 +1,32 @@
+import type { DeploymentSpec } from "../compute/compute-target.js";
+import type { DeploymentDocument, ImageDocument, ServiceDocument } from "../store/documents.js";
+
+/** Defaults of the 2017 service: one replica; the autoscaler's documented min 1, max 10, 1 s, 70 %. */
+export const DEFAULT_REPLICAS = 1;
+export const DEFAULT_MAX_CONCURRENT_REQUESTS = 5;
+export const AUTOSCALER_DEFAULTS = { minReplicas: 1, maxReplicas: 10, refreshPeriodInSeconds: 1, targetUtilization: 70 };
+
+/** What the compute target runs for a deployment of a service. */
+export function deploymentSpecOf(service: ServiceDocument, deployment: DeploymentDocument, image: ImageDocument, keys: { primary: string; secondary: string }): DeploymentSpec {
+  const s = deployment.settings;
+  const a = s.autoScaler?.autoscaleEnabled ? { ...AUTOSCALER_DEFAULTS, ...stripUndefined(s.autoScaler) } : undefined;
+  return {
+    targetName: service.targetName,
+    deploymentId: deployment.id,
+    image: { location: image.imageLocation!, digest: image.digest! },
+    replicas: a ? a.minReplicas : (s.numReplicas ?? DEFAULT_REPLICAS),
+    ...(a ? { autoscaler: { minReplicas: a.minReplicas, maxReplicas: a.maxReplicas, targetUtilization: a.targetUtilization, refreshPeriodInSeconds: a.refreshPeriodInSeconds } } : {}),
+    maxConcurrentRequestsPerContainer: s.maxConcurrentRequestsPerContainer ?? DEFAULT_MAX_CONCURRENT_REQUESTS,
+    ...(s.containerResourceReservation ? { containerResourceReservation: s.containerResourceReservation } : {}),
+    keys,
+    env: {
+      AML_APP_INSIGHTS_ENABLED: String(Boolean(s.appInsightsEnabled)),
+      AML_MODEL_DC_STORAGE_ENABLED: String(Boolean(s.dataCollection?.storageEnabled)),
+      AML_MODEL_DC_EVENT_HUB_ENABLED: String(Boolean(s.dataCollection?.eventHubEnabled)),
+    },
+  };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,107 @@
+import { createHash } from "node:crypto";
+import type { Container, JSONObject, OperationInput } from "@azure/cosmos";
+import type { DeploymentDocument, OperationDocument, ServiceDocument, ServiceNameClaim, StoredDocument } from "./documents.js";
+import { queryPage, type Page } from "./pagination.js";
+import type { Versioned } from "./batch-replace.js";
+import type { ServiceFilters } from "../schemas/services.js";
+
+export const claimIdOf = (name: string) => `service-name-${createHash("sha256").update(name).digest("hex").slice(0, 40)}`;
+
+const create = (pk: string, doc: StoredDocument): OperationInput => ({ operationType: "Create", partitionKey: pk, resourceBody: doc as unknown as JSONObject });
+
+export class ServiceRepository {
+  constructor(private readonly container: Container) {}
+
+  /**
+   * Creates a service with its name claim, first deployment and operation in one batch.
+   * False when the name is taken in the account (the claim exists).
+   */
+  async create(service: ServiceDocument, deployment: DeploymentDocument, operation: OperationDocument): Promise<boolean> {
+    const claim: ServiceNameClaim = { id: claimIdOf(service.name), pk: service.pk, kind: "service-name", serviceId: service.id };
+    const response = await this.container.items.batch([create(service.pk, claim), create(service.pk, service), create(service.pk, deployment), create(service.pk, operation)], service.pk);
+    const results = response.result ?? [];
+    if (results.every((r) => r.statusCode >= 200 && r.statusCode < 300) && results.length === 4) return true;
+    if (results[0]?.statusCode === 409) return false;
+    throw new Error(`Creating service ${service.name} failed: batch answered ${results.map((r) => r.statusCode).join(", ") || response.code}.`);
+  }
+
+  /** Replaces the service (if unchanged since read) and creates the update's deployment and operation, together. */
+  async startUpdate(service: Versioned<ServiceDocument>, deployment: DeploymentDocument, operation: OperationDocument): Promise<boolean> {
+    const { _etag, ...body } = service;
+    const response = await this.container.items.batch(
+      [
+        { operationType: "Replace", id: service.id, partitionKey: service.pk, ifMatch: _etag, resourceBody: body as unknown as JSONObject },
+        create(service.pk, deployment),
+        create(service.pk, operation),
+      ],
+      service.pk,
+    );
+    const results = response.result ?? [];
+    if (results.length === 3 && results.every((r) => r.statusCode >= 200 && r.statusCode < 300)) return true;
+    if (results[0]?.statusCode === 412) return false;
+    throw new Error(`Updating service ${service.name} failed: batch answered ${results.map((r) => r.statusCode).join(", ") || response.code}.`);
+  }
+
+  async get(pk: string, id: string): Promise<Versioned<ServiceDocument> | undefined> {
+    const { resource } = await this.container.item(id, pk).read<Versioned<ServiceDocument>>();
+    return resource?.kind === "service" ? resource : undefined;
+  }
+
+  async replace(service: Versioned<ServiceDocument>): Promise<Versioned<ServiceDocument> | undefined> {
+    const { _etag, ...body } = service;
+    try {
+      const { resource } = await this.container.item(service.id, service.pk).replace<ServiceDocument>(body, { accessCondition: { type: "IfMatch", condition: _etag } });
+      return resource as Versioned<ServiceDocument>;
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 412) return undefined;
+      throw err;
+    }
+  }
+
+  /** Removes the service and its name claim (its deployments stay, as history). */
+  async delete(service: ServiceDocument): Promise<void> {
+    for (const id of [service.id, claimIdOf(service.name)]) {
+      try {
+        await this.container.item(id, service.pk).delete();
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== 404) throw err;
+      }
+    }
+  }
+
+  list(pk: string, filters: ServiceFilters, pageSize: number, skipToken: string | undefined): Promise<Page<ServiceDocument>> {
+    const where = ["c.pk = @pk", "c.kind = 'service'"];
+    const parameters: { name: string; value: string }[] = [{ name: "@pk", value: pk }];
+    const add = (clause: string, name: string, value: string | undefined) => {
+      if (value === undefined) return;
+      where.push(clause);
+      parameters.push({ name, value });
+    };
+    add("c.name = @serviceName", "@serviceName", filters.serviceName);
+    add("ARRAY_CONTAINS(c.modelIds, @modelId)", "@modelId", filters.modelId);
+    add("ARRAY_CONTAINS(c.modelNames, @modelName)", "@modelName", filters.modelName);
+    add("c.manifestId = @manifestId", "@manifestId", filters.manifestId);
+    add("c.manifestName = @manifestName", "@manifestName", filters.manifestName);
+    add("c.imageId = @imageId", "@imageId", filters.imageId);
+    add("c.computeResource.id = @computeResourceId", "@computeResourceId", filters.computeResourceId);
+    const key = JSON.stringify([filters.serviceName, filters.modelId, filters.modelName, filters.manifestId, filters.manifestName, filters.imageId, filters.computeResourceId].map((v) => v ?? null));
+    return queryPage<ServiceDocument>(this.container, { query: `SELECT * FROM c WHERE ${where.join(" AND ")} ORDER BY c.createdAt DESC`, parameters }, { pageSize, skipToken, partitionKey: pk, queryKey: `services|${key}` });
+  }
+
+  async getDeployment(pk: string, id: string): Promise<Versioned<DeploymentDocument> | undefined> {
+    const { resource } = await this.container.item(id, pk).read<Versioned<DeploymentDocument>>();
+    return resource?.kind === "deployment" ? resource : undefined;
+  }
+
+  /** Every deployment of the account (or of one service), newest first: DeploymentList is a plain array. */
+  async listDeployments(pk: string, serviceId: string | undefined): Promise<DeploymentDocument[]> {
+    const where = ["c.pk = @pk", "c.kind = 'deployment'"];
+    const parameters = [{ name: "@pk", value: pk }];
+    if (serviceId !== undefined) {
+      where.push("c.serviceId = @serviceId");
+      parameters.push({ name: "@serviceId", value: serviceId });
+    }
+    const { resources } = await this.container.items.query<DeploymentDocument>({ query: `SELECT * FROM c WHERE ${where.join(" AND ")} ORDER BY c.createdAt DESC`, parameters }, { partitionKey: pk }).fetchAll();
+    return resources;
+  }
+}
