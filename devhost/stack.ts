@@ -90,12 +90,16 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     // Azurite's stdout only says it started; its errors go to stderr, which we show.
     track("azurite-blob", spawn(process.execPath, [join(azuriteBin, "blob", "main.js"), ...azuriteArgs, "--blobHost", "127.0.0.1", "--blobPort", String(o.blobPort)], { stdio: ["ignore", "ignore", "pipe"] }));
     track("azurite-queue", spawn(process.execPath, [join(azuriteBin, "queue", "main.js"), ...azuriteArgs, "--queueHost", "127.0.0.1", "--queuePort", String(o.queuePort)], { stdio: ["ignore", "ignore", "pipe"] }));
+    const blobEndpoint = `http://127.0.0.1:${o.blobPort}/devstoreaccount1`;
+    const queueEndpoint = `http://127.0.0.1:${o.queuePort}/devstoreaccount1`;
+    // Azurite's well-known development account: a public constant of the emulator, not a secret.
+    const storageConnection = `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=${blobEndpoint};QueueEndpoint=${queueEndpoint};`;
     const runtimeTokenFile = localSecret(o.dataDir, "runtime-token", () => randomBytes(32).toString("base64url"));
     const serviceKeysSecret = readFileSync(localSecret(o.dataDir, "service-keys.secret", () => randomBytes(32).toString("base64")), "utf8").trim();
     const runtime = track(
       "runtime",
       fork(join(here, "runtime", "main.js"), [join(o.dataDir, "runtime"), String(o.runtimePort), String(o.scoringPort)], {
-        env: { ...process.env, LOCAL_RUNTIME_TOKEN_FILE: runtimeTokenFile, PYTHON: process.env.PYTHON ?? "python3" },
+        env: { ...process.env, LOCAL_RUNTIME_TOKEN_FILE: runtimeTokenFile, PYTHON: process.env.PYTHON ?? "python3", AzureWebJobsStorage: storageConnection },
         stdio: ["ignore", "pipe", "pipe", "ipc"],
       }),
     );
@@ -104,15 +108,12 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     const cosmosReady = readyMessage<{ endpoint: string }>(cosmos, "cosmos");
     await Promise.all([waitForPort(o.blobPort), waitForPort(o.queuePort), cosmosReady, runtimeReady]);
 
-    const blobEndpoint = `http://127.0.0.1:${o.blobPort}/devstoreaccount1`;
-    const queueEndpoint = `http://127.0.0.1:${o.queuePort}/devstoreaccount1`;
     const cosmosEndpoint = `http://127.0.0.1:${o.cosmosPort}/`;
     const hostBaseUrl = `http://127.0.0.1:${o.port}`;
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       FUNCTIONS_WORKER_RUNTIME: "node",
-      // Azurite's well-known development account: a public constant of the emulator, not a secret.
-      AzureWebJobsStorage: `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=${blobEndpoint};QueueEndpoint=${queueEndpoint};`,
+      AzureWebJobsStorage: storageConnection,
       COSMOS_ENDPOINT: cosmosEndpoint,
       // The emulator accepts any key; the SDK only needs one to sign with.
       COSMOS_KEY: Buffer.from("local-emulator").toString("base64"),

@@ -2,6 +2,8 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { Agent, request, type IncomingMessage, type ServerResponse } from "node:http";
 import type { ServiceController } from "./service-controller.js";
 import type { Replica } from "./replica.js";
+import type { DataCollector } from "./data-collector.js";
+import { randomUUID } from "node:crypto";
 
 /** Requests may wait this long for a free replica before a 503. */
 const QUEUE_WAIT_MS = 5_000;
@@ -37,7 +39,7 @@ function reply(res: ServerResponse, status: number, body: unknown, headers: Reco
  * round-robin over healthy replicas, at most `maxConcurrentRequestsPerContainer` in flight per
  * replica; the excess waits in a short bounded queue, then gets a 503 with Retry-After.
  */
-export function createGateway(services: Map<string, ServiceController>) {
+export function createGateway(services: Map<string, ServiceController>, collector?: DataCollector) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://gateway");
     const m = /^\/api\/v1\/service\/([^/]+)\/(score|swagger\.json)$/.exec(url.pathname);
@@ -60,7 +62,9 @@ export function createGateway(services: Map<string, ServiceController>) {
       req.resume();
       return reply(res, 503, { error: service.healthyReplicas() ? "The service is busy; try again shortly." : "The service has no healthy replica right now." }, { "retry-after": "1" });
     }
-    await forward(req, res, replica, what === "score" ? "/score" : "/swagger.json");
+    const collect = what === "score" && collector && service.spec.dataCollection;
+    const recorded = await forward(req, res, replica, what === "score" ? "/score" : "/swagger.json", Boolean(collect));
+    if (collect && recorded && recorded.status === 200) collector.record(collect, randomUUID(), recorded.input, recorded.output);
   };
 }
 
@@ -90,15 +94,38 @@ async function acquire(service: ServiceController): Promise<Replica | undefined>
   }
 }
 
-function forward(req: IncomingMessage, res: ServerResponse, replica: Replica, path: string): Promise<void> {
+/** What passed through, when asked to record it (for data collection; bounded to 1 MiB each way). */
+interface Recorded {
+  status: number;
+  input: string;
+  output: string;
+}
+
+const RECORD_LIMIT = 1 << 20;
+
+function recorder(stream: NodeJS.ReadableStream, into: Buffer[]): void {
+  let size = 0;
+  stream.on("data", (c: Buffer) => {
+    if (size < RECORD_LIMIT) into.push(c);
+    size += c.length;
+  });
+}
+
+function forward(req: IncomingMessage, res: ServerResponse, replica: Replica, path: string, record: boolean): Promise<Recorded | undefined> {
+  const input: Buffer[] = [];
+  const output: Buffer[] = [];
+  let status = 0;
+  if (record) recorder(req, input);
   return new Promise((resolve) => {
     const done = () => {
       replica.inFlight--;
-      resolve();
+      resolve(record ? { status, input: Buffer.concat(input).toString("utf8"), output: Buffer.concat(output).toString("utf8") } : undefined);
     };
     const headers: Record<string, string> = { "content-type": req.headers["content-type"] ?? "application/json" };
     if (req.headers["content-length"]) headers["content-length"] = req.headers["content-length"];
     const upstream = request({ host: "127.0.0.1", port: replica.port, method: req.method, path, headers, agent }, (up) => {
+      status = up.statusCode ?? 0;
+      if (record) recorder(up, output);
       res.writeHead(up.statusCode ?? 502, { "content-type": up.headers["content-type"] ?? "application/json", ...(up.headers["content-length"] ? { "content-length": up.headers["content-length"] } : {}) });
       up.pipe(res);
       up.once("end", done);

@@ -17,6 +17,7 @@ const runtime = await startRuntime({
   gatewayPort: Number(gatewayPort),
   controlToken: readFileSync(process.env.LOCAL_RUNTIME_TOKEN_FILE, "utf8").trim(),
   python: process.env.PYTHON ?? "python3",
+  storageConnection: process.env.AzureWebJobsStorage,
 });
 const ready = { ready: true, services: runtime.services.size };
 if (process.send) process.send(ready);

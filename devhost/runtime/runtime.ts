@@ -6,6 +6,8 @@ import { writeFileAtomically } from "../cosmos/journal.js";
 import { ImageUnpacker } from "./image-unpacker.js";
 import { ServiceController, type ServiceSpec } from "./service-controller.js";
 import { createGateway } from "./gateway.js";
+import { DataCollector } from "./data-collector.js";
+import { BlobServiceClient } from "@azure/storage-blob";
 
 export interface RuntimeOptions {
   dataDir: string;
@@ -14,6 +16,8 @@ export interface RuntimeOptions {
   /** The bearer secret the control API requires (the app's LOCAL_RUNTIME_TOKEN). */
   controlToken: string;
   python: string;
+  /** Storage for model data collection (the stack's Azurite). */
+  storageConnection?: string;
 }
 
 export interface LocalRuntime {
@@ -105,7 +109,8 @@ export async function startRuntime(o: RuntimeOptions): Promise<LocalRuntime> {
     }
   }
 
-  const gatewayHandler = createGateway(services);
+  const collector = o.storageConnection ? new DataCollector(BlobServiceClient.fromConnectionString(o.storageConnection), (m) => console.error(m)) : undefined;
+  const gatewayHandler = createGateway(services, collector);
   const gateway = createServer((req, res) => {
     gatewayHandler(req, res).catch((err: unknown) => {
       if (!res.headersSent) json(res, 500, { error: err instanceof Error ? err.message : String(err) });
@@ -125,6 +130,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<LocalRuntime> {
       control.closeAllConnections();
       gateway.closeAllConnections();
       await Promise.all([...services.values()].map((s) => s.delete()));
+      await collector?.close();
     },
   };
 }
@@ -139,7 +145,9 @@ function parseSpec(name: string, body: unknown): ServiceSpec | string {
   if (!Array.isArray(b.keyHashes) || !b.keyHashes.every((h) => typeof h === "string" && /^[0-9a-f]{64}$/.test(h))) return "keyHashes must be SHA-256 hex digests.";
   const a = b.autoscaler;
   if (a && !(a.minReplicas >= 0 && a.maxReplicas >= Math.max(1, a.minReplicas) && a.targetUtilization > 0 && a.targetUtilization <= 100 && a.refreshPeriodInSeconds >= 1)) return "autoscaler is not valid.";
-  return { name, deploymentId: b.deploymentId, image: b.image, replicas: b.replicas!, autoscaler: a, maxConcurrentRequestsPerContainer: b.maxConcurrentRequestsPerContainer!, keyHashes: b.keyHashes, env: b.env ?? {} };
+  const dc = b.dataCollection;
+  if (dc && !(typeof dc.container === "string" && Array.isArray(dc.prefixes) && dc.prefixes.every((p) => typeof p === "string" && !p.includes("..")))) return "dataCollection is not valid.";
+  return { name, deploymentId: b.deploymentId, image: b.image, replicas: b.replicas!, autoscaler: a, maxConcurrentRequestsPerContainer: b.maxConcurrentRequestsPerContainer!, keyHashes: b.keyHashes, env: b.env ?? {}, ...(dc ? { dataCollection: dc } : {}) };
 }
 
 function readJson(req: IncomingMessage): Promise<unknown> {

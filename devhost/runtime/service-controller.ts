@@ -19,6 +19,7 @@ export interface ServiceSpec {
   maxConcurrentRequestsPerContainer: number;
   keyHashes: string[];
   env: Record<string, string>;
+  dataCollection?: { container: string; prefixes: string[] };
 }
 
 export interface RolloutStatus {

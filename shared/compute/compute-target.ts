@@ -11,6 +11,11 @@ export interface DeploymentSpec {
   keys: { primary: string; secondary: string };
   /** The scoring server's settings (AML_*). */
   env: Record<string, string>;
+  /**
+   * Model data collection: where inputs and predictions go, one blob path prefix per model in
+   * the `modeldata` container (`<subscription>/<resourceGroup>/<account>/<service>/<modelId>-<modelName>-<version>`).
+   */
+  dataCollection?: { container: string; prefixes: string[] };
 }
 
 export interface RolloutState {

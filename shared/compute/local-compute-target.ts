@@ -23,6 +23,7 @@ export class LocalComputeTarget implements ComputeTarget {
       maxConcurrentRequestsPerContainer: spec.maxConcurrentRequestsPerContainer,
       keyHashes: [hash(spec.keys.primary), hash(spec.keys.secondary)],
       env: spec.env,
+      dataCollection: spec.dataCollection,
     });
   }
 

@@ -2,7 +2,7 @@ import type { Container } from "@azure/cosmos";
 import type { ComputeTarget, DeploymentSpec } from "../compute/compute-target.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { replaceTogether, type Versioned } from "../store/batch-replace.js";
-import type { DeploymentDocument, ErrorResponseBody, OperationDocument, ServiceDocument, StoredDocument } from "../store/documents.js";
+import type { DeploymentDocument, ErrorResponseBody, ModelDocument, OperationDocument, ServiceDocument, StoredDocument } from "../store/documents.js";
 import type { ImageRepository } from "../store/image-repository.js";
 import type { ManifestRepository } from "../store/manifest-repository.js";
 import type { ModelRepository } from "../store/model-repository.js";
@@ -59,7 +59,9 @@ export async function runServiceRollout(deps: RolloutDeps, message: ServiceRollo
     if (!image || image.creationState !== "Succeeded" || !image.digest || !image.imageLocation) {
       throw new RolloutFailure("ImageNotReady", `The image ${deployment.imageId} is not a successfully built image.`);
     }
-    const spec: DeploymentSpec = deploymentSpecOf(service, deployment, image, { primary: deps.secrets.open(service.keys.primary), secondary: deps.secrets.open(service.keys.secondary) });
+    const manifest = await deps.manifests.get(pk, image.manifestId);
+    const models = (await Promise.all((manifest?.modelIds ?? []).map((id) => deps.models.get(pk, id)))).filter((m): m is ModelDocument => m !== undefined);
+    const spec: DeploymentSpec = deploymentSpecOf(service, deployment, image, models, { primary: deps.secrets.open(service.keys.primary), secondary: deps.secrets.open(service.keys.secondary) });
     await target.deploy(spec);
     const deadline = Date.now() + deps.rolloutTimeoutMs;
     for (;;) {
@@ -69,8 +71,6 @@ export async function runServiceRollout(deps: RolloutDeps, message: ServiceRollo
       if (Date.now() > deadline) throw new RolloutFailure("DeploymentTimedOut", `The deployment did not become healthy within ${deps.rolloutTimeoutMs / 1000} s.`);
       await new Promise((r) => setTimeout(r, 250));
     }
-    const manifest = await deps.manifests.get(pk, image.manifestId);
-    const models = await Promise.all((manifest?.modelIds ?? []).map((id) => deps.models.get(pk, id)));
     await finish(deps, pk, op.id, service.id, deployment.id, {
       state: "Succeeded",
       applied: {
@@ -78,7 +78,7 @@ export async function runServiceRollout(deps: RolloutDeps, message: ServiceRollo
         manifestId: image.manifestId,
         manifestName: image.manifestName,
         modelIds: manifest?.modelIds ?? [],
-        modelNames: models.flatMap((m) => (m ? [m.name] : [])),
+        modelNames: models.map((m) => m.name),
       },
     });
   } catch (err) {

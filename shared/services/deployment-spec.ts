@@ -1,5 +1,6 @@
 import type { DeploymentSpec } from "../compute/compute-target.js";
-import type { DeploymentDocument, ImageDocument, ServiceDocument } from "../store/documents.js";
+import type { DeploymentDocument, ImageDocument, ModelDocument, ServiceDocument } from "../store/documents.js";
+import { parseAccountPath } from "../account-ref.js";
 
 /** Defaults of the 2017 service: one replica; the autoscaler's documented min 1, max 10, 1 s, 70 %. */
 export const DEFAULT_REPLICAS = 1;
@@ -7,7 +8,7 @@ export const DEFAULT_MAX_CONCURRENT_REQUESTS = 5;
 export const AUTOSCALER_DEFAULTS = { minReplicas: 1, maxReplicas: 10, refreshPeriodInSeconds: 1, targetUtilization: 70 };
 
 /** What the compute target runs for a deployment of a service. */
-export function deploymentSpecOf(service: ServiceDocument, deployment: DeploymentDocument, image: ImageDocument, keys: { primary: string; secondary: string }): DeploymentSpec {
+export function deploymentSpecOf(service: ServiceDocument, deployment: DeploymentDocument, image: ImageDocument, models: ModelDocument[], keys: { primary: string; secondary: string }): DeploymentSpec {
   const s = deployment.settings;
   const a = s.autoScaler?.autoscaleEnabled ? { ...AUTOSCALER_DEFAULTS, ...stripUndefined(s.autoScaler) } : undefined;
   return {
@@ -24,7 +25,15 @@ export function deploymentSpecOf(service: ServiceDocument, deployment: Deploymen
       AML_MODEL_DC_STORAGE_ENABLED: String(Boolean(s.dataCollection?.storageEnabled)),
       AML_MODEL_DC_EVENT_HUB_ENABLED: String(Boolean(s.dataCollection?.eventHubEnabled)),
     },
+    ...(s.dataCollection?.storageEnabled ? { dataCollection: { container: "modeldata", prefixes: dataCollectionPrefixes(service, models) } } : {}),
   };
+}
+
+/** `<subscription>/<resourceGroup>/<account>/<service>/<modelId>-<modelName>-<version>`, per model (the 2017 layout). */
+export function dataCollectionPrefixes(service: ServiceDocument, models: ModelDocument[]): string[] {
+  const ref = parseAccountPath(service.pk);
+  const base = `${ref.subscriptionId}/${ref.resourceGroupName}/${ref.accountName}/${service.name}`;
+  return models.map((m) => `${base}/${m.id}-${m.name.replace(/[\/\\]/g, "_")}-${m.version}`);
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

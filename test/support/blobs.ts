@@ -28,3 +28,11 @@ export class TestBlobs {
     return this.#container.getBlockBlobClient(name).generateSasUrl({ permissions: BlobSASPermissions.parse("r"), expiresOn: new Date(Date.now() + 3600_000) });
   }
 }
+
+/** Reads a blob of a stack's Azurite as text; undefined when it does not exist. */
+export async function readBlob(blobPort: number, container: string, name: string): Promise<string | undefined> {
+  const connection = `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${DEV_KEY};BlobEndpoint=http://127.0.0.1:${blobPort}/devstoreaccount1;`;
+  const blob = BlobServiceClient.fromConnectionString(connection).getContainerClient(container).getBlobClient(name);
+  if (!(await blob.exists())) return undefined;
+  return (await blob.downloadToBuffer()).toString("utf8");
+}
