@@ -26,7 +26,7 @@ beforeAll(async () => {
 const RUNS = 40;
 
 /** JSON values that look a little like the API's bodies: objects with its field names and random values. */
-const fieldNames = ["name", "mimeType", "url", "tags", "unpack", "description", "driverProgram", "assets", "modelIds", "targetRuntime", "runtimeType", "properties", "role", "location", "webserviceType", "modelType", "id", "version"];
+const fieldNames = ["name", "mimeType", "url", "tags", "unpack", "description", "driverProgram", "assets", "modelIds", "targetRuntime", "runtimeType", "properties", "role", "location", "webserviceType", "modelType", "id", "version", "imageType", "computeResourceId", "manifestId", "imageId", "computeResource", "numReplicas", "autoScaler", "autoscaleEnabled", "keyType", "maxConcurrentRequestsPerContainer"];
 const jsonish = fc.letrec((tie) => ({
   value: fc.oneof(
     { depthSize: "small" },
@@ -35,7 +35,7 @@ const jsonish = fc.letrec((tie) => ({
     fc.double(),
     fc.boolean(),
     fc.constant(null),
-    fc.constantFrom("https://x.example.com/a", "Python", "Docker", "Owner", "score.py", modelIdPlaceholder()),
+    fc.constantFrom("https://x.example.com/a", "Python", "Docker", "Owner", "score.py", "local", "Primary", modelIdPlaceholder()),
     fc.array(tie("value"), { maxLength: 3 }),
     fc.dictionary(fc.constantFrom(...fieldNames), tie("value"), { maxKeys: 6 }),
   ),
@@ -69,6 +69,10 @@ describe("fuzzing every endpoint", () => {
     ["POST", (a) => `${a}/manifests`],
     ["PUT", (a) => a],
     ["PUT", (a, id) => `${a}/roleAssignments/${encodeURIComponent(id)}`],
+    ["POST", (a) => `${a}/images`],
+    ["POST", (a) => `${a}/services`],
+    ["PUT", (a, id) => `${a}/services/${encodeURIComponent(id)}`],
+    ["POST", (a, id) => `${a}/services/${encodeURIComponent(id)}/keys`],
   ];
   const reads: [string, (account: string, id: string) => string][] = [
     ["GET", (a) => `${a}/models`],
@@ -79,6 +83,15 @@ describe("fuzzing every endpoint", () => {
     ["GET", (a) => `${a}/roleAssignments`],
     ["DELETE", (a, id) => `${a}/roleAssignments/${encodeURIComponent(id)}`],
     ["GET", () => `subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/fuzz/accounts`],
+    ["GET", (a) => `${a}/images`],
+    ["GET", (a, id) => `${a}/images/${encodeURIComponent(id)}`],
+    ["GET", (a, id) => `${a}/operations/${encodeURIComponent(id)}`],
+    ["GET", (a) => `${a}/services`],
+    ["GET", (a, id) => `${a}/services/${encodeURIComponent(id)}`],
+    ["GET", (a, id) => `${a}/services/${encodeURIComponent(id)}/keys`],
+    ["DELETE", (a, id) => `${a}/services/${encodeURIComponent(id)}`],
+    ["GET", (a) => `${a}/deployments`],
+    ["GET", (a, id) => `${a}/deployments/${encodeURIComponent(id)}`],
   ];
 
   for (const [method, path] of writes) {
