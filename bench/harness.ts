@@ -9,6 +9,8 @@ export interface Sample {
   ms: number;
   /** Peak resident memory of the measured process during the run, when it is sampled. */
   peakRssMb?: number;
+  /** Other figures of the run (requests per second, latency percentiles …), reported as medians. */
+  metrics?: Record<string, number>;
 }
 
 export interface Summary {
@@ -17,6 +19,8 @@ export interface Summary {
   max: number;
   samples: number[];
   peakRssMb?: number;
+  /** The median of each metric across rounds. */
+  metrics?: Record<string, number>;
 }
 
 export interface BenchmarkResult {
@@ -60,7 +64,15 @@ export function summarize(samples: Sample[]): Summary {
   const mid = Math.floor(sorted.length / 2);
   const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
   const rss = samples.map((s) => s.peakRssMb).filter((v): v is number => v !== undefined);
-  return { median, min: sorted[0]!, max: sorted[sorted.length - 1]!, samples: ms, ...(rss.length ? { peakRssMb: Math.max(...rss) } : {}) };
+  const names = [...new Set(samples.flatMap((s) => Object.keys(s.metrics ?? {})))];
+  const metrics = Object.fromEntries(names.map((n) => [n, medianOf(samples.map((s) => s.metrics?.[n]).filter((v): v is number => v !== undefined))]));
+  return { median, min: sorted[0]!, max: sorted[sorted.length - 1]!, samples: ms, ...(rss.length ? { peakRssMb: Math.max(...rss) } : {}), ...(names.length ? { metrics } : {}) };
+}
+
+export function medianOf(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length === 0 ? NaN : sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 export async function runBenchmark<F>(bench: Benchmark<F>, ctx: BenchmarkContext): Promise<BenchmarkResult> {

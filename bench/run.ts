@@ -6,9 +6,10 @@ import { runBenchmark, type Benchmark, type BenchmarkResult } from "./harness.js
 import { describeMachine } from "./machine.js";
 import { writeResults } from "./report.js";
 import { imageBuild } from "./image-build.js";
+import { scoringGateway, scoringServer, serviceReady } from "./scoring.js";
 
 /** Every benchmark, by name. */
-export const BENCHMARKS: Benchmark<any>[] = [imageBuild];
+export const BENCHMARKS: Benchmark<any>[] = [imageBuild, scoringGateway, scoringServer, serviceReady];
 
 /**
  * `npm run bench [-- <name> ...] [--smoke] [--out <dir>]`: runs the benchmarks (all by default)

@@ -23,6 +23,8 @@ export interface BenchStack {
   stack: RunningStack;
   dataDir: string;
   blobPort: number;
+  /** The local runtime's control API. */
+  runtimeUrl: string;
   token: string;
 }
 
@@ -30,6 +32,7 @@ export interface BenchStack {
 export async function startBenchStack(log: (m: string) => void): Promise<BenchStack> {
   const dataDir = mkdtempSync(join(tmpdir(), "mm-bench-"));
   const blobPort = await freePort();
+  const runtimePort = await freePort();
   const stack = await startStack({
     appDir: PROJECT_ROOT,
     dataDir,
@@ -38,14 +41,14 @@ export async function startBenchStack(log: (m: string) => void): Promise<BenchSt
     blobPort,
     queuePort: await freePort(),
     scoringPort: await freePort(),
-    runtimePort: await freePort(),
+    runtimePort,
     onOutput: (source, line) => {
       if (/error|warn|critical/i.test(line)) log(`[${source}] ${line}`);
     },
     onChildExit: (source, code, signal) => log(`[${source}] stopped unexpectedly (${signal ?? code})`),
   });
   const token = await (await openLocalIssuer(dataDir)).mint();
-  return { stack, dataDir, blobPort, token };
+  return { stack, dataDir, blobPort, runtimeUrl: `http://127.0.0.1:${runtimePort}`, token };
 }
 
 /** Azurite's well-known development account key: a public constant of the emulator. */

@@ -1,0 +1,154 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { rmSync } from "node:fs";
+import type { Benchmark, BenchmarkContext, Sample } from "./harness.js";
+import { load } from "./support/load.js";
+import { PROJECT_ROOT } from "./support/local-stack.js";
+import { BENCH_BODY, appDirOf, deploy, replicaPorts, scoringFixture, undeploy, writeFlaskApp, type ScoringFixture } from "./support/scoring-fixture.js";
+
+const CONCURRENCY = 8;
+const requestsFor = (ctx: BenchmarkContext) => (ctx.smoke ? 50 : 4000);
+
+interface Deployed extends ScoringFixture {
+  service: { id: string; scoringUri: string; key: string; targetName: string };
+  replicaUrl: string;
+  peer?: ChildProcess;
+  peerUrl?: string;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(url: string, init?: RequestInit): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    const ok = await fetch(url, init).then((r) => r.status === 200, () => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`${url} never answered 200`);
+}
+
+/** One service with one replica, and (for the server comparison) a Flask app under gunicorn beside it. */
+async function deployed(ctx: BenchmarkContext, withPeer: boolean): Promise<Deployed> {
+  const f = await scoringFixture(ctx.log);
+  const service = await deploy(f, "bench", { numReplicas: 1, maxConcurrentRequestsPerContainer: 64 });
+  const [port] = await replicaPorts(f, service.targetName);
+  const d: Deployed = { ...f, service, replicaUrl: `http://127.0.0.1:${port}/score` };
+  if (withPeer) {
+    const appDir = appDirOf(f);
+    writeFlaskApp(appDir);
+    const peerPort = await freePort();
+    // Same driver, same number of processes: one gunicorn worker (Flask's usual production setup).
+    d.peer = spawn("gunicorn", ["--workers", "1", "--bind", `127.0.0.1:${peerPort}`, "--log-level", "error", "bench_flask_app:app"], { cwd: appDir, stdio: "ignore" });
+    d.peerUrl = `http://127.0.0.1:${peerPort}/score`;
+    await waitFor(d.peerUrl, { method: "POST", body: BENCH_BODY, headers: { "content-type": "application/json" } });
+  }
+  return d;
+}
+
+async function teardown(d: Deployed): Promise<void> {
+  d.peer?.kill();
+  await d.bench.stack.stop();
+  rmSync(d.bench.dataDir, { recursive: true, force: true });
+}
+
+function sampleOf(r: Awaited<ReturnType<typeof load>>): Sample {
+  if (r.failures > 0) throw new Error(`${r.failures} of ${r.requests} requests failed`);
+  return { ms: r.ms, metrics: { rps: Math.round(r.rps), p50_ms: r.p50, p99_ms: r.p99 } };
+}
+
+/**
+ * `scoring-gateway`: requests through the scoring gateway (key check, round-robin, bounded
+ * concurrency) against the same requests straight to the replica. Target: the gateway keeps at
+ * least 80 % of the direct throughput (time ratio ≤ 1.25).
+ */
+export const scoringGateway: Benchmark<Deployed> = {
+  name: "scoring-gateway",
+  title: "scoring through the gateway against straight to the replica",
+  subjectLabel: `POST …/score through the gateway (${CONCURRENCY} clients, keep-alive)`,
+  baselineLabel: "the same requests straight to the replica",
+  rounds: 5,
+  setup: (ctx) => deployed(ctx, false),
+  subject: async (d, ctx) => sampleOf(await load(d.service.scoringUri, { body: BENCH_BODY, headers: { authorization: `Bearer ${d.service.key}` }, total: requestsFor(ctx), concurrency: CONCURRENCY })),
+  baseline: async (d, ctx) => sampleOf(await load(d.replicaUrl, { body: BENCH_BODY, total: requestsFor(ctx), concurrency: CONCURRENCY })),
+  teardown,
+  targets: [{ description: "gateway ≥ 80% of direct throughput (ratio ≤ 1.25)", met: (r) => r.ratio <= 1.25 }],
+  notes: () => [`${CONCURRENCY} concurrent clients on keep-alive connections, one replica, a linear-model driver; the load generator runs on the same 2 cores.`],
+};
+
+/**
+ * `scoring-server`: our scoring server (one process) against a Flask app under gunicorn (one
+ * worker) calling the same driver. Target: ours at least as fast (ratio ≤ 1).
+ */
+export const scoringServer: Benchmark<Deployed> = {
+  name: "scoring-server",
+  title: "our scoring server against Flask under gunicorn, same driver, same process count",
+  subjectLabel: "scoring/server.py (1 process)",
+  baselineLabel: "Flask 2.2 under gunicorn 20.1 (1 sync worker)",
+  rounds: 5,
+  setup: (ctx) => deployed(ctx, true),
+  subject: async (d, ctx) => sampleOf(await load(d.replicaUrl, { body: BENCH_BODY, total: requestsFor(ctx), concurrency: CONCURRENCY })),
+  baseline: async (d, ctx) => sampleOf(await load(d.peerUrl!, { body: BENCH_BODY, total: requestsFor(ctx), concurrency: CONCURRENCY })),
+  teardown,
+  targets: [{ description: "ours at least as fast as Flask/gunicorn (ratio ≤ 1)", met: (r) => r.ratio <= 1 }],
+  notes: () => ["Both run Debian's /usr/bin/python3 with the same score.py and model, the requests straight to the server (no gateway)."],
+};
+
+interface ReadyFixture extends ScoringFixture {
+  rounds: number;
+  appDir: string;
+}
+
+/**
+ * `service-ready`: the time from `POST services` to the first successful score, against the
+ * time the scoring server itself takes to start and run the driver's init() (python start-up
+ * included). Target: the service is ready in under 3 s plus that.
+ */
+export const serviceReady: Benchmark<ReadyFixture> = {
+  name: "service-ready",
+  title: "from POST services to the first successful score",
+  subjectLabel: "POST services → first 200 from the scoring URL",
+  baselineLabel: "python3 scoring/server.py → first 200 (start-up and init() alone)",
+  rounds: 3,
+  async setup(ctx) {
+    const f = await scoringFixture(ctx.log);
+    const warm = await deploy(f, "warm", { numReplicas: 1 });
+    const appDir = appDirOf(f);
+    await undeploy(f, warm.id);
+    return { ...f, rounds: 0, appDir };
+  },
+  async subject(f) {
+    const started = performance.now();
+    const service = await deploy(f, `ready-${++f.rounds}`, { numReplicas: 1 });
+    await waitFor(service.scoringUri, { method: "POST", body: BENCH_BODY, headers: { authorization: `Bearer ${service.key}`, "content-type": "application/json" } });
+    const ms = performance.now() - started;
+    await undeploy(f, service.id);
+    return { ms };
+  },
+  async baseline(f) {
+    const port = await freePort();
+    const started = performance.now();
+    const child = spawn(f.python, [join(PROJECT_ROOT, "scoring", "server.py")], { env: { ...process.env, AML_APP_ROOT: f.appDir, AML_HOST: "127.0.0.1", AML_PORT: String(port) }, stdio: "ignore" });
+    try {
+      await waitFor(`http://127.0.0.1:${port}/score`, { method: "POST", body: BENCH_BODY, headers: { "content-type": "application/json" } });
+      return { ms: performance.now() - started };
+    } finally {
+      child.kill();
+    }
+  },
+  async teardown(f) {
+    await f.bench.stack.stop();
+    rmSync(f.bench.dataDir, { recursive: true, force: true });
+  },
+  targets: [{ description: "ready in < 3 s plus the server's own start-up and init()", met: (r) => r.subject.median - r.baseline.median < 3000 }],
+  notes: () => ["The subject includes the API call, the queue, the rollout worker, the runtime starting a replica and its health check."],
+};
