@@ -41,9 +41,10 @@ function reply(res: ServerResponse, status: number, body: unknown, headers: Reco
  */
 export function createGateway(services: Map<string, ServiceController>, collector?: DataCollector) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? "/", "http://gateway");
-    const m = /^\/api\/v1\/service\/([^/]+)\/(score|swagger\.json)$/.exec(url.pathname);
-    if (!m) return reply(res, 404, { error: `No such endpoint: ${url.pathname}` });
+    const rawPath = req.url ?? "/";
+    const pathname = rawPath.includes("?") ? rawPath.slice(0, rawPath.indexOf("?")) : rawPath;
+    const m = /^\/api\/v1\/service\/([^/]+)\/(score|swagger\.json)$/.exec(pathname);
+    if (!m) return reply(res, 404, { error: `No such endpoint: ${pathname}` });
     const [, name, what] = m;
     const service = services.get(decodeURIComponent(name!));
     if (!service) return reply(res, 404, { error: `No service named ${name}.` });
@@ -102,6 +103,7 @@ interface Recorded {
 }
 
 const RECORD_LIMIT = 1 << 20;
+const SMALL_BODY = 64 * 1024;
 
 function recorder(stream: NodeJS.ReadableStream, into: Buffer[]): void {
   let size = 0;
@@ -139,6 +141,12 @@ function forward(req: IncomingMessage, res: ServerResponse, replica: Replica, pa
       else res.destroy();
       done();
     });
-    req.pipe(upstream);
+    // Small bodies (the usual scoring request) go in one write; large ones stream.
+    const length = Number(req.headers["content-length"] ?? -1);
+    if (length >= 0 && length <= SMALL_BODY) {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.once("end", () => upstream.end(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+    } else req.pipe(upstream);
   });
 }
