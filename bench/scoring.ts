@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
+import { freePort } from "../devhost/ports.js";
 import { join } from "node:path";
 import { rmSync } from "node:fs";
 import type { Benchmark, BenchmarkContext, Sample } from "./harness.js";
@@ -15,17 +15,6 @@ interface Deployed extends ScoringFixture {
   replicaUrl: string;
   peer?: ChildProcess;
   peerUrl?: string;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitFor(url: string, init?: RequestInit): Promise<void> {

@@ -51,6 +51,7 @@ app.http("deleteService", { ...anonymous, methods: ["DELETE"], route: `${ACCOUNT
 app.http("getServiceKeys", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/services/{id}/keys`, handler: services.makeGetServiceKeys(getDeps) });
 app.http("regenerateServiceKey", { ...anonymous, methods: ["POST"], route: `${ACCOUNT_ROUTE}/services/{id}/keys`, handler: services.makeRegenerateServiceKey(getDeps) });
 app.http("regenerateServiceKeys", { ...anonymous, methods: ["POST"], route: `${ACCOUNT_ROUTE}/services/{id}/regenerateKeys`, handler: services.makeRegenerateServiceKey(getDeps) });
+app.http("getServiceLogs", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/services/{id}/logs`, handler: services.makeGetServiceLogs(getDeps) });
 app.http("listDeployments", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/deployments`, handler: services.makeListDeployments(getDeps) });
 app.http("getDeployment", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/deployments/{id}`, handler: services.makeGetDeployment(getDeps) });
 

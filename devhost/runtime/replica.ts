@@ -1,22 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
+import { freePort } from "../ports.js";
 import { join } from "node:path";
 
 export type ReplicaState = "Starting" | "Healthy" | "Unhealthy" | "Failed" | "Stopped";
 
 const LOG_LINES = 500;
 const HEALTH_EVERY_MS = 500;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * One replica: a scoring server process on its own loopback port, run from an unpacked image

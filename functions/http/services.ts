@@ -226,3 +226,18 @@ export const makeGetDeployment = (deps: Deps): HttpHandler =>
       return json(200, deploymentView(deployment));
     },
   });
+
+/**
+ * `GET {account}/services/{id}/logs?tail=N`: the last lines each replica printed (what
+ * `az ml service logs realtime` showed). Not in the 2017 API reference; the CLI needs it.
+ */
+export const makeGetServiceLogs = (deps: Deps): HttpHandler =>
+  accountEndpoint(deps, {
+    access: "write",
+    run: async ({ request, deps, pk }) => {
+      const service = await requireService(deps, pk, request.params.id ?? "");
+      const tail = Math.min(5000, Math.max(1, Number(request.query.get("tail") ?? 200) || 200));
+      const text = (await deps.computeFor(service.computeResource.id)?.logs(service.targetName, tail)) ?? "";
+      return { status: 200, body: text, headers: { "content-type": "text/plain; charset=utf-8" } };
+    },
+  });

@@ -217,6 +217,11 @@ print(json.dumps(model.predict(rows).tolist()))
     expect(deployments[0]).toMatchObject({ imageId: broken.imageId, status: "Failed" });
     expect(deployments[1]).toMatchObject({ imageId: good.imageId, status: "Succeeded" });
     expect(deployments[1].expiredAt).toBeUndefined();
+    // The replicas' output, with the traceback of the failed init(), went to the operation; the
+    // live replicas' output is readable too.
+    const logs = await api.request("GET", `${A}/services/${service.id}/logs`, { query: { tail: "50" } });
+    expect(logs.status).toBe(200);
+    expect(logs.text).toContain("driver ready");
   });
 
   it("bounds requests in flight per replica and answers the excess 503 with Retry-After", async () => {
