@@ -2,14 +2,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { runBenchmark, type Benchmark, type BenchmarkResult } from "./harness.js";
+import { runBenchmark, type BenchmarkResult } from "./harness.js";
 import { describeMachine } from "./machine.js";
 import { writeResults } from "./report.js";
-import { imageBuild } from "./image-build.js";
-import { scoringGateway, scoringServer, serviceReady } from "./scoring.js";
-
-/** Every benchmark, by name. */
-export const BENCHMARKS: Benchmark<any>[] = [imageBuild, scoringGateway, scoringServer, serviceReady];
+import { BENCHMARKS } from "./registry.js";
 
 /**
  * `npm run bench [-- <name> ...] [--smoke] [--out <dir>]`: runs the benchmarks (all by default)

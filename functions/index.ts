@@ -7,6 +7,7 @@ import { app } from "@azure/functions";
 import { getDeps } from "./composition-root.js";
 import { ACCOUNT_ROUTE, RESOURCE_GROUP_ROUTE } from "./routes.js";
 import { health } from "./http/health.js";
+import { routeNotFound } from "./http/route-not-found.js";
 import * as accounts from "./http/accounts.js";
 import * as models from "./http/models.js";
 import * as manifests from "./http/manifests.js";
@@ -57,6 +58,10 @@ app.http("getDeployment", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_RO
 
 app.storageQueue("serviceRolloutWorker", { queueName: "%SERVICE_ROLLOUT_QUEUE%", connection: "AzureWebJobsStorage", handler: makeServiceRolloutWorker(getDeps) });
 app.storageQueue("serviceRolloutPoison", { queueName: "%SERVICE_ROLLOUT_QUEUE%-poison", connection: "AzureWebJobsStorage", handler: makeServiceRolloutPoisonHandler(getDeps) });
+
+// Any other path under /api: an ErrorResponse rather than the host's empty 404. Catch-all
+// routes come last in the host's route precedence, so this never shadows an endpoint.
+app.http("routeNotFound", { ...anonymous, methods: ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"], route: "{*path}", handler: routeNotFound });
 
 // The queue's name is an app setting (IMAGE_BUILD_QUEUE, default image-builds), resolved by the host.
 app.storageQueue("imageBuildWorker", { queueName: "%IMAGE_BUILD_QUEUE%", connection: "AzureWebJobsStorage", handler: makeImageBuildWorker(getDeps) });

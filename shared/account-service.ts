@@ -106,9 +106,12 @@ async function updateRoles<R>(accounts: AccountRepository, first: StoredAccount,
  */
 export async function deleteAccount(accounts: AccountRepository, account: StoredAccount, serviceCount: number): Promise<void> {
   if (serviceCount > 0) throw Errors.accountHasServices(account.pk, serviceCount);
-  if (account.state !== "Deleting") {
-    const marked = await accounts.replace({ ...account, state: "Deleting" }, account._etag);
-    if (!marked) throw Errors.tooMuchContention(account.pk);
+  let current: StoredAccount | undefined = account;
+  // The account may change under us (a role assignment): read it again and retry the mark.
+  for (let attempt = 0; current && current.state !== "Deleting"; attempt++) {
+    if (await accounts.replace({ ...current, state: "Deleting" }, current._etag)) break;
+    if (attempt >= MAX_ATTEMPTS) throw Errors.tooMuchContention(account.pk);
+    current = await accounts.get(account.pk);
   }
   await accounts.deleteAll(account.pk);
 }

@@ -70,9 +70,13 @@ describe("request bodies", () => {
 });
 
 describe("routing", () => {
-  it("answers 404 to a known route with another method (as the Functions host does)", async () => {
+  it("answers 404 to a known route with another method (as the Functions host does), and to unknown paths, with an ErrorResponse", async () => {
     const res = await api.request("PATCH", `${account}/models`, { body: {} });
     expect(res.status).toBe(404);
+    expect(res.body.code).toBe("RouteNotFound");
+    const unknown = await api.get(`${account}/nothing-here`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toMatchObject({ code: "RouteNotFound", statusCode: 404 });
   });
 
   it("answers every error with an ErrorResponse carrying its status", async () => {

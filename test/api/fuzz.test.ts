@@ -45,7 +45,13 @@ function modelIdPlaceholder(): string {
 }
 const body = fc.oneof(jsonish, fc.string().map((s) => ({ __raw: s })));
 const query = fc.dictionary(fc.constantFrom("count", "$skipToken", "name", "tag", "modelId", "manifestName", "api-version", "x"), fc.string({ maxLength: 30 }), { maxKeys: 4 });
-const pathId = fc.oneof(fc.string({ minLength: 1, maxLength: 80 }), fc.uuid(), fc.constant("..%2F.."));
+/**
+ * Ids as path segments. "." and ".." are left out: every URL parser (the client's and the
+ * host's) folds them, even percent-encoded, so they address another resource, not an odd id.
+ */
+const notDots = (s: string) => s !== "." && s !== "..";
+const pathId = fc.oneof(fc.string({ minLength: 1, maxLength: 80 }).filter(notDots), fc.uuid(), fc.constant("..%2F.."));
+const segment = (id: string) => encodeURIComponent(id);
 
 function send(method: string, path: string, b: unknown, q: Record<string, string>): Promise<ApiResponse> {
   const json = JSON.stringify(b)?.replaceAll("__MODEL_ID__", modelId);
@@ -68,30 +74,30 @@ describe("fuzzing every endpoint", () => {
     ["POST", (a) => `${a}/models`],
     ["POST", (a) => `${a}/manifests`],
     ["PUT", (a) => a],
-    ["PUT", (a, id) => `${a}/roleAssignments/${encodeURIComponent(id)}`],
+    ["PUT", (a, id) => `${a}/roleAssignments/${segment(id)}`],
     ["POST", (a) => `${a}/images`],
     ["POST", (a) => `${a}/services`],
-    ["PUT", (a, id) => `${a}/services/${encodeURIComponent(id)}`],
-    ["POST", (a, id) => `${a}/services/${encodeURIComponent(id)}/keys`],
+    ["PUT", (a, id) => `${a}/services/${segment(id)}`],
+    ["POST", (a, id) => `${a}/services/${segment(id)}/keys`],
   ];
   const reads: [string, (account: string, id: string) => string][] = [
     ["GET", (a) => `${a}/models`],
-    ["GET", (a, id) => `${a}/models/${encodeURIComponent(id)}`],
+    ["GET", (a, id) => `${a}/models/${segment(id)}`],
     ["GET", (a) => `${a}/manifests`],
-    ["GET", (a, id) => `${a}/manifests/${encodeURIComponent(id)}`],
+    ["GET", (a, id) => `${a}/manifests/${segment(id)}`],
     ["GET", (a) => a],
     ["GET", (a) => `${a}/roleAssignments`],
-    ["DELETE", (a, id) => `${a}/roleAssignments/${encodeURIComponent(id)}`],
+    ["DELETE", (a, id) => `${a}/roleAssignments/${segment(id)}`],
     ["GET", () => `subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/fuzz/accounts`],
     ["GET", (a) => `${a}/images`],
-    ["GET", (a, id) => `${a}/images/${encodeURIComponent(id)}`],
-    ["GET", (a, id) => `${a}/operations/${encodeURIComponent(id)}`],
+    ["GET", (a, id) => `${a}/images/${segment(id)}`],
+    ["GET", (a, id) => `${a}/operations/${segment(id)}`],
     ["GET", (a) => `${a}/services`],
-    ["GET", (a, id) => `${a}/services/${encodeURIComponent(id)}`],
-    ["GET", (a, id) => `${a}/services/${encodeURIComponent(id)}/keys`],
-    ["DELETE", (a, id) => `${a}/services/${encodeURIComponent(id)}`],
+    ["GET", (a, id) => `${a}/services/${segment(id)}`],
+    ["GET", (a, id) => `${a}/services/${segment(id)}/keys`],
+    ["DELETE", (a, id) => `${a}/services/${segment(id)}`],
     ["GET", (a) => `${a}/deployments`],
-    ["GET", (a, id) => `${a}/deployments/${encodeURIComponent(id)}`],
+    ["GET", (a, id) => `${a}/deployments/${segment(id)}`],
   ];
 
   for (const [method, path] of writes) {
@@ -123,10 +129,10 @@ describe("fuzzing every endpoint", () => {
   }
 
   it("random account paths get 4xx and create nothing", async () => {
-    const segment = fc.oneof(fc.string({ minLength: 1, maxLength: 70 }), fc.stringMatching(/^[a-z0-9]{1,8}$/));
+    const segmentValue = fc.oneof(fc.string({ minLength: 1, maxLength: 70 }).filter(notDots), fc.stringMatching(/^[a-z0-9]{1,8}$/));
     await fc.assert(
-      fc.asyncProperty(segment, segment, segment, fc.constantFrom("GET", "PUT", "DELETE", "POST"), body, async (s, rg, a, method, b) => {
-        const path = `subscriptions/${encodeURIComponent(s)}/resourceGroups/${encodeURIComponent(rg)}/accounts/${encodeURIComponent(a)}${method === "POST" ? "/models" : ""}`;
+      fc.asyncProperty(segmentValue, segmentValue, segmentValue, fc.constantFrom("GET", "PUT", "DELETE", "POST"), body, async (s, rg, a, method, b) => {
+        const path = `subscriptions/${segment(s)}/resourceGroups/${segment(rg)}/accounts/${segment(a)}${method === "POST" ? "/models" : ""}`;
         const res = await send(method, path, b, {});
         expectClientErrorOrSuccess(res, `${method} ${path}`);
         if (res.status >= 400 && method === "PUT") expect((await api.get(path)).status).not.toBe(200);

@@ -1,0 +1,190 @@
+import { randomUUID } from "node:crypto";
+import { rmSync } from "node:fs";
+import { Agent, request } from "node:http";
+import { CosmosClient, type Container } from "@azure/cosmos";
+import { medianOf, type Benchmark, type BenchmarkContext, type Sample } from "./harness.js";
+import { startBenchStack, type BenchStack } from "./support/local-stack.js";
+import { createVersioned } from "../shared/store/versioning.js";
+import type { ModelDocument } from "../shared/store/documents.js";
+
+/**
+ * Control-plane benchmarks: each API call, through the local Functions host and authenticated
+ * as clients call it, against the raw @azure/cosmos call(s) it makes, on the same emulator.
+ */
+
+interface Fixture {
+  bench: BenchStack;
+  container: Container;
+  pk: string;
+  account: string;
+  modelIds: string[];
+  agent: Agent;
+}
+
+const MODEL = { mimeType: "application/octet-stream", url: "https://models.example.com/m.pkl" };
+
+async function setupFixture(ctx: BenchmarkContext, seedModels: number): Promise<Fixture> {
+  const bench = await startBenchStack(ctx.log);
+  const client = new CosmosClient({ endpoint: bench.stack.cosmosEndpoint, key: Buffer.from("local-emulator").toString("base64") });
+  const container = client.database("modelmanagement").container("resources");
+  const pk = bench.stack.accountPath;
+  const f: Fixture = { bench, container, pk, account: `${bench.stack.apiBaseUrl}/${pk}`, modelIds: [], agent: new Agent({ keepAlive: true, maxSockets: 256 }) };
+  for (let i = 0; i < seedModels; i += 50) {
+    const batch = await Promise.all(Array.from({ length: Math.min(50, seedModels - i) }, (_, j) => call(f, "POST", "models", { name: `seed-${(i + j) % 10}`, ...MODEL })));
+    f.modelIds.push(...batch.map((b) => (JSON.parse(b.body) as { id: string }).id));
+  }
+  return f;
+}
+
+function call(f: Fixture, method: string, path: string, body?: unknown): Promise<{ status: number; body: string }> {
+  const url = new URL(`${f.account}/${path}${path.includes("?") ? "&" : "?"}api-version=2017-09-01-preview`);
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: url.hostname, port: url.port, path: url.pathname + url.search, method, agent: f.agent, headers: { authorization: `Bearer ${f.bench.token}`, ...(payload ? { "content-type": "application/json", "content-length": payload.length } : {}) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.once("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+      },
+    );
+    req.once("error", reject);
+    req.end(payload);
+  });
+}
+
+/** Runs `total` operations from `concurrency` clients; times each. */
+async function drive(total: number, concurrency: number, op: (i: number) => Promise<void>): Promise<Sample> {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) {
+        const i = next++;
+        const t = performance.now();
+        await op(i);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  const ms = performance.now() - started;
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return { ms, metrics: { ops_per_s: Math.round((total * 1000) / ms), p50_ms: medianOf(latencies), p99_ms: sorted[Math.floor(sorted.length * 0.99)] ?? sorted[sorted.length - 1]! } };
+}
+
+function ok(res: { status: number; body: string }, what: string): void {
+  if (res.status !== 200) throw new Error(`${what}: ${res.status} ${res.body.slice(0, 300)}`);
+}
+
+type Op = "get-model" | "register-model" | "list-models";
+
+const operations: Record<Op, { title: string; api: (f: Fixture, i: number) => Promise<void>; raw: (f: Fixture, i: number) => Promise<void>; rawLabel: string }> = {
+  "get-model": {
+    title: "GET models/{id}",
+    api: async (f, i) => ok(await call(f, "GET", `models/${f.modelIds[i % f.modelIds.length]}`), "GET model"),
+    raw: async (f, i) => {
+      // What the API reads: the account (authorisation), then the model.
+      await f.container.item("account", f.pk).read();
+      await f.container.item(f.modelIds[i % f.modelIds.length]!, f.pk).read();
+    },
+    rawLabel: "two point reads (account, model) with @azure/cosmos",
+  },
+  "register-model": {
+    title: "POST models",
+    api: async (f, i) => ok(await call(f, "POST", "models", { name: `bench-${i % 20}`, ...MODEL }), "POST model"),
+    raw: async (f, i) => {
+      await f.container.item("account", f.pk).read();
+      const name = `raw-${i % 20}`;
+      await createVersioned<ModelDocument>(f.container, f.pk, "model", name, (version) => ({ id: randomUUID(), pk: f.pk, kind: "model", name, version, createdAt: new Date().toISOString(), ...MODEL }));
+    },
+    rawLabel: "account read + counter read + transactional batch with @azure/cosmos",
+  },
+  "list-models": {
+    title: "GET models (first page of 100)",
+    api: async (f) => ok(await call(f, "GET", "models?count=100"), "list models"),
+    raw: async (f) => {
+      await f.container.item("account", f.pk).read();
+      await f.container.items
+        .query({ query: "SELECT * FROM c WHERE c.pk = @pk AND c.kind = 'model' ORDER BY c.createdAt DESC", parameters: [{ name: "@pk", value: f.pk }] }, { partitionKey: f.pk, maxItemCount: 100 })
+        .fetchNext();
+    },
+    rawLabel: "account read + the same query, one page, with @azure/cosmos",
+  },
+};
+
+function controlPlane(op: Op, concurrency: number): Benchmark<Fixture> {
+  const o = operations[op];
+  const total = (ctx: BenchmarkContext) => (ctx.smoke ? 20 : concurrency === 1 ? 400 : Math.max(800, concurrency * 10));
+  return {
+    name: `${op}-c${concurrency}`,
+    title: `${o.title}, ${concurrency} concurrent client${concurrency > 1 ? "s" : ""}, against the raw store calls`,
+    subjectLabel: `${o.title} through the API (local host, bearer token)`,
+    baselineLabel: o.rawLabel,
+    rounds: 5,
+    setup: (ctx) => setupFixture(ctx, ctx.smoke ? 20 : 1000),
+    subject: (f, ctx) => drive(total(ctx), concurrency, (i) => o.api(f, i)),
+    baseline: (f, ctx) => drive(total(ctx), concurrency, (i) => o.raw(f, i)),
+    async teardown(f) {
+      f.agent.destroy();
+      await f.bench.stack.stop();
+      rmSync(f.bench.dataDir, { recursive: true, force: true });
+    },
+    targets:
+      concurrency === 1
+        ? [
+            { description: "API p50 ≤ 2× the raw store calls' p50", met: (r) => (r.subject.metrics?.p50_ms ?? Infinity) <= 2 * (r.baseline.metrics?.p50_ms ?? 0) },
+            { description: "(reported) API p99 against the store's p99", met: () => true },
+          ]
+        : [{ description: "API throughput ≥ 50% of the store's (ratio ≤ 2)", met: (r) => r.ratio <= 2 }],
+    notes: () => [`${total({ smoke: false, workDir: "", log: () => undefined })} operations a round; the account holds 1 000 models; the raw calls go to the same durable emulator from the benchmark process.`],
+  };
+}
+
+interface PagingFixture extends Fixture {
+  page1: string;
+  page100: string;
+}
+
+/**
+ * `list-page-100`: the 100th page of a filtered list (reached with its $skipToken) against the
+ * first. Continuation tokens, not OFFSET, must keep it flat. Target: page 100 within 1.5× of page 1.
+ */
+export const listPage100: Benchmark<PagingFixture> = {
+  name: "list-page-100",
+  title: "page 100 of a filtered model list against page 1",
+  subjectLabel: "GET models?name=…&count=10, page 100 (its $skipToken)",
+  baselineLabel: "the same list, page 1",
+  rounds: 5,
+  async setup(ctx) {
+    const f = await setupFixture(ctx, ctx.smoke ? 40 : 10_000);
+    const pages = ctx.smoke ? 4 : 100;
+    const perPage = ctx.smoke ? 1 : 10;
+    let link = `models?name=seed-3&count=${perPage}`;
+    let page100 = link;
+    for (let p = 1; p < pages; p++) {
+      const res = await call(f, "GET", link);
+      ok(res, "list page");
+      const next = (JSON.parse(res.body) as { nextLink?: string }).nextLink;
+      if (!next) throw new Error(`the list ended at page ${p}`);
+      const u = new URL(next);
+      link = `models${u.search.replace(/[?&]api-version=[^&]*/, "").replace(/^&/, "?")}`;
+      page100 = link;
+    }
+    return { ...f, page1: `models?name=seed-3&count=${perPage}`, page100 };
+  },
+  subject: (f, ctx) => drive(ctx.smoke ? 5 : 200, 1, async () => ok(await call(f, "GET", f.page100), "page 100")),
+  baseline: (f, ctx) => drive(ctx.smoke ? 5 : 200, 1, async () => ok(await call(f, "GET", f.page1), "page 1")),
+  async teardown(f) {
+    f.agent.destroy();
+    await f.bench.stack.stop();
+    rmSync(f.bench.dataDir, { recursive: true, force: true });
+  },
+  targets: [{ description: "page 100 ≤ 1.5× page 1", met: (r) => r.ratio <= 1.5 }],
+  notes: () => ["10 000 models in the account, 1 000 of them named seed-3; pages of 10, so page 100 is the last."],
+};
+
+export const controlPlaneBenchmarks: Benchmark<any>[] = [
+  ...(["get-model", "register-model", "list-models"] as const).flatMap((op) => [1, 8, 32, 128].map((c) => controlPlane(op, c))),
+  listPage100,
+];
