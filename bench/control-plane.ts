@@ -173,8 +173,8 @@ export const listPage100: Benchmark<PagingFixture> = {
     }
     return { ...f, page1: `models?name=seed-3&count=${perPage}`, page100 };
   },
-  subject: (f, ctx) => drive(ctx.smoke ? 5 : 200, 1, async () => ok(await call(f, "GET", f.page100), "page 100")),
-  baseline: (f, ctx) => drive(ctx.smoke ? 5 : 200, 1, async () => ok(await call(f, "GET", f.page1), "page 1")),
+  subject: (f, ctx) => drive(ctx.smoke ? 5 : 20, 1, async () => ok(await call(f, "GET", f.page100), "page 100")),
+  baseline: (f, ctx) => drive(ctx.smoke ? 5 : 20, 1, async () => ok(await call(f, "GET", f.page1), "page 1")),
   async teardown(f) {
     f.agent.destroy();
     await f.bench.stack.stop();

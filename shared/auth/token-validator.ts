@@ -25,7 +25,10 @@ const ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256
  */
 export function createTokenValidator(options: TokenValidatorOptions): TokenValidator {
   const jwks = createRemoteJWKSet(new URL(options.jwksUri), { cooldownDuration: 30_000, timeoutDuration: 5_000 });
+  const verified = new VerifiedTokens();
   return async (authorization) => {
+    const cached = authorization ? verified.get(authorization) : undefined;
+    if (cached) return cached;
     if (!authorization) throw Errors.unauthenticated("An Authorization header with a bearer token is required.", false);
     const match = /^Bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)\s*$/i.exec(authorization);
     if (!match) throw Errors.unauthenticated("The Authorization header must be 'Bearer <JWT>'.");
@@ -45,8 +48,38 @@ export function createTokenValidator(options: TokenValidatorOptions): TokenValid
     const id = typeof payload.oid === "string" && payload.oid ? payload.oid : payload.sub;
     if (!id) throw Errors.unauthenticated("The token names no principal (no oid or sub claim).");
     const name = typeof payload.name === "string" ? payload.name : typeof payload.preferred_username === "string" ? payload.preferred_username : undefined;
-    return { id, name };
+    const principal = { id, name };
+    verified.set(authorization, principal, Math.min(Number(payload.exp) * 1000, Date.now() + VERIFIED_FOR_MS));
+    return principal;
   };
+}
+
+/** A verified token is trusted again without its signature checked for this long (at most until it expires). */
+const VERIFIED_FOR_MS = 60_000;
+const MAX_VERIFIED = 10_000;
+
+/**
+ * Tokens already verified, by their exact text (a different byte is a different token), until
+ * they expire or a minute passes: a client sends the same token with every call, and an RS256
+ * check costs more than the rest of a GET. Bounded: the oldest entries go first.
+ */
+class VerifiedTokens {
+  #entries = new Map<string, { principal: Principal; until: number }>();
+
+  get(authorization: string): Principal | undefined {
+    const entry = this.#entries.get(authorization);
+    if (!entry) return undefined;
+    if (entry.until <= Date.now()) {
+      this.#entries.delete(authorization);
+      return undefined;
+    }
+    return entry.principal;
+  }
+
+  set(authorization: string, principal: Principal, until: number): void {
+    if (this.#entries.size >= MAX_VERIFIED) this.#entries.delete(this.#entries.keys().next().value!);
+    this.#entries.set(authorization, { principal, until });
+  }
 }
 
 function describeTokenError(err: unknown): string {

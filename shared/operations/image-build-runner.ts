@@ -1,4 +1,5 @@
 import type { Container } from "@azure/cosmos";
+import { heartbeat, isTerminal, recordAttemptError } from "./operation-progress.js";
 import { BuildFailure } from "../build/build-failure.js";
 import { BuildLog } from "../build/build-log.js";
 import type { BuildLogStore } from "../build/build-log-store.js";
@@ -25,7 +26,6 @@ export interface ImageBuildDeps {
   warn(message: string): void;
 }
 
-const TERMINAL = new Set(["Succeeded", "Failed", "Cancelled"]);
 
 /**
  * Runs the build an image-build message asks for. Idempotent: an operation already finished is
@@ -40,7 +40,7 @@ export async function runImageBuild(deps: ImageBuildDeps, message: ImageBuildMes
   if (!started) return;
   const { operation, image } = started;
   const log = new BuildLog();
-  const heartbeat = setInterval(() => void beat(deps, pk, operation.id), deps.heartbeatMs);
+  const beating = setInterval(() => void heartbeat(deps.operations, pk, operation.id, deps.warn), deps.heartbeatMs);
   try {
     const builder = deps.builderFor(image.computeResourceId);
     if (!builder) throw new BuildFailure("NoImageBuilder", `No image builder serves the compute resource "${image.computeResourceId}".`);
@@ -67,28 +67,28 @@ export async function runImageBuild(deps: ImageBuildDeps, message: ImageBuildMes
   } catch (err) {
     if (!(err instanceof BuildFailure)) {
       log.line(`attempt failed: ${err instanceof Error ? err.message : String(err)}`);
-      await recordAttemptError(deps, pk, operation.id, err);
+      await recordAttemptError(deps.operations, pk, operation.id, err);
       throw err;
     }
     const logUri = await saveLog(deps, image.id, log);
     const error: ErrorResponseBody = { code: err.code, message: err.message, statusCode: 400 };
     await finish(deps, pk, operation.id, image.id, "Failed", { error, ...(logUri ? { imageBuildLogUri: logUri } : {}) });
   } finally {
-    clearInterval(heartbeat);
+    clearInterval(beating);
   }
 }
 
 /** Ends an operation and its image Failed: after its last attempt (poison) or past its deadline. */
 export async function failImageBuild(deps: Pick<ImageBuildDeps, "container" | "images" | "operations">, pk: string, operationId: string, error: ErrorResponseBody): Promise<void> {
   const operation = await deps.operations.get(pk, operationId);
-  if (!operation || TERMINAL.has(operation.state)) return;
+  if (!operation || isTerminal(operation.state)) return;
   await finish(deps, pk, operationId, operation.resourceId, "Failed", { error });
 }
 
 async function startOperation(deps: ImageBuildDeps, pk: string, operationId: string): Promise<{ operation: OperationDocument; image: ImageDocument } | undefined> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const operation = await deps.operations.get(pk, operationId);
-    if (!operation || TERMINAL.has(operation.state)) return undefined;
+    if (!operation || isTerminal(operation.state)) return undefined;
     const image = await deps.images.get(pk, operation.resourceId);
     if (!image) {
       await finishOperationOnly(deps, operation, { code: "ImageNotFound", message: `The operation's image ${operation.resourceId} no longer exists.` });
@@ -112,7 +112,7 @@ async function finish(
 ): Promise<void> {
   for (let attempt = 0; attempt < 10; attempt++) {
     const operation = await deps.operations.get(pk, operationId);
-    if (!operation || TERMINAL.has(operation.state)) return;
+    if (!operation || isTerminal(operation.state)) return;
     const image = await deps.images.get(pk, imageId);
     const endTime = new Date().toISOString();
     const op: Versioned<OperationDocument> = { ...operation, state, endTime, ...(state === "Failed" && imageFields.error ? { error: imageFields.error } : {}) };
@@ -130,24 +130,7 @@ async function finishOperationOnly(deps: Pick<ImageBuildDeps, "operations">, ope
   await deps.operations.replace({ ...operation, state: "Failed", endTime: new Date().toISOString(), error });
 }
 
-/** Tells the sweeper the worker is alive. A failed heartbeat is harmless: the next one comes soon. */
-async function beat(deps: ImageBuildDeps, pk: string, operationId: string): Promise<void> {
-  try {
-    const op = await deps.operations.get(pk, operationId);
-    if (op && op.state === "Running") await deps.operations.replace({ ...op, heartbeatAt: new Date().toISOString() });
-  } catch (err) {
-    deps.warn(`heartbeat of operation ${operationId} failed: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
 
-async function recordAttemptError(deps: ImageBuildDeps, pk: string, operationId: string, err: unknown): Promise<void> {
-  try {
-    const op = await deps.operations.get(pk, operationId);
-    if (op && !TERMINAL.has(op.state)) await deps.operations.replace({ ...op, lastAttemptError: err instanceof Error ? err.message : String(err) });
-  } catch {
-    // Best effort: the retry goes on regardless.
-  }
-}
 
 async function saveLog(deps: ImageBuildDeps, imageId: string, log: BuildLog): Promise<string | undefined> {
   try {

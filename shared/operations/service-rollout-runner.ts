@@ -1,4 +1,5 @@
 import type { Container } from "@azure/cosmos";
+import { heartbeat, isTerminal, recordAttemptError } from "./operation-progress.js";
 import type { ComputeTarget, DeploymentSpec } from "../compute/compute-target.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { replaceTogether, type Versioned } from "../store/batch-replace.js";
@@ -32,7 +33,6 @@ export class RolloutFailure extends Error {
   }
 }
 
-const TERMINAL = new Set(["Succeeded", "Failed", "Cancelled"]);
 
 /**
  * Rolls a service's deployment out on its compute target and waits for the outcome. The target
@@ -43,7 +43,7 @@ const TERMINAL = new Set(["Succeeded", "Failed", "Cancelled"]);
 export async function runServiceRollout(deps: RolloutDeps, message: ServiceRolloutMessage): Promise<void> {
   const pk = message.accountPath;
   const op = await deps.operations.get(pk, message.operationId);
-  if (!op || TERMINAL.has(op.state)) return;
+  if (!op || isTerminal(op.state)) return;
   const service = await deps.services.get(pk, op.resourceId);
   const deployment = op.deploymentId ? await deps.services.getDeployment(pk, op.deploymentId) : undefined;
   if (!service || !deployment) {
@@ -51,7 +51,7 @@ export async function runServiceRollout(deps: RolloutDeps, message: ServiceRollo
     return;
   }
   await deps.operations.replace({ ...op, state: "Running", heartbeatAt: new Date().toISOString(), attempts: (op.attempts ?? 0) + 1 });
-  const heartbeat = setInterval(() => void beat(deps, pk, op.id), deps.heartbeatMs);
+  const beating = setInterval(() => void heartbeat(deps.operations, pk, op.id, deps.warn), deps.heartbeatMs);
   try {
     const target = deps.computeFor(service.computeResource.id);
     if (!target) throw new RolloutFailure("UnknownComputeResource", `No compute target serves "${service.computeResource.id}".`);
@@ -83,12 +83,12 @@ export async function runServiceRollout(deps: RolloutDeps, message: ServiceRollo
     });
   } catch (err) {
     if (!(err instanceof RolloutFailure)) {
-      await recordAttemptError(deps, pk, op.id, err);
+      await recordAttemptError(deps.operations, pk, op.id, err);
       throw err;
     }
     await finish(deps, pk, op.id, service.id, deployment.id, { state: "Failed", error: { code: err.code, message: err.message, statusCode: 400 } });
   } finally {
-    clearInterval(heartbeat);
+    clearInterval(beating);
   }
 }
 
@@ -98,7 +98,7 @@ type Outcome = { state: "Succeeded"; applied: Partial<ServiceDocument> } | { sta
 async function finish(deps: RolloutDeps, pk: string, operationId: string, serviceId: string, deploymentId: string, outcome: Outcome): Promise<void> {
   for (let attempt = 0; attempt < 10; attempt++) {
     const op = await deps.operations.get(pk, operationId);
-    if (!op || TERMINAL.has(op.state)) return;
+    if (!op || isTerminal(op.state)) return;
     const now = new Date().toISOString();
     const service = await deps.services.get(pk, serviceId);
     const deployment = await deps.services.getDeployment(pk, deploymentId);
@@ -126,27 +126,11 @@ async function finish(deps: RolloutDeps, pk: string, operationId: string, servic
   throw new Error(`Operation ${operationId} kept changing while it was being finished.`);
 }
 
-async function beat(deps: RolloutDeps, pk: string, operationId: string): Promise<void> {
-  try {
-    const op = await deps.operations.get(pk, operationId);
-    if (op && op.state === "Running") await deps.operations.replace({ ...op, heartbeatAt: new Date().toISOString() });
-  } catch (err) {
-    deps.warn(`heartbeat of operation ${operationId} failed: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
 
-async function recordAttemptError(deps: RolloutDeps, pk: string, operationId: string, err: unknown): Promise<void> {
-  try {
-    const op = await deps.operations.get(pk, operationId);
-    if (op && !TERMINAL.has(op.state)) await deps.operations.replace({ ...op, lastAttemptError: err instanceof Error ? err.message : String(err) });
-  } catch {
-    // Best effort.
-  }
-}
 
 /** Ends a service operation Failed (poison, deadline), leaving the service on its deployment. */
 export async function failServiceRollout(deps: Pick<RolloutDeps, "container" | "services" | "operations">, pk: string, operationId: string, error: ErrorResponseBody): Promise<void> {
   const op = await deps.operations.get(pk, operationId);
-  if (!op || TERMINAL.has(op.state)) return;
+  if (!op || isTerminal(op.state)) return;
   await finish(deps as RolloutDeps, pk, operationId, op.resourceId, op.deploymentId ?? "", { state: "Failed", error });
 }
