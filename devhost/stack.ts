@@ -62,7 +62,12 @@ function portsOf(o: StackOptions): [number, string][] {
 export async function startStack(o: StackOptions): Promise<RunningStack> {
   mkdirSync(o.dataDir, { recursive: true });
   stopLeftovers(o.dataDir);
-  for (const [port, variable] of portsOf(o)) {
+  const ports = portsOf(o);
+  for (const [port, variable] of ports) {
+    const other = ports.find(([p, v]) => p === port && v !== variable);
+    if (other) throw new StackError(`${variable} and ${other[1]} both name port ${port}; give each its own.`);
+  }
+  for (const [port, variable] of ports) {
     if (!(await isPortFree(port))) throw new StackError(`Port ${port} on 127.0.0.1 is already in use (set ${variable} to use another one, or stop what uses it).`);
   }
   const children: { name: string; child: ChildProcess }[] = [];

@@ -4,7 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startStack, type RunningStack } from "../../devhost/stack.js";
 import { openLocalIssuer } from "../../devhost/local-issuer.js";
-import { freePort } from "../../devhost/ports.js";
+import { freePorts } from "../../devhost/ports.js";
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
@@ -20,16 +20,15 @@ export interface BenchStack {
 /** A local stack of its own for a benchmark: the same processes `npm start` runs, on free ports. */
 export async function startBenchStack(log: (m: string) => void): Promise<BenchStack> {
   const dataDir = mkdtempSync(join(tmpdir(), "mm-bench-"));
-  const blobPort = await freePort();
-  const runtimePort = await freePort();
+  const [port, cosmosPort, blobPort, queuePort, scoringPort, runtimePort] = (await freePorts(6)) as [number, number, number, number, number, number];
   const stack = await startStack({
     appDir: PROJECT_ROOT,
     dataDir,
-    port: await freePort(),
-    cosmosPort: await freePort(),
+    port,
+    cosmosPort,
     blobPort,
-    queuePort: await freePort(),
-    scoringPort: await freePort(),
+    queuePort,
+    scoringPort,
     runtimePort,
     onOutput: (source, line) => {
       if (/error|warn|critical/i.test(line)) log(`[${source}] ${line}`);

@@ -78,7 +78,7 @@ export function timespanMs(v: unknown): number | undefined {
 
 /** Replaces `%Setting%` in binding options with app settings, as the host does. */
 export function resolveSettingExpressions(value: string, env: NodeJS.ProcessEnv = process.env): string {
-  return value.replace(/%([^%]+)%/g, (whole, name: string) => {
+  return value.replace(/%([^%]+)%/g, (_whole, name: string) => {
     const v = env[name];
     if (v === undefined) throw new Error(`The app setting "${name}" used in "${value}" is not set.`);
     return v;

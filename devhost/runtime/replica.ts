@@ -78,10 +78,15 @@ export class Replica {
       // Back-off: 0.5 s, 1 s, 2 s … up to 30 s between restarts.
       const delay = Math.min(30_000, 500 * 2 ** Math.min(this.restarts, 6));
       this.restarts++;
-      this.#restartTimer = setTimeout(() => {
-        if (!this.#stopped) this.#spawn();
-      }, delay);
+      this.#restartTimer = setTimeout(() => void this.#restart(), delay);
     });
+  }
+
+  /** Starts the process again, on a fresh port (the old one may have been why it died). */
+  async #restart(): Promise<void> {
+    if (this.#stopped) return;
+    this.port = await freePort();
+    if (!this.#stopped) this.#spawn();
   }
 
   async #check(): Promise<void> {

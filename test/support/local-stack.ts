@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { freePort } from "./ports.js";
+import { freePorts } from "../../devhost/ports.js";
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, "..", "..");
 
@@ -28,7 +28,8 @@ export interface LocalStack {
 }
 
 export async function allocatePorts(): Promise<StackPorts> {
-  return { port: await freePort(), cosmosPort: await freePort(), blobPort: await freePort(), queuePort: await freePort(), scoringPort: await freePort(), runtimePort: await freePort() };
+  const [port, cosmosPort, blobPort, queuePort, scoringPort, runtimePort] = (await freePorts(6)) as [number, number, number, number, number, number];
+  return { port, cosmosPort, blobPort, queuePort, scoringPort, runtimePort };
 }
 
 /**
