@@ -1,6 +1,7 @@
 import type { Container } from "@azure/cosmos";
 import type { ImageDocument, OperationDocument } from "./documents.js";
-import { queryPage, type Page } from "./pagination.js";
+import type { Page } from "./pagination.js";
+import { filteredList } from "./filtered-list.js";
 import { createVersioned } from "./versioning.js";
 import type { Versioned } from "./batch-replace.js";
 
@@ -24,20 +25,16 @@ export class ImageRepository {
 
   /** Newest first. */
   list(pk: string, filters: ImageFilters, pageSize: number, skipToken: string | undefined): Promise<Page<ImageDocument>> {
-    const where = ["c.pk = @pk", "c.kind = 'image'"];
-    const parameters = [{ name: "@pk", value: pk }];
-    if (filters.manifestId !== undefined) {
-      where.push("c.manifestId = @manifestId");
-      parameters.push({ name: "@manifestId", value: filters.manifestId });
-    }
-    if (filters.manifestName !== undefined) {
-      where.push("c.manifestName = @manifestName");
-      parameters.push({ name: "@manifestName", value: filters.manifestName });
-    }
-    return queryPage<ImageDocument>(
+    return filteredList<ImageDocument>(
       this.container,
-      { query: `SELECT * FROM c WHERE ${where.join(" AND ")} ORDER BY c.createdTime DESC`, parameters },
-      { pageSize, skipToken, partitionKey: pk, queryKey: `images|${JSON.stringify([filters.manifestId ?? null, filters.manifestName ?? null])}` },
+      pk,
+      "image",
+      [
+        { sql: "c.manifestId = @manifestId", param: "@manifestId", value: filters.manifestId },
+        { sql: "c.manifestName = @manifestName", param: "@manifestName", value: filters.manifestName },
+      ],
+      "c.createdTime DESC",
+      { pageSize, skipToken },
     );
   }
 }

@@ -1,6 +1,7 @@
 import type { Container } from "@azure/cosmos";
 import type { ManifestDocument } from "./documents.js";
-import { queryPage, type Page } from "./pagination.js";
+import type { Page } from "./pagination.js";
+import { filteredList } from "./filtered-list.js";
 import { createVersioned } from "./versioning.js";
 
 export interface ManifestFilters {
@@ -22,20 +23,16 @@ export class ManifestRepository {
 
   /** Newest first. */
   list(pk: string, filters: ManifestFilters, pageSize: number, skipToken: string | undefined): Promise<Page<ManifestDocument>> {
-    const where = ["c.pk = @pk", "c.kind = 'manifest'"];
-    const parameters = [{ name: "@pk", value: pk }];
-    if (filters.modelId !== undefined) {
-      where.push("ARRAY_CONTAINS(c.modelIds, @modelId)");
-      parameters.push({ name: "@modelId", value: filters.modelId });
-    }
-    if (filters.manifestName !== undefined) {
-      where.push("c.name = @name");
-      parameters.push({ name: "@name", value: filters.manifestName });
-    }
-    return queryPage<ManifestDocument>(
+    return filteredList<ManifestDocument>(
       this.container,
-      { query: `SELECT * FROM c WHERE ${where.join(" AND ")} ORDER BY c.createdTime DESC`, parameters },
-      { pageSize, skipToken, partitionKey: pk, queryKey: `manifests|${JSON.stringify([filters.modelId ?? null, filters.manifestName ?? null])}` },
+      pk,
+      "manifest",
+      [
+        { sql: "ARRAY_CONTAINS(c.modelIds, @modelId)", param: "@modelId", value: filters.modelId },
+        { sql: "c.name = @name", param: "@name", value: filters.manifestName },
+      ],
+      "c.createdTime DESC",
+      { pageSize, skipToken },
     );
   }
 }

@@ -1,6 +1,7 @@
 import type { Container } from "@azure/cosmos";
 import type { ModelDocument } from "./documents.js";
-import { queryPage, type Page } from "./pagination.js";
+import type { Page } from "./pagination.js";
+import { filteredList } from "./filtered-list.js";
 import { createVersioned } from "./versioning.js";
 
 export interface ModelFilters {
@@ -32,20 +33,16 @@ export class ModelRepository {
 
   /** Newest first. */
   list(pk: string, filters: ModelFilters, pageSize: number, skipToken: string | undefined): Promise<Page<ModelDocument>> {
-    const where = ["c.pk = @pk", "c.kind = 'model'"];
-    const parameters = [{ name: "@pk", value: pk }];
-    if (filters.name !== undefined) {
-      where.push("c.name = @name");
-      parameters.push({ name: "@name", value: filters.name });
-    }
-    if (filters.tag !== undefined) {
-      where.push("ARRAY_CONTAINS(c.tags, @tag)");
-      parameters.push({ name: "@tag", value: filters.tag });
-    }
-    return queryPage<ModelDocument>(
+    return filteredList<ModelDocument>(
       this.container,
-      { query: `SELECT * FROM c WHERE ${where.join(" AND ")} ORDER BY c.createdAt DESC`, parameters },
-      { pageSize, skipToken, partitionKey: pk, queryKey: `models|${JSON.stringify([filters.name ?? null, filters.tag ?? null])}` },
+      pk,
+      "model",
+      [
+        { sql: "c.name = @name", param: "@name", value: filters.name },
+        { sql: "ARRAY_CONTAINS(c.tags, @tag)", param: "@tag", value: filters.tag },
+      ],
+      "c.createdAt DESC",
+      { pageSize, skipToken },
     );
   }
 }

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import type { Container, JSONObject, OperationInput } from "@azure/cosmos";
 import type { DeploymentDocument, OperationDocument, ServiceDocument, ServiceNameClaim, StoredDocument } from "./documents.js";
-import { queryPage, type Page } from "./pagination.js";
+import type { Page } from "./pagination.js";
+import { filteredList } from "./filtered-list.js";
 import type { Versioned } from "./batch-replace.js";
 import type { ServiceFilters } from "../schemas/services.js";
 
@@ -69,23 +70,24 @@ export class ServiceRepository {
     }
   }
 
+  /** Newest first, with every filter of the 2017 API. */
   list(pk: string, filters: ServiceFilters, pageSize: number, skipToken: string | undefined): Promise<Page<ServiceDocument>> {
-    const where = ["c.pk = @pk", "c.kind = 'service'"];
-    const parameters: { name: string; value: string }[] = [{ name: "@pk", value: pk }];
-    const add = (clause: string, name: string, value: string | undefined) => {
-      if (value === undefined) return;
-      where.push(clause);
-      parameters.push({ name, value });
-    };
-    add("c.name = @serviceName", "@serviceName", filters.serviceName);
-    add("ARRAY_CONTAINS(c.modelIds, @modelId)", "@modelId", filters.modelId);
-    add("ARRAY_CONTAINS(c.modelNames, @modelName)", "@modelName", filters.modelName);
-    add("c.manifestId = @manifestId", "@manifestId", filters.manifestId);
-    add("c.manifestName = @manifestName", "@manifestName", filters.manifestName);
-    add("c.imageId = @imageId", "@imageId", filters.imageId);
-    add("c.computeResource.id = @computeResourceId", "@computeResourceId", filters.computeResourceId);
-    const key = JSON.stringify([filters.serviceName, filters.modelId, filters.modelName, filters.manifestId, filters.manifestName, filters.imageId, filters.computeResourceId].map((v) => v ?? null));
-    return queryPage<ServiceDocument>(this.container, { query: `SELECT * FROM c WHERE ${where.join(" AND ")} ORDER BY c.createdAt DESC`, parameters }, { pageSize, skipToken, partitionKey: pk, queryKey: `services|${key}` });
+    return filteredList<ServiceDocument>(
+      this.container,
+      pk,
+      "service",
+      [
+        { sql: "c.name = @serviceName", param: "@serviceName", value: filters.serviceName },
+        { sql: "ARRAY_CONTAINS(c.modelIds, @modelId)", param: "@modelId", value: filters.modelId },
+        { sql: "ARRAY_CONTAINS(c.modelNames, @modelName)", param: "@modelName", value: filters.modelName },
+        { sql: "c.manifestId = @manifestId", param: "@manifestId", value: filters.manifestId },
+        { sql: "c.manifestName = @manifestName", param: "@manifestName", value: filters.manifestName },
+        { sql: "c.imageId = @imageId", param: "@imageId", value: filters.imageId },
+        { sql: "c.computeResource.id = @computeResourceId", param: "@computeResourceId", value: filters.computeResourceId },
+      ],
+      "c.createdAt DESC",
+      { pageSize, skipToken },
+    );
   }
 
   async getDeployment(pk: string, id: string): Promise<Versioned<DeploymentDocument> | undefined> {
