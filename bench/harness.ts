@@ -51,7 +51,8 @@ export interface Benchmark<F> {
   rounds: number;
   setup(ctx: BenchmarkContext): Promise<F>;
   subject(fixture: F, ctx: BenchmarkContext): Promise<Sample>;
-  baseline(fixture: F, ctx: BenchmarkContext): Promise<Sample>;
+  /** Absent for benchmarks that check properties rather than compare (the load runs). */
+  baseline?(fixture: F, ctx: BenchmarkContext): Promise<Sample>;
   teardown(fixture: F): Promise<void>;
   /** Targets of the issue, checked on the summaries. */
   targets: { description: string; met(result: Omit<BenchmarkResult, "targets">): boolean }[];
@@ -80,7 +81,7 @@ export async function runBenchmark<F>(bench: Benchmark<F>, ctx: BenchmarkContext
   ctx.log(`${bench.name}: setting up${ctx.smoke ? " (smoke)" : ""}`);
   const fixture = await bench.setup(ctx);
   try {
-    if (!ctx.smoke) {
+    if (!ctx.smoke && bench.baseline) {
       ctx.log(`${bench.name}: warm-up`);
       await bench.subject(fixture, ctx);
       await bench.baseline(fixture, ctx);
@@ -90,13 +91,14 @@ export async function runBenchmark<F>(bench: Benchmark<F>, ctx: BenchmarkContext
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? (["subject", "baseline"] as const) : (["baseline", "subject"] as const);
       for (const which of order) {
-        const sample = which === "subject" ? await bench.subject(fixture, ctx) : await bench.baseline(fixture, ctx);
+        if (which === "baseline" && !bench.baseline) continue;
+        const sample = which === "subject" ? await bench.subject(fixture, ctx) : await bench.baseline!(fixture, ctx);
         (which === "subject" ? subject : baseline).push(sample);
         ctx.log(`${bench.name}: round ${round + 1}/${rounds} ${which} ${sample.ms.toFixed(1)} ms${sample.peakRssMb !== undefined ? `, peak RSS ${sample.peakRssMb.toFixed(0)} MB` : ""}`);
       }
     }
     const s = summarize(subject);
-    const b = summarize(baseline);
+    const b = baseline.length ? summarize(baseline) : { median: NaN, min: NaN, max: NaN, samples: [] };
     const partial = {
       name: bench.name,
       title: bench.title,

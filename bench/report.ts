@@ -25,7 +25,8 @@ export function writeResults(dir: string, machine: Machine, results: BenchmarkRe
 
 /** A table cell: a `|` in a label would end the cell. */
 const cell = (text: string) => text.replace(/\|/g, "\\|");
-const ms = (v: number) => (v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(1)} ms`);
+/** A time; "–" where there is none (JSON keeps a missing baseline's NaN as null). */
+const ms = (v: number | null) => (v === null || Number.isNaN(v) ? "–" : v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(1)} ms`);
 
 export function renderMarkdown(results: Results): string {
   const m = results.machine;
@@ -45,7 +46,7 @@ export function renderMarkdown(results: Results): string {
     const rss = r.subject.peakRssMb !== undefined ? `${r.subject.peakRssMb.toFixed(0)} MB` : "–";
     const targets = r.targets.map((t) => `${t.met ? "✅" : "❌"} ${t.description}`).join("<br>");
     lines.push(
-      `| ${r.name} | ${cell(r.subject.label)} | ${cell(r.baseline.label)} | ${r.rounds} | ${ms(r.subject.median)} (${ms(r.subject.min)}–${ms(r.subject.max)}) | ${ms(r.baseline.median)} (${ms(r.baseline.min)}–${ms(r.baseline.max)}) | ${r.ratio.toFixed(2)} | ${rss} | ${targets} |`,
+      `| ${r.name} | ${cell(r.subject.label)} | ${cell(r.baseline.label)} | ${r.rounds} | ${ms(r.subject.median)} (${ms(r.subject.min)}–${ms(r.subject.max)}) | ${ms(r.baseline.median)} (${ms(r.baseline.min)}–${ms(r.baseline.max)}) | ${r.ratio === null || Number.isNaN(r.ratio) ? "–" : r.ratio.toFixed(2)} | ${rss} | ${targets} |`,
     );
   }
   lines.push("");

@@ -2,7 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startStack, type RunningStack } from "../../devhost/stack.js";
+import { startStack, type RunningStack, type StackOptions } from "../../devhost/stack.js";
 import { openLocalIssuer } from "../../devhost/local-issuer.js";
 import { freePorts } from "../../devhost/ports.js";
 
@@ -10,6 +10,8 @@ export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..
 
 export interface BenchStack {
   stack: RunningStack;
+  /** What the stack was started with: the crash benchmark starts it again with the same. */
+  options: StackOptions;
   dataDir: string;
   blobPort: number;
   /** The local runtime's control API. */
@@ -21,7 +23,7 @@ export interface BenchStack {
 export async function startBenchStack(log: (m: string) => void): Promise<BenchStack> {
   const dataDir = mkdtempSync(join(tmpdir(), "mm-bench-"));
   const [port, cosmosPort, blobPort, queuePort, scoringPort, runtimePort] = (await freePorts(6)) as [number, number, number, number, number, number];
-  const stack = await startStack({
+  const options: StackOptions = {
     appDir: PROJECT_ROOT,
     dataDir,
     port,
@@ -34,9 +36,10 @@ export async function startBenchStack(log: (m: string) => void): Promise<BenchSt
       if (/error|warn|critical/i.test(line)) log(`[${source}] ${line}`);
     },
     onChildExit: (source, code, signal) => log(`[${source}] stopped unexpectedly (${signal ?? code})`),
-  });
+  };
+  const stack = await startStack(options);
   const token = await (await openLocalIssuer(dataDir)).mint();
-  return { stack, dataDir, blobPort, runtimeUrl: `http://127.0.0.1:${runtimePort}`, token };
+  return { stack, options, dataDir, blobPort, runtimeUrl: `http://127.0.0.1:${runtimePort}`, token };
 }
 
 /** Azurite's well-known development account key: a public constant of the emulator. */
