@@ -83,7 +83,7 @@ async function buildDeps(): Promise<AppDeps> {
     serviceRolloutQueue: new WorkQueue<ServiceRolloutMessage>(storage.queues.getQueueClient(config.serviceRolloutQueue)),
     // AKS clusters arrive with the cloud issue; `local` is the local runtime when one is configured.
     computeFor: (computeResourceId) => (computeResourceId === "local" && config.computeTargets.includes("local") ? localTarget : undefined),
-    secrets: config.serviceKeysSecret ? new SecretBox(config.serviceKeysSecret) : missingSecretBox(),
+    secrets: secretBoxOf(config.serviceKeysSecret),
   };
   if (config.bootstrap) {
     const { accountPath, ownerId } = config.bootstrap;
@@ -103,10 +103,21 @@ export function getDeps(): Promise<AppDeps> {
   return deps;
 }
 
-/** Without SERVICE_KEYS_SECRET everything but services works; services say what is missing. */
-function missingSecretBox(): SecretBox {
-  const missing = (): never => {
-    throw new ConfigError("The app setting SERVICE_KEYS_SECRET (32 bytes, base64) is required for services: it encrypts their keys.");
+/**
+ * Without a usable SERVICE_KEYS_SECRET everything but services works; services say what is
+ * wrong (in the log, as a misconfiguration) instead of the whole app failing to start.
+ */
+function secretBoxOf(secret: string | undefined): SecretBox {
+  let why = "The app setting SERVICE_KEYS_SECRET (32 bytes, base64) is required for services: it encrypts their keys.";
+  if (secret) {
+    try {
+      return new SecretBox(secret);
+    } catch (err) {
+      why = `The app setting SERVICE_KEYS_SECRET is not usable: ${err instanceof Error ? err.message : String(err)}`;
+    }
+  }
+  const unusable = (): never => {
+    throw new ConfigError(why);
   };
-  return { seal: missing, open: missing } as unknown as SecretBox;
+  return { seal: unusable, open: unusable } as unknown as SecretBox;
 }
