@@ -61,7 +61,8 @@ export interface Config {
   images: { dir: string | undefined; baseImage: string; registry: { host: string; plainHttp: boolean } | undefined };
   python: string;
   fetchAllowedOrigins: string[];
-  operations: { stallMs: number; deadlineMs: number };
+  /** heartbeatMs: how often a running worker tells the sweeper it is alive, well inside the stall period. */
+  operations: { stallMs: number; deadlineMs: number; heartbeatMs: number };
   serviceRolloutQueue: string;
   serviceKeysSecret: string | undefined;
   localRuntime: { controlUrl: string; token: string; scoringUrl: string } | undefined;
@@ -90,7 +91,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     images: { dir: s.IMAGES_DIR, baseImage: s.IMAGE_BASE, registry: s.IMAGE_REGISTRY ? { host: s.IMAGE_REGISTRY, plainHttp: s.IMAGE_REGISTRY_PLAIN_HTTP } : undefined },
     python: s.PYTHON,
     fetchAllowedOrigins: list(s.FETCH_ALLOWED_ORIGINS),
-    operations: { stallMs: s.OPERATION_STALL_SECONDS * 1000, deadlineMs: s.OPERATION_DEADLINE_SECONDS * 1000 },
+    operations: {
+      stallMs: s.OPERATION_STALL_SECONDS * 1000,
+      deadlineMs: s.OPERATION_DEADLINE_SECONDS * 1000,
+      heartbeatMs: Math.max(1000, Math.floor((s.OPERATION_STALL_SECONDS * 1000) / 3)),
+    },
     serviceRolloutQueue: s.SERVICE_ROLLOUT_QUEUE,
     serviceKeysSecret: s.SERVICE_KEYS_SECRET,
     localRuntime: s.LOCAL_RUNTIME_URL && s.LOCAL_RUNTIME_TOKEN && s.LOCAL_SCORING_URL ? { controlUrl: s.LOCAL_RUNTIME_URL.replace(/\/$/, ""), token: s.LOCAL_RUNTIME_TOKEN, scoringUrl: s.LOCAL_SCORING_URL } : undefined,

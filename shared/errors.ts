@@ -104,7 +104,6 @@ export const Errors = {
     new ApiError(400, "ImageNotReady", state ? `Image ${id} is ${state}; only an image whose build Succeeded can be deployed.` : `imageId ${id} is not an image of this account.`, [
       { code: "ImageNotReady", message: `imageId: ${id} is not a successfully built image of this account.` },
     ]),
-  notFound: (what: string) => new ApiError(404, "NotFound", what),
   tooMuchContention: (what: string) =>
     new ApiError(503, "TooManyConcurrentWrites", `Too many concurrent writes to ${what}; try again.`, undefined, { "retry-after": "1" }),
   internal: (correlationId: string) =>

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { PortInUseError, startFunctionsHost } from "./functions-host.js";
+import { stopOnSignals } from "../child-lifecycle.js";
 import type { RpcLogLevel } from "./core-types.js";
 
 /**
@@ -39,17 +40,7 @@ try {
     console.log(`Functions host listening on ${host.baseUrl}`);
     for (const f of host.functions) console.log(`  ${f.name} [${f.trigger}] ${f.detail}`);
   }
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    void host.close().then(() => process.exit(0));
-    setTimeout(() => process.exit(0), 5000).unref();
-  };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
-  // Started by the local stack: go when it goes, even if it was killed without a word.
-  process.on("disconnect", stop);
+  stopOnSignals(() => host.close());
 } catch (err) {
   const message = err instanceof PortInUseError ? `${err.message} Stop what uses it, or choose another port.` : String(err instanceof Error ? err.stack : err);
   console.error(`The Functions host could not start: ${message}`);

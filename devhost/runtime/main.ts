@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { startRuntime } from "./runtime.js";
+import { announceReady, stopOnSignals } from "../child-lifecycle.js";
 
 /**
  * The local compute runtime as a process (started by the local stack):
@@ -19,16 +20,5 @@ const runtime = await startRuntime({
   python: process.env.PYTHON ?? "python3",
   storageConnection: process.env.AzureWebJobsStorage,
 });
-const ready = { ready: true, services: runtime.services.size };
-if (process.send) process.send(ready);
-else console.log(JSON.stringify(ready));
-let stopping = false;
-const stop = (): void => {
-  if (stopping) return;
-  stopping = true;
-  void runtime.close().then(() => process.exit(0));
-  setTimeout(() => process.exit(0), 8000).unref();
-};
-process.on("SIGINT", stop);
-process.on("SIGTERM", stop);
-process.on("disconnect", stop);
+announceReady({ services: runtime.services.size });
+stopOnSignals(() => runtime.close(), 8000);

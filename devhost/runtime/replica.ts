@@ -27,7 +27,7 @@ export class Replica {
 
   constructor(
     readonly id: string,
-    private readonly options: { python: string; rootfs: string; env: Record<string, string>; onChange: () => void },
+    private readonly options: { python: string; rootfs: string; env: Record<string, string> },
   ) {}
 
   get healthy(): boolean {
@@ -74,7 +74,6 @@ export class Replica {
       this.state = "Failed";
       this.lastError = `the scoring server exited (${signal ?? `code ${code}`})`;
       this.logs.push(`${new Date().toISOString()} ${this.lastError}; restarting`);
-      this.options.onChange();
       // Back-off: 0.5 s, 1 s, 2 s … up to 30 s between restarts.
       const delay = Math.min(30_000, 500 * 2 ** Math.min(this.restarts, 6));
       this.restarts++;
@@ -101,7 +100,6 @@ export class Replica {
       status = 0;
     }
     if (this.#stopped) return;
-    const before = this.state;
     if (status === 200) {
       this.state = "Healthy";
       this.#everHealthy = true;
@@ -115,7 +113,6 @@ export class Replica {
     } else if (this.#everHealthy || this.state === "Healthy") {
       this.state = "Unhealthy";
     }
-    if (before !== this.state) this.options.onChange();
   }
 
   /** True once init() has failed: the replica will never become healthy. */

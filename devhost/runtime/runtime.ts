@@ -40,7 +40,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<LocalRuntime> {
   const services = new Map<string, ServiceController>();
   const unpacker = new ImageUnpacker(join(o.dataDir, "images"));
   const save = () => writeFileAtomically(statePath, [JSON.stringify([...services.values()].map((s) => s.spec), null, 2)]);
-  const deps = { unpacker, python: o.python, onChange: () => undefined };
+  const deps = { unpacker, python: o.python };
 
   if (existsSync(statePath)) {
     for (const spec of JSON.parse(readFileSync(statePath, "utf8")) as ServiceSpec[]) {

@@ -55,7 +55,7 @@ export class ServiceController {
   #sampler: NodeJS.Timeout | undefined;
   #deleted = false;
 
-  constructor(spec: ServiceSpec, private readonly deps: { unpacker: ImageUnpacker; python: string; onChange: () => void }) {
+  constructor(spec: ServiceSpec, private readonly deps: { unpacker: ImageUnpacker; python: string }) {
     this.spec = spec;
   }
 
@@ -125,7 +125,7 @@ export class ServiceController {
   async #startReplicas(rootfs: string, count: number, deploymentId: string): Promise<Replica[]> {
     const replicas = Array.from(
       { length: count },
-      () => new Replica(`${this.spec.name}-${deploymentId.slice(0, 8)}-${randomUUID().slice(0, 5)}`, { python: this.deps.python, rootfs, env: this.spec.env, onChange: this.deps.onChange }),
+      () => new Replica(`${this.spec.name}-${deploymentId.slice(0, 8)}-${randomUUID().slice(0, 5)}`, { python: this.deps.python, rootfs, env: this.spec.env }),
     );
     await Promise.all(replicas.map((r) => r.start()));
     return replicas;
@@ -153,13 +153,11 @@ export class ServiceController {
       const old = this.active;
       this.active = { deploymentId: spec.deploymentId, digest: spec.image.digest, rootfs, replicas: fresh };
       this.rollout = { deploymentId: spec.deploymentId, state: "Succeeded" };
-      this.deps.onChange();
       // The old replicas take no new requests now; those in flight finish before they stop.
       await Promise.all((old?.replicas ?? []).map((r) => r.stop()));
     } catch (err) {
       await Promise.all(fresh.map((r) => r.stop(0)));
       this.rollout = { deploymentId: spec.deploymentId, state: "Failed", error: err instanceof Error ? err.message : String(err) };
-      this.deps.onChange();
     }
   }
 
@@ -175,7 +173,6 @@ export class ServiceController {
       active.replicas = active.replicas.filter((r) => !victims.includes(r));
       await Promise.all(victims.map((r) => r.stop()));
     }
-    this.deps.onChange();
   }
 
   /**

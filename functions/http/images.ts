@@ -3,7 +3,7 @@ import type { HttpHandler } from "@azure/functions";
 import { accountEndpoint } from "../../shared/http/endpoint.js";
 import { json } from "../../shared/http/responses.js";
 import { nextLink } from "../../shared/http/request.js";
-import { DEFAULT_PAGE_SIZE, RESOURCE_ID_PATTERN } from "../../shared/schemas/common.js";
+import { DEFAULT_PAGE_SIZE } from "../../shared/schemas/common.js";
 import { imageListQuery, imageRequest } from "../../shared/schemas/images.js";
 import { imageView } from "../../shared/views.js";
 import { Errors } from "../../shared/errors.js";
@@ -23,7 +23,7 @@ export const makeCreateImage = (deps: Deps): HttpHandler =>
     access: "write",
     body: imageRequest,
     run: async ({ request, context, deps, pk, body }) => {
-      const manifest = RESOURCE_ID_PATTERN.test(body.manifestId) ? await deps.manifests.get(pk, body.manifestId) : undefined;
+      const manifest = await deps.manifests.get(pk, body.manifestId);
       if (!manifest) throw Errors.manifestNotInAccount(body.manifestId);
       if (!deps.config.computeTargets.includes(body.computeResourceId)) throw Errors.unknownComputeResource(body.computeResourceId, deps.config.computeTargets);
       const imageId = randomUUID();
@@ -89,7 +89,7 @@ export const makeGetImage = (deps: Deps): HttpHandler =>
     access: "read",
     run: async ({ request, deps, pk }) => {
       const id = request.params.id ?? "";
-      const image = RESOURCE_ID_PATTERN.test(id) ? await deps.images.get(pk, id) : undefined;
+      const image = await deps.images.get(pk, id);
       if (!image) throw Errors.imageNotFound(id);
       return json(200, imageView(image, await deps.manifests.get(pk, image.manifestId)));
     },

@@ -3,7 +3,7 @@ import type { HttpHandler } from "@azure/functions";
 import { accountEndpoint } from "../../shared/http/endpoint.js";
 import { json } from "../../shared/http/responses.js";
 import { nextLink } from "../../shared/http/request.js";
-import { DEFAULT_PAGE_SIZE, RESOURCE_ID_PATTERN } from "../../shared/schemas/common.js";
+import { DEFAULT_PAGE_SIZE } from "../../shared/schemas/common.js";
 import { manifestListQuery, manifestRequest } from "../../shared/schemas/manifests.js";
 import { manifestView } from "../../shared/views.js";
 import { Errors } from "../../shared/errors.js";
@@ -29,8 +29,7 @@ export const makeCreateManifest = (deps: Deps): HttpHandler =>
         if (file !== undefined && !assetIds.includes(file)) throw Errors.runtimeFileNotAnAsset(property, file);
       }
       const modelIds = [...new Set(body.modelIds ?? [])];
-      const plausible = modelIds.filter((id) => RESOURCE_ID_PATTERN.test(id));
-      const registered = await deps.models.existingIds(pk, plausible);
+      const registered = await deps.models.existingIds(pk, modelIds);
       const missing = modelIds.filter((id) => !registered.has(id));
       if (missing.length > 0) throw Errors.modelsNotRegistered(missing);
       const id = randomUUID();
@@ -76,7 +75,7 @@ export const makeGetManifest = (deps: Deps): HttpHandler =>
     access: "read",
     run: async ({ request, deps, pk }) => {
       const id = request.params.id ?? "";
-      const manifest = RESOURCE_ID_PATTERN.test(id) ? await deps.manifests.get(pk, id) : undefined;
+      const manifest = await deps.manifests.get(pk, id);
       if (!manifest) throw Errors.manifestNotFound(id);
       return json(200, manifestView(manifest));
     },

@@ -3,7 +3,7 @@ import type { HttpHandler } from "@azure/functions";
 import { accountEndpoint } from "../../shared/http/endpoint.js";
 import { json } from "../../shared/http/responses.js";
 import { nextLink } from "../../shared/http/request.js";
-import { DEFAULT_PAGE_SIZE, RESOURCE_ID_PATTERN } from "../../shared/schemas/common.js";
+import { DEFAULT_PAGE_SIZE } from "../../shared/schemas/common.js";
 import { modelListQuery, modelRequest } from "../../shared/schemas/models.js";
 import { modelView } from "../../shared/views.js";
 import { Errors } from "../../shared/errors.js";
@@ -58,7 +58,7 @@ export const makeGetModel = (deps: Deps): HttpHandler =>
     access: "read",
     run: async ({ request, deps, pk }) => {
       const id = request.params.id ?? "";
-      const model = RESOURCE_ID_PATTERN.test(id) ? await deps.models.get(pk, id) : undefined;
+      const model = await deps.models.get(pk, id);
       if (!model) throw Errors.modelNotFound(id);
       return json(200, modelView(model));
     },

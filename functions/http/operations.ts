@@ -1,7 +1,6 @@
 import type { HttpHandler } from "@azure/functions";
 import { accountEndpoint } from "../../shared/http/endpoint.js";
 import { json } from "../../shared/http/responses.js";
-import { RESOURCE_ID_PATTERN } from "../../shared/schemas/common.js";
 import { operationView } from "../../shared/views.js";
 import { Errors } from "../../shared/errors.js";
 import type { AppDeps } from "../composition-root.js";
@@ -12,7 +11,7 @@ export const makeGetOperation = (deps: () => Promise<AppDeps>): HttpHandler =>
     access: "read",
     run: async ({ request, deps, pk }) => {
       const id = request.params.id ?? "";
-      const operation = RESOURCE_ID_PATTERN.test(id) ? await deps.operations.get(pk, id) : undefined;
+      const operation = await deps.operations.get(pk, id);
       if (!operation) throw Errors.operationNotFound(id);
       return json(200, operationView(operation, new URL(request.url).origin));
     },

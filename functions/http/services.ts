@@ -3,7 +3,7 @@ import type { HttpHandler, HttpRequest, InvocationContext } from "@azure/functio
 import { accountEndpoint } from "../../shared/http/endpoint.js";
 import { json } from "../../shared/http/responses.js";
 import { nextLink } from "../../shared/http/request.js";
-import { DEFAULT_PAGE_SIZE, RESOURCE_ID_PATTERN } from "../../shared/schemas/common.js";
+import { DEFAULT_PAGE_SIZE } from "../../shared/schemas/common.js";
 import { deploymentListQuery, regenerateKeyRequest, serviceCreateRequest, serviceListQuery, serviceUpdateRequest } from "../../shared/schemas/services.js";
 import { deploymentView, serviceView } from "../../shared/views.js";
 import { Errors } from "../../shared/errors.js";
@@ -20,7 +20,7 @@ function targetNameOf(name: string, pk: string): string {
 }
 
 async function requireDeployableImage(deps: AppDeps, pk: string, imageId: string) {
-  const image = RESOURCE_ID_PATTERN.test(imageId) ? await deps.images.get(pk, imageId) : undefined;
+  const image = await deps.images.get(pk, imageId);
   if (!image || image.creationState !== "Succeeded") throw Errors.imageNotReady(imageId, image?.creationState);
   return image;
 }
@@ -112,7 +112,7 @@ async function expand(deps: AppDeps, pk: string, s: ServiceDocument) {
 }
 
 async function requireService(deps: AppDeps, pk: string, id: string) {
-  const service = RESOURCE_ID_PATTERN.test(id) ? await deps.services.get(pk, id) : undefined;
+  const service = await deps.services.get(pk, id);
   if (!service) throw Errors.serviceNotFound(id);
   return service;
 }
@@ -162,7 +162,7 @@ export const makeDeleteService = (deps: Deps): HttpHandler =>
     access: "write",
     run: async ({ request, deps, pk }) => {
       const id = request.params.id ?? "";
-      const service = RESOURCE_ID_PATTERN.test(id) ? await deps.services.get(pk, id) : undefined;
+      const service = await deps.services.get(pk, id);
       if (!service) return { status: 204 };
       await deps.computeFor(service.computeResource.id)?.delete(service.targetName);
       if (service.currentDeploymentId) {
@@ -221,7 +221,7 @@ export const makeGetDeployment = (deps: Deps): HttpHandler =>
     access: "read",
     run: async ({ request, deps, pk }) => {
       const id = request.params.id ?? "";
-      const deployment = RESOURCE_ID_PATTERN.test(id) ? await deps.services.getDeployment(pk, id) : undefined;
+      const deployment = await deps.services.getDeployment(pk, id);
       if (!deployment) throw Errors.deploymentNotFound(id);
       return json(200, deploymentView(deployment));
     },

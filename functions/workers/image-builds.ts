@@ -3,9 +3,6 @@ import { imageBuildMessage } from "../../shared/schemas/images.js";
 import { failImageBuild, runImageBuild } from "../../shared/operations/image-build-runner.js";
 import type { AppDeps } from "../composition-root.js";
 
-/** How often a running build tells the sweeper it is alive: well inside the stall period. */
-const heartbeatMs = (deps: AppDeps) => Math.max(1000, Math.floor(deps.config.operations.stallMs / 3));
-
 /** Queue trigger on the image-build queue: runs the build. */
 export const makeImageBuildWorker = (getDeps: () => Promise<AppDeps>) => async (message: unknown, context: InvocationContext): Promise<void> => {
   const parsed = imageBuildMessage.safeParse(message);
@@ -24,7 +21,7 @@ export const makeImageBuildWorker = (getDeps: () => Promise<AppDeps>) => async (
       models: deps.models,
       builderFor: deps.builderFor,
       logs: deps.buildLogs,
-      heartbeatMs: heartbeatMs(deps),
+      heartbeatMs: deps.config.operations.heartbeatMs,
       warn: (m) => context.warn(m),
     },
     parsed.data,

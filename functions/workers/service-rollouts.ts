@@ -21,7 +21,7 @@ export const makeServiceRolloutWorker = (getDeps: () => Promise<AppDeps>) => asy
       operations: deps.operations,
       computeFor: deps.computeFor,
       secrets: deps.secrets,
-      heartbeatMs: Math.max(1000, Math.floor(deps.config.operations.stallMs / 3)),
+      heartbeatMs: deps.config.operations.heartbeatMs,
       rolloutTimeoutMs: deps.config.rolloutTimeoutMs,
       warn: (m) => context.warn(m),
     },

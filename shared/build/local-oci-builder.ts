@@ -116,16 +116,18 @@ export class LocalOciBuilder implements ImageBuilder {
 
   async #fetchAsset(asset: Asset, appDir: string, work: string, log: BuildLog): Promise<void> {
     const what = `asset ${asset.id}`;
-    if (asset.unpack) {
-      const archive = join(work, `download-${randomUUID()}`);
-      await log.step(`${what}: fetch ${displayUrl(asset.url)}`, () => this.#download(asset.url, what, archive), (s) => s);
-      await log.step(`${what}: unpack`, () => unpackArchive(archive, appDir, what));
-      await rm(archive, { force: true });
-      return;
-    }
+    if (asset.unpack) return this.#fetchAndUnpack(asset.url, what, appDir, work, log);
     const target = join(appDir, safeRelative(asset.id, what));
     await mkdir(join(target, ".."), { recursive: true });
     await log.step(`${what}: fetch ${displayUrl(asset.url)}`, () => this.#download(asset.url, what, target), (s) => s);
+  }
+
+  /** An archive (`unpack: true`): downloaded to scratch space, unpacked into `dest`, then dropped. */
+  async #fetchAndUnpack(url: string, what: string, dest: string, work: string, log: BuildLog): Promise<void> {
+    const archive = join(work, `download-${randomUUID()}`);
+    await log.step(`${what}: fetch ${displayUrl(url)}`, () => this.#download(url, what, archive), (s) => s);
+    await log.step(`${what}: unpack`, () => unpackArchive(archive, dest, what));
+    await rm(archive, { force: true });
   }
 
   async #download(url: string, what: string, target: string): Promise<number> {
@@ -148,10 +150,7 @@ export class LocalOciBuilder implements ImageBuilder {
     for (const model of [...models].sort((a, b) => (a.id < b.id ? -1 : 1))) {
       const what = `model ${model.name} v${model.version}`;
       if (model.unpack) {
-        const archive = join(work, `download-${randomUUID()}`);
-        await log.step(`${what}: fetch ${displayUrl(model.url)}`, () => this.#download(model.url, what, archive), (s) => s);
-        await log.step(`${what}: unpack`, () => unpackArchive(archive, modelsDir, what));
-        await rm(archive, { force: true });
+        await this.#fetchAndUnpack(model.url, what, modelsDir, work, log);
         continue;
       }
       const name = modelFileName(model);

@@ -40,6 +40,3 @@ export const accountParams = z.object({
   resourceGroupName: z.string().regex(/^[-\w.()]{0,89}[-\w()]$/, "must be 1-90 letters, digits, '-', '_', '.', '(' or ')', not ending in '.'"),
   accountName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, "must be 1-64 letters, digits, '-' or '_', starting with a letter or digit"),
 });
-
-/** Ids this service hands out (UUIDs); anything else cannot name a resource. */
-export const RESOURCE_ID_PATTERN = /^[A-Za-z0-9-]{1,64}$/;

@@ -1,6 +1,7 @@
 import type { Container } from "@azure/cosmos";
 import type { AccountDocument } from "./documents.js";
 import { queryPage, type Page } from "./pagination.js";
+import { readOfKind, replaceIfUnchanged } from "./document-io.js";
 
 /** The account document's id inside its own partition: one account per partition. */
 export const ACCOUNT_DOCUMENT_ID = "account";
@@ -10,9 +11,8 @@ export type StoredAccount = AccountDocument & { _etag: string };
 export class AccountRepository {
   constructor(private readonly container: Container) {}
 
-  async get(pk: string): Promise<StoredAccount | undefined> {
-    const { resource } = await this.container.item(ACCOUNT_DOCUMENT_ID, pk).read<StoredAccount>();
-    return resource?.kind === "account" ? resource : undefined;
+  get(pk: string): Promise<StoredAccount | undefined> {
+    return readOfKind<AccountDocument>(this.container, pk, ACCOUNT_DOCUMENT_ID, "account");
   }
 
   /** Creates the account; undefined when one exists already. */
@@ -27,14 +27,8 @@ export class AccountRepository {
   }
 
   /** Replaces the account if it is unchanged since it was read; undefined when it changed. */
-  async replace(doc: AccountDocument, etag: string): Promise<StoredAccount | undefined> {
-    try {
-      const { resource } = await this.container.item(ACCOUNT_DOCUMENT_ID, doc.pk).replace<AccountDocument>(doc, { accessCondition: { type: "IfMatch", condition: etag } });
-      return resource as StoredAccount;
-    } catch (err) {
-      if ((err as { code?: unknown }).code === 412) return undefined;
-      throw err;
-    }
+  replace(doc: AccountDocument, etag: string): Promise<StoredAccount | undefined> {
+    return replaceIfUnchanged<AccountDocument>(this.container, { ...doc, _etag: etag });
   }
 
   /** The ready accounts of a resource group that a principal has a role on (a cross-partition query). */

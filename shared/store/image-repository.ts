@@ -4,6 +4,7 @@ import type { Page } from "./pagination.js";
 import { filteredList } from "./filtered-list.js";
 import { createVersioned } from "./versioning.js";
 import type { Versioned } from "./batch-replace.js";
+import { readOfKind } from "./document-io.js";
 
 export interface ImageFilters {
   manifestId?: string;
@@ -18,9 +19,8 @@ export class ImageRepository {
     return createVersioned(this.container, pk, "image", name, build, (image) => [operation(image)]);
   }
 
-  async get(pk: string, id: string): Promise<Versioned<ImageDocument> | undefined> {
-    const { resource } = await this.container.item(id, pk).read<Versioned<ImageDocument>>();
-    return resource?.kind === "image" ? resource : undefined;
+  get(pk: string, id: string): Promise<Versioned<ImageDocument> | undefined> {
+    return readOfKind<ImageDocument>(this.container, pk, id, "image");
   }
 
   /** Newest first. */

@@ -1,6 +1,7 @@
 import type { Container } from "@azure/cosmos";
 import type { ManifestDocument } from "./documents.js";
 import type { Page } from "./pagination.js";
+import { readOfKind } from "./document-io.js";
 import { filteredList } from "./filtered-list.js";
 import { createVersioned } from "./versioning.js";
 
@@ -16,9 +17,8 @@ export class ManifestRepository {
     return createVersioned(this.container, pk, "manifest", name, build);
   }
 
-  async get(pk: string, id: string): Promise<ManifestDocument | undefined> {
-    const { resource } = await this.container.item(id, pk).read<ManifestDocument>();
-    return resource?.kind === "manifest" ? resource : undefined;
+  get(pk: string, id: string): Promise<ManifestDocument | undefined> {
+    return readOfKind<ManifestDocument>(this.container, pk, id, "manifest");
   }
 
   /** Newest first. */

@@ -1,6 +1,7 @@
 import type { Container } from "@azure/cosmos";
 import type { ModelDocument } from "./documents.js";
 import type { Page } from "./pagination.js";
+import { readOfKind } from "./document-io.js";
 import { filteredList } from "./filtered-list.js";
 import { createVersioned } from "./versioning.js";
 
@@ -17,9 +18,8 @@ export class ModelRepository {
     return createVersioned(this.container, pk, "model", name, build);
   }
 
-  async get(pk: string, id: string): Promise<ModelDocument | undefined> {
-    const { resource } = await this.container.item(id, pk).read<ModelDocument>();
-    return resource?.kind === "model" ? resource : undefined;
+  get(pk: string, id: string): Promise<ModelDocument | undefined> {
+    return readOfKind<ModelDocument>(this.container, pk, id, "model");
   }
 
   /** Which of these ids are models of the account. */

@@ -1,25 +1,18 @@
 import type { Container } from "@azure/cosmos";
 import type { OperationDocument } from "./documents.js";
 import type { Versioned } from "./batch-replace.js";
+import { readOfKind, replaceIfUnchanged } from "./document-io.js";
 
 export class OperationRepository {
   constructor(private readonly container: Container) {}
 
-  async get(pk: string, id: string): Promise<Versioned<OperationDocument> | undefined> {
-    const { resource } = await this.container.item(id, pk).read<Versioned<OperationDocument>>();
-    return resource?.kind === "operation" ? resource : undefined;
+  get(pk: string, id: string): Promise<Versioned<OperationDocument> | undefined> {
+    return readOfKind<OperationDocument>(this.container, pk, id, "operation");
   }
 
   /** Replaces the operation if unchanged since read; undefined when it changed meanwhile. */
-  async replace(op: Versioned<OperationDocument>): Promise<Versioned<OperationDocument> | undefined> {
-    const { _etag, ...body } = op;
-    try {
-      const { resource } = await this.container.item(op.id, op.pk).replace<OperationDocument>(body, { accessCondition: { type: "IfMatch", condition: _etag } });
-      return resource as Versioned<OperationDocument>;
-    } catch (err) {
-      if ((err as { code?: unknown }).code === 412) return undefined;
-      throw err;
-    }
+  replace(op: Versioned<OperationDocument>): Promise<Versioned<OperationDocument> | undefined> {
+    return replaceIfUnchanged(this.container, op);
   }
 
   /**

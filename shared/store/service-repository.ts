@@ -4,6 +4,7 @@ import type { DeploymentDocument, OperationDocument, ServiceDocument, ServiceNam
 import type { Page } from "./pagination.js";
 import { filteredList } from "./filtered-list.js";
 import type { Versioned } from "./batch-replace.js";
+import { readOfKind, replaceIfUnchanged } from "./document-io.js";
 import type { ServiceFilters } from "../schemas/services.js";
 
 export const claimIdOf = (name: string) => `service-name-${createHash("sha256").update(name).digest("hex").slice(0, 40)}`;
@@ -43,20 +44,12 @@ export class ServiceRepository {
     throw new Error(`Updating service ${service.name} failed: batch answered ${results.map((r) => r.statusCode).join(", ") || response.code}.`);
   }
 
-  async get(pk: string, id: string): Promise<Versioned<ServiceDocument> | undefined> {
-    const { resource } = await this.container.item(id, pk).read<Versioned<ServiceDocument>>();
-    return resource?.kind === "service" ? resource : undefined;
+  get(pk: string, id: string): Promise<Versioned<ServiceDocument> | undefined> {
+    return readOfKind<ServiceDocument>(this.container, pk, id, "service");
   }
 
-  async replace(service: Versioned<ServiceDocument>): Promise<Versioned<ServiceDocument> | undefined> {
-    const { _etag, ...body } = service;
-    try {
-      const { resource } = await this.container.item(service.id, service.pk).replace<ServiceDocument>(body, { accessCondition: { type: "IfMatch", condition: _etag } });
-      return resource as Versioned<ServiceDocument>;
-    } catch (err) {
-      if ((err as { code?: unknown }).code === 412) return undefined;
-      throw err;
-    }
+  replace(service: Versioned<ServiceDocument>): Promise<Versioned<ServiceDocument> | undefined> {
+    return replaceIfUnchanged(this.container, service);
   }
 
   /** Removes the service and its name claim (its deployments stay, as history). */
@@ -90,9 +83,8 @@ export class ServiceRepository {
     );
   }
 
-  async getDeployment(pk: string, id: string): Promise<Versioned<DeploymentDocument> | undefined> {
-    const { resource } = await this.container.item(id, pk).read<Versioned<DeploymentDocument>>();
-    return resource?.kind === "deployment" ? resource : undefined;
+  getDeployment(pk: string, id: string): Promise<Versioned<DeploymentDocument> | undefined> {
+    return readOfKind<DeploymentDocument>(this.container, pk, id, "deployment");
   }
 
   /** Every deployment of the account (or of one service), newest first: DeploymentList is a plain array. */

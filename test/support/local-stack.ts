@@ -3,17 +3,12 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePorts } from "../../devhost/ports.js";
+import type { StackOptions } from "../../devhost/stack.js";
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, "..", "..");
 
-export interface StackPorts {
-  port: number;
-  cosmosPort: number;
-  blobPort: number;
-  queuePort: number;
-  scoringPort: number;
-  runtimePort: number;
-}
+/** The ports of a stack, as the stack itself names them. */
+export type StackPorts = Pick<StackOptions, "port" | "cosmosPort" | "blobPort" | "queuePort" | "scoringPort" | "runtimePort">;
 
 export interface LocalStack {
   apiBaseUrl: string;
