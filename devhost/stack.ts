@@ -137,12 +137,20 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
       LOCAL_RUNTIME_URL: `http://127.0.0.1:${o.runtimePort}`,
       LOCAL_RUNTIME_TOKEN: readFileSync(runtimeTokenFile, "utf8").trim(),
       LOCAL_SCORING_URL: `http://127.0.0.1:${o.scoringPort}`,
+      // Event Grid's part, locally: model blobs dropped into Azurite reach the blob hook.
+      LOCAL_BLOB_EVENTS: "models=modelBlobCreated",
+      LOCAL_BLOB_EVENTS_STATE: join(o.dataDir, "blob-events.json"),
     };
     const host = track(
       "functions",
       fork(join(here, "functions-host", "main.js"), ["--app-dir", o.appDir, "--port", String(o.port), "--jwks", issuer.jwksPath], { env, stdio: ["ignore", "pipe", "pipe", "ipc"] }),
     );
     const ready = await readyMessage<{ functions: RunningStack["functions"] }>(host, "functions");
+    // What clients on this machine (mm login) need to find the stack.
+    writeFileSync(
+      join(o.dataDir, "endpoints.json"),
+      JSON.stringify({ api: `${hostBaseUrl}/api`, blob: blobEndpoint, scoring: `http://127.0.0.1:${o.scoringPort}`, account: LOCAL_DEFAULT_ACCOUNT }, null, 2),
+    );
     return {
       apiBaseUrl: `${hostBaseUrl}/api`,
       hostBaseUrl,

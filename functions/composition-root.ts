@@ -8,13 +8,14 @@ import { ImageRepository } from "../shared/store/image-repository.js";
 import { OperationRepository } from "../shared/store/operation-repository.js";
 import { ensureAccount } from "../shared/account-service.js";
 import { parseAccountPath } from "../shared/account-ref.js";
-import { storageClients } from "../shared/storage.js";
+import { storageClients, type StorageClients } from "../shared/storage.js";
 import { WorkQueue } from "../shared/queue/work-queue.js";
 import type { ImageBuildMessage } from "../shared/schemas/images.js";
 import { LocalOciBuilder } from "../shared/build/local-oci-builder.js";
 import type { ImageBuilder } from "../shared/build/image-builder.js";
 import { UrlGuard } from "../shared/build/url-guard.js";
 import { BuildLogStore } from "../shared/build/build-log-store.js";
+import { OwnBlobReader } from "../shared/build/own-blob-reader.js";
 import type { Container } from "@azure/cosmos";
 import { ServiceRepository } from "../shared/store/service-repository.js";
 import { SecretBox } from "../shared/crypto/secret-box.js";
@@ -43,6 +44,9 @@ export interface AppDeps {
   /** The compute target of a compute resource id, if one is configured. */
   computeFor(computeResourceId: string): ComputeTarget | undefined;
   secrets: SecretBox;
+  /** The app's storage account, and the reader for model and asset blobs in it. */
+  storage: StorageClients;
+  ownBlobs: OwnBlobReader;
 }
 
 /** scoring/ of this project, which goes into every image: beside dist/ when deployed. */
@@ -52,6 +56,7 @@ async function buildDeps(): Promise<AppDeps> {
   const config = loadConfig(process.env);
   const container = await openResourcesContainer(config.cosmos);
   const storage = storageClients(process.env);
+  const ownBlobs = new OwnBlobReader(storage.blobs);
   const localBuilder = config.images.dir
     ? new LocalOciBuilder({
         imagesDir: config.images.dir,
@@ -59,6 +64,7 @@ async function buildDeps(): Promise<AppDeps> {
         baseImage: config.images.baseImage,
         python: config.python,
         guard: new UrlGuard(config.fetchAllowedOrigins),
+        ownBlobs,
         registry: config.images.registry,
       })
     : undefined;
@@ -79,6 +85,8 @@ async function buildDeps(): Promise<AppDeps> {
     // ACR Tasks builds for AKS clusters arrive with the cloud issue; locally every target builds here.
     builderFor: (computeResourceId) => (config.computeTargets.includes(computeResourceId) ? localBuilder : undefined),
     buildLogs: new BuildLogStore(storage.blobs),
+    storage,
+    ownBlobs,
     services: new ServiceRepository(container),
     serviceRolloutQueue: new WorkQueue<ServiceRolloutMessage>(storage.queues.getQueueClient(config.serviceRolloutQueue)),
     // AKS clusters arrive with the cloud issue; `local` is the local runtime when one is configured.

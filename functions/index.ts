@@ -16,6 +16,7 @@ import { makeGetOperation } from "./http/operations.js";
 import { makeImageBuildPoisonHandler, makeImageBuildWorker } from "./workers/image-builds.js";
 import { makeOperationSweeper } from "./timers/sweep-operations.js";
 import * as services from "./http/services.js";
+import { makeModelBlobCreated } from "./events/model-blob-created.js";
 import { makeServiceRolloutPoisonHandler, makeServiceRolloutWorker } from "./workers/service-rollouts.js";
 
 const anonymous = { authLevel: "anonymous" } as const;
@@ -66,6 +67,7 @@ app.http("routeNotFound", { ...anonymous, methods: ["GET", "POST", "PUT", "DELET
 // The queue's name is an app setting (IMAGE_BUILD_QUEUE, default image-builds), resolved by the host.
 app.storageQueue("imageBuildWorker", { queueName: "%IMAGE_BUILD_QUEUE%", connection: "AzureWebJobsStorage", handler: makeImageBuildWorker(getDeps) });
 app.storageQueue("imageBuildPoison", { queueName: "%IMAGE_BUILD_QUEUE%-poison", connection: "AzureWebJobsStorage", handler: makeImageBuildPoisonHandler(getDeps) });
+app.eventGrid("modelBlobCreated", { handler: makeModelBlobCreated(getDeps) });
 app.timer("operationSweeper", { schedule: "*/10 * * * * *", handler: makeOperationSweeper(getDeps) });
 
 // Build the store clients (and the bootstrap account) at start rather than on the first request.

@@ -3,6 +3,8 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { PortInUseError, startFunctionsHost } from "./functions-host.js";
 import { stopOnSignals } from "../child-lifecycle.js";
+import { BlobServiceClient } from "@azure/storage-blob";
+import { AzuriteBlobEvents, parseBlobEventSubscriptions } from "./azurite-blob-events.js";
 import type { RpcLogLevel } from "./core-types.js";
 
 /**
@@ -40,11 +42,35 @@ try {
     console.log(`Functions host listening on ${host.baseUrl}`);
     for (const f of host.functions) console.log(`  ${f.name} [${f.trigger}] ${f.detail}`);
   }
-  stopOnSignals(() => host.close());
+  const blobEvents = startBlobEvents(host.baseUrl);
+  stopOnSignals(async () => {
+    await blobEvents?.stop();
+    await host.close();
+  });
 } catch (err) {
   const message = err instanceof PortInUseError ? `${err.message} Stop what uses it, or choose another port.` : String(err instanceof Error ? err.stack : err);
   console.error(`The Functions host could not start: ${message}`);
   process.exit(err instanceof PortInUseError ? 98 : 1);
+}
+
+/**
+ * Event Grid for Azurite (LOCAL_BLOB_EVENTS=<container>=<function>,…): new blobs of the app's
+ * storage (AzureWebJobsStorage) become BlobCreated events on the host's own webhook.
+ */
+function startBlobEvents(hostBaseUrl: string): AzuriteBlobEvents | undefined {
+  const subscriptions = parseBlobEventSubscriptions(process.env.LOCAL_BLOB_EVENTS);
+  if (subscriptions.length === 0) return undefined;
+  const connection = process.env.AzureWebJobsStorage;
+  if (!connection) throw new Error("LOCAL_BLOB_EVENTS needs AzureWebJobsStorage, the storage account to watch.");
+  const events = new AzuriteBlobEvents({
+    blobs: BlobServiceClient.fromConnectionString(connection),
+    subscriptions,
+    hostBaseUrl,
+    stateFile: process.env.LOCAL_BLOB_EVENTS_STATE ?? join(appDir, ".blob-events.json"),
+    log,
+  });
+  events.start();
+  return events;
 }
 
 function loadLocalSettings(dir: string): void {

@@ -7,6 +7,7 @@ import { DEFAULT_PAGE_SIZE } from "../../shared/schemas/common.js";
 import { modelListQuery, modelRequest } from "../../shared/schemas/models.js";
 import { modelView } from "../../shared/views.js";
 import { Errors } from "../../shared/errors.js";
+import { modelDocument } from "../../shared/ingest/model-document.js";
 import type { AppDeps } from "../composition-root.js";
 
 type Deps = () => Promise<AppDeps>;
@@ -19,23 +20,7 @@ export const makeRegisterModel = (deps: Deps): HttpHandler =>
     run: async ({ deps, pk, body }) => {
       const id = randomUUID();
       const createdAt = new Date().toISOString();
-      const model = await deps.models.register(
-        pk,
-        (version) => ({
-          id,
-          pk,
-          kind: "model",
-          name: body.name,
-          version,
-          ...(body.description !== undefined ? { description: body.description } : {}),
-          ...(body.tags !== undefined ? { tags: body.tags } : {}),
-          mimeType: body.mimeType,
-          ...(body.unpack !== undefined ? { unpack: body.unpack } : {}),
-          url: body.url,
-          createdAt,
-        }),
-        body.name,
-      );
+      const model = await deps.models.register(pk, (version) => modelDocument(id, pk, body, version, createdAt), body.name);
       return json(200, modelView(model));
     },
   });

@@ -15,14 +15,24 @@ export class BuildLogStore {
     this.#container = blobs.getContainerClient(containerName);
   }
 
+  /** Writes (or rewrites: a log only grows) an image's build log and returns its read URL. */
   async save(imageId: string, text: string): Promise<string> {
+    await this.write(imageId, text);
+    return this.readUrl(imageId);
+  }
+
+  async write(imageId: string, text: string): Promise<void> {
     this.#ready ??= this.#container.createIfNotExists().catch((err: unknown) => {
       this.#ready = undefined;
       throw err;
     });
     await this.#ready;
-    const blob = this.#container.getBlockBlobClient(`${imageId}.log`);
-    await blob.upload(text, Buffer.byteLength(text), { blobHTTPHeaders: { blobContentType: "text/plain; charset=utf-8" } });
+    await this.#blob(imageId).upload(text, Buffer.byteLength(text), { blobHTTPHeaders: { blobContentType: "text/plain; charset=utf-8" } });
+  }
+
+  /** A read-only SAS URL to an image's build log. */
+  async readUrl(imageId: string): Promise<string> {
+    const blob = this.#blob(imageId);
     const expiresOn = new Date(Date.now() + READ_FOR_MS);
     const permissions = BlobSASPermissions.parse("r");
     if (blob.credential instanceof StorageSharedKeyCredential) {
@@ -31,5 +41,9 @@ export class BuildLogStore {
     const startsOn = new Date(Date.now() - 5 * 60 * 1000);
     const key = await this.blobs.getUserDelegationKey(startsOn, expiresOn);
     return blob.generateUserDelegationSasUrl({ permissions, startsOn, expiresOn }, key);
+  }
+
+  #blob(imageId: string) {
+    return this.#container.getBlockBlobClient(`${imageId}.log`);
   }
 }

@@ -6,6 +6,11 @@ export class BuildLog {
   readonly #lines: string[] = [];
   readonly #started = Date.now();
 
+  /** Grows with every line: a flusher writes the log out when it changed. */
+  get revision(): number {
+    return this.#lines.length;
+  }
+
   line(text: string): void {
     const elapsed = ((Date.now() - this.#started) / 1000).toFixed(3).padStart(8);
     this.#lines.push(`[${elapsed}s] ${text}`);

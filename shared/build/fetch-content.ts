@@ -1,11 +1,12 @@
-import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpRequest } from "node:http";
+import type { Readable } from "node:stream";
 import { request as httpsRequest } from "node:https";
 import { BuildFailure, displayUrl } from "./build-failure.js";
 import type { UrlGuard } from "./url-guard.js";
 
 export interface FetchedContent {
   /** The body, as a stream: never held in memory whole. */
-  body: IncomingMessage;
+  body: Readable;
   size: number | undefined;
   contentType: string | undefined;
 }

@@ -7,7 +7,7 @@ import type { Asset, ManifestDocument, ModelDocument } from "../store/documents.
 import { BuildFailure, displayUrl } from "./build-failure.js";
 import { formatBytes, type BuildLog } from "./build-log.js";
 import { checkDriverCompiles } from "./driver-check.js";
-import { fetchContent } from "./fetch-content.js";
+import { fetchContent, type FetchedContent } from "./fetch-content.js";
 import type { ImageBuilder, ImageBuildRequest, ImageBuildResult } from "./image-builder.js";
 import { unpackArchive } from "./archive.js";
 import { writeLayer, type LayerFile } from "./oci/layer-writer.js";
@@ -15,6 +15,9 @@ import { OciLayout } from "./oci/oci-layout.js";
 import { MEDIA, type LayerDescriptor } from "./oci/media-types.js";
 import { pushToRegistry } from "./oci/registry-push.js";
 import type { UrlGuard } from "./url-guard.js";
+import type { OwnBlobReader } from "./own-blob-reader.js";
+
+type OpenContent = (url: string, what: string) => Promise<FetchedContent>;
 
 export const APP_ROOT = "/var/azureml-app";
 export const SERVER_ROOT = "/var/azureml-server";
@@ -30,6 +33,8 @@ export interface LocalOciBuilderOptions {
   /** The interpreter that checks drivers compile. */
   python: string;
   guard: UrlGuard;
+  /** Reads model and asset URLs that point into the app's own storage account with its identity. */
+  ownBlobs?: OwnBlobReader;
   registry?: { host: string; plainHttp: boolean };
 }
 
@@ -54,14 +59,15 @@ export class LocalOciBuilder implements ImageBuilder {
     const modelsDir = join(work, "models");
     await mkdir(appDir, { recursive: true });
     await mkdir(modelsDir, { recursive: true });
+    const open: OpenContent = (url, what) => this.#open(url, what, request.accountPath);
     try {
       log.line(`Building image ${request.imageName}:${request.version} from manifest ${manifest.name} v${manifest.version} (${manifest.id})`);
-      for (const asset of [...manifest.assets].sort((a, b) => (a.id < b.id ? -1 : 1))) await this.#fetchAsset(asset, appDir, work, log);
+      for (const asset of [...manifest.assets].sort((a, b) => (a.id < b.id ? -1 : 1))) await this.#fetchAsset(asset, appDir, work, log, open);
       const driverPath = join(appDir, manifest.driverProgram);
       if (!existsSync(driverPath)) throw new BuildFailure("DriverNotFound", `The driver ${manifest.driverProgram} is not in the build (was its asset an archive without it?).`);
       await log.step(`check driver ${manifest.driverProgram} compiles (${this.options.python} -m py_compile)`, () => checkDriverCompiles(this.options.python, driverPath, manifest.driverProgram, join(work, "pycache")));
 
-      const modelFiles = await this.#modelFiles(request.models, modelsDir, work, log);
+      const modelFiles = await this.#modelFiles(request.models, modelsDir, work, log, open);
       const appFiles = await filesUnder(appDir, APP_ROOT.slice(1));
       const taken = new Set(appFiles.map((f) => f.path));
       const clash = modelFiles.find((f) => taken.has(f.path));
@@ -109,29 +115,35 @@ export class LocalOciBuilder implements ImageBuilder {
     }
   }
 
+  /** Blobs of the app's own storage are read with its identity; anything else through the URL guard. */
+  #open(url: string, what: string, accountPath: string): Promise<FetchedContent> {
+    const own = this.options.ownBlobs;
+    return own?.owns(url) ? own.open(url, what, accountPath) : fetchContent(this.options.guard, url, what);
+  }
+
   /** The Dockerfile context of an image: `<imagesDir>/contexts/<imageId>`. */
   contextDir(imageId: string): string {
     return join(this.options.imagesDir, "contexts", imageId);
   }
 
-  async #fetchAsset(asset: Asset, appDir: string, work: string, log: BuildLog): Promise<void> {
+  async #fetchAsset(asset: Asset, appDir: string, work: string, log: BuildLog, open: OpenContent): Promise<void> {
     const what = `asset ${asset.id}`;
-    if (asset.unpack) return this.#fetchAndUnpack(asset.url, what, appDir, work, log);
+    if (asset.unpack) return this.#fetchAndUnpack(asset.url, what, appDir, work, log, open);
     const target = join(appDir, safeRelative(asset.id, what));
     await mkdir(join(target, ".."), { recursive: true });
-    await log.step(`${what}: fetch ${displayUrl(asset.url)}`, () => this.#download(asset.url, what, target), (s) => s);
+    await log.step(`${what}: fetch ${displayUrl(asset.url)}`, () => this.#download(open, asset.url, what, target), (s) => s);
   }
 
   /** An archive (`unpack: true`): downloaded to scratch space, unpacked into `dest`, then dropped. */
-  async #fetchAndUnpack(url: string, what: string, dest: string, work: string, log: BuildLog): Promise<void> {
+  async #fetchAndUnpack(url: string, what: string, dest: string, work: string, log: BuildLog, open: OpenContent): Promise<void> {
     const archive = join(work, `download-${randomUUID()}`);
-    await log.step(`${what}: fetch ${displayUrl(url)}`, () => this.#download(url, what, archive), (s) => s);
+    await log.step(`${what}: fetch ${displayUrl(url)}`, () => this.#download(open, url, what, archive), (s) => s);
     await log.step(`${what}: unpack`, () => unpackArchive(archive, dest, what));
     await rm(archive, { force: true });
   }
 
-  async #download(url: string, what: string, target: string): Promise<number> {
-    const content = await fetchContent(this.options.guard, url, what);
+  async #download(open: OpenContent, url: string, what: string, target: string): Promise<number> {
+    const content = await open(url, what);
     try {
       await pipeline(content.body, createWriteStream(target));
     } catch (err) {
@@ -145,12 +157,12 @@ export class LocalOciBuilder implements ImageBuilder {
    * streamed from its URL straight into the layer (when its size is announced), so a 1 GB model
    * is read once and never stored twice.
    */
-  async #modelFiles(models: ModelDocument[], modelsDir: string, work: string, log: BuildLog): Promise<LayerFile[]> {
+  async #modelFiles(models: ModelDocument[], modelsDir: string, work: string, log: BuildLog, open: OpenContent): Promise<LayerFile[]> {
     const files: LayerFile[] = [];
     for (const model of [...models].sort((a, b) => (a.id < b.id ? -1 : 1))) {
       const what = `model ${model.name} v${model.version}`;
       if (model.unpack) {
-        await this.#fetchAndUnpack(model.url, what, modelsDir, work, log);
+        await this.#fetchAndUnpack(model.url, what, modelsDir, work, log, open);
         continue;
       }
       const name = modelFileName(model);
@@ -160,7 +172,7 @@ export class LocalOciBuilder implements ImageBuilder {
         path,
         open: async () => {
           const started = Date.now();
-          const content = await fetchContent(this.options.guard, model.url, what);
+          const content = await open(model.url, what);
           if (content.size !== undefined) {
             content.body.once("end", () => log.line(`${what}: streamed ${formatBytes(content.size!)} from ${displayUrl(model.url)} in ${Date.now() - started} ms`));
             return { stream: content.body, size: content.size };

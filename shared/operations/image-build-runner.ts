@@ -36,11 +36,12 @@ export interface ImageBuildDeps {
  */
 export async function runImageBuild(deps: ImageBuildDeps, message: ImageBuildMessage): Promise<void> {
   const pk = message.accountPath;
-  const started = await startOperation(deps, pk, message.operationId);
+  const log = new BuildLog();
+  const started = await startOperation(deps, pk, message.operationId, log);
   if (!started) return;
   const { operation, image } = started;
-  const log = new BuildLog();
   const beating = setInterval(() => void heartbeat(deps.operations, pk, operation.id, deps.warn), deps.heartbeatMs);
+  const flusher = new LiveLogFlusher(deps, image.id, log);
   try {
     const builder = deps.builderFor(image.computeResourceId);
     if (!builder) throw new BuildFailure("NoImageBuilder", `No image builder serves the compute resource "${image.computeResourceId}".`);
@@ -62,19 +63,24 @@ export async function runImageBuild(deps: ImageBuildDeps, message: ImageBuildMes
       models,
       log,
     });
+    await flusher.stop();
     const logUri = await saveLog(deps, image.id, log);
     await finish(deps, pk, operation.id, image.id, "Succeeded", { imageLocation: result.imageLocation, digest: result.digest, ...(logUri ? { imageBuildLogUri: logUri } : {}) });
   } catch (err) {
     if (!(err instanceof BuildFailure)) {
       log.line(`attempt failed: ${err instanceof Error ? err.message : String(err)}`);
+      await flusher.stop();
+      await flushLog(deps, image.id, log);
       await recordAttemptError(deps.operations, pk, operation.id, err);
       throw err;
     }
+    await flusher.stop();
     const logUri = await saveLog(deps, image.id, log);
     const error: ErrorResponseBody = { code: err.code, message: err.message, statusCode: 400 };
     await finish(deps, pk, operation.id, image.id, "Failed", { error, ...(logUri ? { imageBuildLogUri: logUri } : {}) });
   } finally {
     clearInterval(beating);
+    await flusher.stop();
   }
 }
 
@@ -85,7 +91,8 @@ export async function failImageBuild(deps: Pick<ImageBuildDeps, "container" | "i
   await finish(deps, pk, operationId, operation.resourceId, "Failed", { error });
 }
 
-async function startOperation(deps: ImageBuildDeps, pk: string, operationId: string): Promise<{ operation: OperationDocument; image: ImageDocument } | undefined> {
+async function startOperation(deps: ImageBuildDeps, pk: string, operationId: string, log: BuildLog): Promise<{ operation: OperationDocument; image: ImageDocument } | undefined> {
+  let logUri: string | undefined;
   for (let attempt = 0; attempt < 5; attempt++) {
     const operation = await deps.operations.get(pk, operationId);
     if (!operation || isTerminal(operation.state)) return undefined;
@@ -96,7 +103,12 @@ async function startOperation(deps: ImageBuildDeps, pk: string, operationId: str
     }
     const now = new Date().toISOString();
     const runningOp: Versioned<OperationDocument> = { ...operation, state: "Running", heartbeatAt: now, attempts: (operation.attempts ?? 0) + 1 };
-    const runningImage: Versioned<ImageDocument> = { ...image, creationState: "Running" };
+    // The log's URL is on the image from the start, so a client can follow the build as it runs.
+    if (logUri === undefined) {
+      log.line(`attempt ${runningOp.attempts} started`);
+      logUri = image.imageBuildLogUri ?? (await saveLog(deps, image.id, log));
+    }
+    const runningImage: Versioned<ImageDocument> = { ...image, creationState: "Running", ...(logUri ? { imageBuildLogUri: logUri } : {}) };
     if (await replaceTogether(deps.container, pk, [runningOp, runningImage])) return { operation: runningOp, image: runningImage };
   }
   throw new Error(`Operation ${operationId} kept changing while it was being started.`);
@@ -138,5 +150,41 @@ async function saveLog(deps: ImageBuildDeps, imageId: string, log: BuildLog): Pr
   } catch (err) {
     deps.warn(`the build log of image ${imageId} could not be saved: ${err instanceof Error ? err.message : String(err)}`);
     return undefined;
+  }
+}
+
+/** Rewrites the log blob, best effort: a lost flush only delays what a follower sees. */
+async function flushLog(deps: ImageBuildDeps, imageId: string, log: BuildLog): Promise<void> {
+  try {
+    await deps.logs.write(imageId, log.text());
+  } catch (err) {
+    deps.warn(`the build log of image ${imageId} could not be written: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+const LOG_FLUSH_MS = 1000;
+
+/** Writes a running build's log out every second while it grows, one write at a time. */
+class LiveLogFlusher {
+  readonly #timer: NodeJS.Timeout;
+  #flushed: number;
+  #inFlight: Promise<void> = Promise.resolve();
+
+  constructor(private readonly deps: ImageBuildDeps, private readonly imageId: string, private readonly log: BuildLog) {
+    this.#flushed = log.revision;
+    this.#timer = setInterval(() => this.#tick(), LOG_FLUSH_MS);
+  }
+
+  #tick(): void {
+    const revision = this.log.revision;
+    if (revision === this.#flushed) return;
+    this.#flushed = revision;
+    this.#inFlight = this.#inFlight.then(() => flushLog(this.deps, this.imageId, this.log));
+  }
+
+  /** Stops flushing and waits for a write in flight, so that the final save is the last write. */
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#inFlight;
   }
 }

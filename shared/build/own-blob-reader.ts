@@ -1,0 +1,60 @@
+import type { Readable } from "node:stream";
+import { RestError, type BlobServiceClient } from "@azure/storage-blob";
+import { parseAccountPath } from "../account-ref.js";
+import { BuildFailure, displayUrl } from "./build-failure.js";
+import type { FetchedContent } from "./fetch-content.js";
+
+/** Containers of the app's storage account that hold models and assets, laid out by account. */
+export const MODEL_DROP_CONTAINER = "models";
+export const UPLOAD_CONTAINER = "uploads";
+const READABLE_CONTAINERS = [MODEL_DROP_CONTAINER, UPLOAD_CONTAINER];
+
+/**
+ * Reads blobs of the app's own storage account with the app's own identity, so a model dropped in
+ * (or uploaded by `mm` to) storage is registered by its plain URL, with no SAS signature kept in
+ * the store. To keep this from being a confused deputy, only the `models` and `uploads` containers
+ * are read, and only under the requesting account's prefix `<subscription>/<resourceGroup>/<account>/`:
+ * one account's users cannot have the builder read another's blobs, or the app's build logs.
+ */
+export class OwnBlobReader {
+  readonly #base: URL;
+
+  constructor(private readonly blobs: BlobServiceClient) {
+    this.#base = new URL(blobs.url.endsWith("/") ? blobs.url : `${blobs.url}/`);
+  }
+
+  /** True when the URL points into the app's storage account (and carries no SAS of its own). */
+  owns(raw: string): boolean {
+    const url = safeUrl(raw);
+    return url !== undefined && url.search === "" && url.origin === this.#base.origin && url.pathname.startsWith(this.#base.pathname);
+  }
+
+  async open(raw: string, what: string, accountPath: string): Promise<FetchedContent> {
+    const url = new URL(raw);
+    const [container, ...rest] = decodeURIComponent(url.pathname.slice(this.#base.pathname.length)).split("/");
+    const blobName = rest.join("/");
+    const account = parseAccountPath(accountPath);
+    const prefix = `${account.subscriptionId}/${account.resourceGroupName}/${account.accountName}/`;
+    if (!container || !READABLE_CONTAINERS.includes(container) || !blobName.startsWith(prefix)) {
+      throw new BuildFailure(
+        "UrlRefused",
+        `Refused to read ${displayUrl(url)} from the service's own storage: only ${READABLE_CONTAINERS.map((c) => `${c}/${prefix}…`).join(" and ")} belong to this account.`,
+      );
+    }
+    try {
+      const download = await this.blobs.getContainerClient(container).getBlobClient(blobName).download();
+      return { body: download.readableStreamBody as Readable, size: download.contentLength, contentType: download.contentType };
+    } catch (err) {
+      const why = err instanceof RestError && err.statusCode === 404 ? "there is no such blob" : err instanceof Error ? err.message : String(err);
+      throw new BuildFailure("ContentUnavailable", `Could not read ${what} from ${displayUrl(url)}: ${why}.`);
+    }
+  }
+}
+
+function safeUrl(raw: string): URL | undefined {
+  try {
+    return new URL(raw);
+  } catch {
+    return undefined;
+  }
+}
