@@ -38,8 +38,8 @@ export class ModelManagementApi {
     try {
       res = await fetch(url, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause?.code;
-      throw new CliError(`Could not reach ${url.origin} (${cause ?? (err instanceof Error ? err.message : String(err))}). Is the service running? (\`npm start\` locally, or check --endpoint.)`);
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new CliError(`Could not reach ${url.origin} (${cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err))}). Is the service running? (\`npm start\` locally, or check --endpoint.)`);
     }
     const text = await res.text();
     this.trace(`${method} ${url.pathname}${url.search} → ${res.status} in ${Date.now() - started} ms`);
