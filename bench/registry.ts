@@ -3,6 +3,7 @@ import { imageBuild } from "./image-build.js";
 import { scoringGateway, scoringServer, serviceReady } from "./scoring.js";
 import { controlPlaneBenchmarks } from "./control-plane.js";
 import { loadMixed, loadMixedCrash } from "./load.js";
+import { upload } from "./upload.js";
 
 /** Every benchmark `npm run bench` runs, in order. */
-export const BENCHMARKS: Benchmark<any>[] = [...controlPlaneBenchmarks, loadMixed, loadMixedCrash, imageBuild, scoringGateway, scoringServer, serviceReady];
+export const BENCHMARKS: Benchmark<any>[] = [...controlPlaneBenchmarks, loadMixed, loadMixedCrash, imageBuild, scoringGateway, scoringServer, serviceReady, upload];
