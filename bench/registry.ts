@@ -4,6 +4,7 @@ import { scoringGateway, scoringServer, serviceReady } from "./scoring.js";
 import { controlPlaneBenchmarks } from "./control-plane.js";
 import { loadMixed, loadMixedCrash } from "./load.js";
 import { upload } from "./upload.js";
+import { modelsScale } from "./models-scale.js";
 
 /** Every benchmark `npm run bench` runs, in order. */
-export const BENCHMARKS: Benchmark<any>[] = [...controlPlaneBenchmarks, loadMixed, loadMixedCrash, imageBuild, scoringGateway, scoringServer, serviceReady, upload];
+export const BENCHMARKS: Benchmark<any>[] = [...controlPlaneBenchmarks, modelsScale, loadMixed, loadMixedCrash, imageBuild, scoringGateway, scoringServer, serviceReady, upload];

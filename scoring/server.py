@@ -201,6 +201,13 @@ class ScoringServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
+    def handle_error(self, request, client_address):
+        # A client that hangs up mid-request is routine (load generators, proxies closing idle
+        # connections): not worth a traceback in the service's log. Anything else is.
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
+
 
 def exit_with_parent():
     parent = os.getppid()

@@ -4,6 +4,7 @@ import type { ServiceController } from "./service-controller.js";
 import type { Replica } from "./replica.js";
 import type { DataCollector } from "./data-collector.js";
 import { randomUUID } from "node:crypto";
+import { ReplicaClient } from "./replica-client.js";
 
 /** Requests may wait this long for a free replica before a 503. */
 const QUEUE_WAIT_MS = 5_000;
@@ -113,7 +114,43 @@ function recorder(stream: NodeJS.ReadableStream, into: Buffer[]): void {
   });
 }
 
+const replicas = new ReplicaClient();
+
+/** Forwards a request to a replica: small bodies (the usual scoring request) whole, anything else streamed. */
 function forward(req: IncomingMessage, res: ServerResponse, replica: Replica, path: string, record: boolean): Promise<Recorded | undefined> {
+  const length = Number(req.headers["content-length"] ?? -1);
+  if (length >= 0 && length <= SMALL_BODY) return forwardWhole(req, res, replica, path, record);
+  return forwardStreaming(req, res, replica, path, record);
+}
+
+async function forwardWhole(req: IncomingMessage, res: ServerResponse, replica: Replica, path: string, record: boolean): Promise<Recorded | undefined> {
+  try {
+    const body = await readWhole(req);
+    let answer;
+    try {
+      answer = await replicas.send(replica.port, req.method ?? "POST", path, req.headers["content-type"] ?? "application/json", body);
+    } catch (err) {
+      reply(res, 502, { error: `The replica failed: ${err instanceof Error ? err.message : String(err)}` });
+      return undefined;
+    }
+    res.writeHead(answer.status, { "content-type": answer.contentType, "content-length": answer.body.length });
+    res.end(answer.body);
+    return record ? { status: answer.status, input: body.subarray(0, RECORD_LIMIT).toString("utf8"), output: answer.body.subarray(0, RECORD_LIMIT).toString("utf8") } : undefined;
+  } finally {
+    replica.inFlight--;
+  }
+}
+
+function readWhole(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.once("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.once("error", reject);
+  });
+}
+
+function forwardStreaming(req: IncomingMessage, res: ServerResponse, replica: Replica, path: string, record: boolean): Promise<Recorded | undefined> {
   const input: Buffer[] = [];
   const output: Buffer[] = [];
   let status = 0;
@@ -128,25 +165,21 @@ function forward(req: IncomingMessage, res: ServerResponse, replica: Replica, pa
     const upstream = request({ host: "127.0.0.1", port: replica.port, method: req.method, path, headers, agent }, (up) => {
       status = up.statusCode ?? 0;
       if (record) recorder(up, output);
-      res.writeHead(up.statusCode ?? 502, { "content-type": up.headers["content-type"] ?? "application/json", ...(up.headers["content-length"] ? { "content-length": up.headers["content-length"] } : {}) });
-      up.pipe(res);
-      up.once("end", done);
+      const contentType = up.headers["content-type"] ?? "application/json";
+      const length = up.headers["content-length"];
       up.once("error", () => {
         res.destroy();
         done();
       });
+      res.writeHead(status || 502, { "content-type": contentType, ...(length !== undefined ? { "content-length": length } : {}) });
+      up.pipe(res);
+      up.once("end", done);
     });
     upstream.once("error", (err) => {
       if (!res.headersSent) reply(res, 502, { error: `The replica failed: ${err.message}` });
       else res.destroy();
       done();
     });
-    // Small bodies (the usual scoring request) go in one write; large ones stream.
-    const length = Number(req.headers["content-length"] ?? -1);
-    if (length >= 0 && length <= SMALL_BODY) {
-      const chunks: Buffer[] = [];
-      req.on("data", (c: Buffer) => chunks.push(c));
-      req.once("end", () => upstream.end(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
-    } else req.pipe(upstream);
+    req.pipe(upstream);
   });
 }

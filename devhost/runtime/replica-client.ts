@@ -1,0 +1,125 @@
+import { connect, type Socket } from "node:net";
+
+export interface ReplicaAnswer {
+  status: number;
+  contentType: string;
+  body: Buffer;
+}
+
+/** The largest answer head we accept from a replica; the scoring server's is about 150 bytes. */
+const MAX_HEAD = 16 * 1024;
+
+/**
+ * Keep-alive HTTP/1.1 to the replicas, for small requests: the request goes out in one write and
+ * the answer is read with a parser for the one peer it talks to, our scoring server (scoring/
+ * server.py), which always frames its answers with Content-Length and never chunks.
+ *
+ * Written by hand on purpose: the gateway's whole job is to forward, and on a 2-core machine
+ * Node's general HTTP client (request objects, agent bookkeeping, header validation, a second
+ * parser) cost more CPU per request than the Python replica spends scoring, which halved the
+ * throughput of the service. Anything outside that narrow case (large or streamed bodies, other
+ * framings) goes through node:http instead.
+ */
+export class ReplicaClient {
+  readonly #idle = new Map<number, Socket[]>();
+
+  send(port: number, method: string, path: string, contentType: string, body: Buffer): Promise<ReplicaAnswer> {
+    const head = `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: ${contentType}\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const message = Buffer.concat([Buffer.from(head, "latin1"), body]);
+    const idle = this.#idle.get(port);
+    let socket = idle?.pop();
+    while (socket && (socket.destroyed || socket.readyState !== "open")) socket = idle?.pop();
+    if (socket) return this.#exchange(port, socket, message);
+    const fresh = connect({ host: "127.0.0.1", port, noDelay: true });
+    this.#adopt(port, fresh);
+    return new Promise((resolve, reject) => {
+      const refused = (err: Error): void => reject(err);
+      fresh.once("error", refused);
+      fresh.once("connect", () => {
+        fresh.off("error", refused);
+        this.#exchange(port, fresh, message).then(resolve, reject);
+      });
+    });
+  }
+
+  /** Closes every idle connection (the runtime is stopping, or a replica went away). */
+  close(port?: number): void {
+    for (const [p, sockets] of this.#idle) {
+      if (port !== undefined && p !== port) continue;
+      for (const s of sockets) s.destroy();
+      this.#idle.delete(p);
+    }
+  }
+
+  #exchange(port: number, socket: Socket, message: Buffer): Promise<ReplicaAnswer> {
+    return new Promise((resolve, reject) => {
+      let buffered: Buffer = Buffer.alloc(0);
+      let status = 0;
+      let contentType = "application/json";
+      let bodyStart = -1;
+      let length = -1;
+      let keepAlive = true;
+      const cleanup = (): void => {
+        socket.off("data", onData);
+        socket.off("error", onError);
+        socket.off("close", onClose);
+      };
+      const fail = (err: Error): void => {
+        cleanup();
+        socket.destroy();
+        reject(err);
+      };
+      const onError = (err: Error): void => fail(err);
+      const onClose = (): void => fail(new Error("the replica closed the connection before answering"));
+      const onData = (chunk: Buffer): void => {
+        buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+        if (bodyStart < 0) {
+          const end = buffered.indexOf("\r\n\r\n");
+          if (end < 0) {
+            if (buffered.length > MAX_HEAD) fail(new Error("the replica's answer head is too large"));
+            return;
+          }
+          const lines = buffered.subarray(0, end).toString("latin1").split("\r\n");
+          status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? "")?.[1] ?? 0);
+          for (const line of lines.slice(1)) {
+            const colon = line.indexOf(":");
+            const name = line.slice(0, colon).trim().toLowerCase();
+            const value = line.slice(colon + 1).trim();
+            if (name === "content-length") length = Number(value);
+            else if (name === "content-type") contentType = value;
+            else if (name === "connection" && value.toLowerCase() === "close") keepAlive = false;
+            else if (name === "transfer-encoding") length = Number.NaN;
+          }
+          if (!status || !Number.isInteger(length) || length < 0) return fail(new Error("the replica's answer is not framed by Content-Length"));
+          bodyStart = end + 4;
+        }
+        if (buffered.length - bodyStart < length) return;
+        cleanup();
+        const body = buffered.subarray(bodyStart, bodyStart + length);
+        if (keepAlive && buffered.length === bodyStart + length) this.#release(port, socket);
+        else socket.destroy();
+        resolve({ status, contentType, body });
+      };
+      socket.on("data", onData);
+      socket.on("error", onError);
+      socket.on("close", onClose);
+      socket.write(message);
+    });
+  }
+
+  #release(port: number, socket: Socket): void {
+    const idle = this.#idle.get(port) ?? [];
+    idle.push(socket);
+    this.#idle.set(port, idle);
+  }
+
+  /** Once per connection: an idle one the replica closes (it restarted) leaves the pool by itself. */
+  #adopt(port: number, socket: Socket): void {
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      const list = this.#idle.get(port);
+      const at = list?.indexOf(socket) ?? -1;
+      if (list && at >= 0) list.splice(at, 1);
+    });
+  }
+}

@@ -1,0 +1,73 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { createServer, type Server, type Socket } from "node:net";
+import { ReplicaClient } from "../../devhost/runtime/replica-client.js";
+
+/** A TCP server that answers each request with whatever `answer` writes: a stand-in replica at the byte level. */
+async function replica(answer: (socket: Socket, request: string) => void): Promise<{ port: number; server: Server; connections: () => number }> {
+  let connections = 0;
+  const server = createServer((socket) => {
+    connections++;
+    let buffered = "";
+    socket.on("data", (c) => {
+      buffered += c.toString("latin1");
+      const end = buffered.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      const length = Number(/content-length: (\d+)/i.exec(buffered)?.[1] ?? 0);
+      if (buffered.length < end + 4 + length) return;
+      const request = buffered.slice(0, end + 4 + length);
+      buffered = buffered.slice(end + 4 + length);
+      answer(socket, request);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const address = server.address();
+  return { port: typeof address === "object" && address ? address.port : 0, server, connections: () => connections };
+}
+
+const servers: Server[] = [];
+afterEach(() => {
+  for (const s of servers.splice(0)) s.close();
+});
+
+describe("the gateway's replica client", () => {
+  it("sends the request in one piece, reads Content-Length framed answers split anywhere, and reuses the connection", async () => {
+    const seen: string[] = [];
+    const r = await replica((socket, request) => {
+      seen.push(request);
+      const body = JSON.stringify({ echo: request.slice(request.indexOf("\r\n\r\n") + 4) });
+      const whole = `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+      // Split inside the head and inside the body.
+      socket.write(whole.slice(0, 10));
+      setTimeout(() => socket.write(whole.slice(10, whole.length - 3)), 5);
+      setTimeout(() => socket.write(whole.slice(whole.length - 3)), 10);
+    });
+    servers.push(r.server);
+    const client = new ReplicaClient();
+    for (const n of [1, 2, 3]) {
+      const answer = await client.send(r.port, "POST", "/score", "application/json", Buffer.from(`{"n":${n}}`));
+      expect(answer).toMatchObject({ status: 200, contentType: "application/json" });
+      expect(JSON.parse(answer.body.toString())).toEqual({ echo: `{"n":${n}}` });
+    }
+    expect(seen[0]).toMatch(/^POST \/score HTTP\/1\.1\r\n/);
+    expect(seen[0]).toContain("Content-Length: 7\r\n");
+    expect(r.connections()).toBe(1);
+    client.close();
+  });
+
+  it("refuses answers it cannot frame, and fails when the replica hangs up mid-answer", async () => {
+    const chunked = await replica((socket) => socket.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"));
+    const hangup = await replica((socket) => socket.end("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort"));
+    servers.push(chunked.server, hangup.server);
+    const client = new ReplicaClient();
+    await expect(client.send(chunked.port, "POST", "/score", "application/json", Buffer.from("{}"))).rejects.toThrow("not framed by Content-Length");
+    await expect(client.send(hangup.port, "POST", "/score", "application/json", Buffer.from("{}"))).rejects.toThrow("closed the connection before answering");
+  });
+
+  it("drops a connection the replica closed while idle, and opens a new one", async () => {
+    const r = await replica((socket) => socket.end("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"));
+    servers.push(r.server);
+    const client = new ReplicaClient();
+    for (let i = 0; i < 3; i++) expect((await client.send(r.port, "POST", "/score", "text/plain", Buffer.from("x"))).body.toString()).toBe("ok");
+    expect(r.connections()).toBe(3);
+  });
+});
