@@ -124,6 +124,6 @@ export const modelsScale: Benchmark<Fixture> = {
   ],
   notes: (f) => [
     `${f.large.ids.length} and ${f.small.ids.length} models in two accounts (partitions) of one stack, written through @azure/cosmos as the API writes them; 100 names, newest first.`,
-    "raw_query_p50_ms is the store's own first-page query (ORDER BY createdAt DESC, 100 items) with @azure/cosmos: the emulator (@vercel/cosmosdb-server) has no index and scans and sorts the whole partition for every query, where Cosmos DB serves ORDER BY from its index. The list's growth follows the store's.",
+    "raw_query_p50_ms is the store's own first-page query (ORDER BY createdAt DESC, 100 items) with @azure/cosmos. The emulator (@vercel/cosmosdb-server) has no index: every query scans the whole container (both accounts) and sorts what matches, so a first page grows with the account, where Cosmos DB serves ORDER BY from its range index and stops at the page. The API's own share is list_p50_ms − raw_query_p50_ms.",
   ],
 };

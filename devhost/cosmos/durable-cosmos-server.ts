@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { Account, route, writeHandlers, type EmulatedAccount, type RouteHandler } from "./emulator-internals.js";
 import { applyEffect, snapshotEffects, type Effect } from "./effects.js";
 import { Journal, readJournal, writeFileAtomically } from "./journal.js";
+import { installLinearQueries } from "./linear-queries.js";
 
 export interface DurableCosmosOptions {
   /** Directory holding the snapshot and the journal. */
@@ -34,6 +35,7 @@ type Res = { statusCode: number; setHeader(name: string, value: string): void };
  * last snapshot plus the journal on start. A write answered 2xx survives `kill -9`.
  */
 export async function startDurableCosmos(options: DurableCosmosOptions): Promise<DurableCosmos> {
+  installLinearQueries();
   const host = options.host ?? "127.0.0.1";
   const compactAfterBytes = options.compactAfterBytes ?? 64 * 1024 * 1024;
   mkdirSync(options.dataDir, { recursive: true });
@@ -68,6 +70,12 @@ export async function startDurableCosmos(options: DurableCosmosOptions): Promise
       res.end(JSON.stringify({ code: "InternalServerError", message: "The emulator failed to handle the request." }));
     });
   });
+  // The emulator answers queries by scanning, which can hold its event loop for seconds on a
+  // large partition. With Node's 5 s default, idle keep-alive connections would then be closed
+  // the moment the loop comes back, under requests clients had already sent on them (a reset, and
+  // a write whose outcome the client cannot know). Keep idle connections far longer than any stall.
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 125_000;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const matched = route(req);
