@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../devhost/ports.js";
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -111,7 +112,7 @@ describe("image builds", () => {
     expect(existsSync(join(rootfs, "var/azureml-app/__pycache__"))).toBe(false);
 
     // The unpacked image scores: its own server, its own driver, its own model.
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = await freePort();
     const { spawn } = await import("node:child_process");
     const server = spawn("python3", [join(rootfs, "var/azureml-server/server.py")], {
       env: { ...process.env, AML_APP_ROOT: join(rootfs, "var/azureml-app"), AML_DRIVER: "score.py", AML_HOST: "127.0.0.1", AML_PORT: String(port) },

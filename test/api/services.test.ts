@@ -276,7 +276,8 @@ print(json.dumps(model.predict(rows).tolist()))
     const base = `00000000-0000-0000-0000-000000000000/local/default/collected/${model.id}-${model.name}-${model.version}`;
     let inputs: string | undefined;
     let predictions: string | undefined;
-    for (let i = 0; i < 50 && !(inputs?.includes("[[0, 0, 1]]") || inputs?.includes("[[0,0,1]]")); i++) {
+    // Inputs and predictions are two blobs, appended one after the other: wait for both.
+    for (let i = 0; i < 50 && !(inputs?.includes("[[0,0,1]]") && predictions?.includes('"[3]"')); i++) {
       await new Promise((r) => setTimeout(r, 200));
       inputs = await readBlob(stack.ports.blobPort, "modeldata", `${base}/inputs/${day}/data.csv`);
       predictions = await readBlob(stack.ports.blobPort, "modeldata", `${base}/prediction/${day}/data.csv`);
