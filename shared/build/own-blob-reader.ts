@@ -35,7 +35,9 @@ export class OwnBlobReader {
     const blobName = rest.join("/");
     const account = parseAccountPath(accountPath);
     const prefix = `${account.subscriptionId}/${account.resourceGroupName}/${account.accountName}/`;
-    if (!container || !READABLE_CONTAINERS.includes(container) || !blobName.startsWith(prefix)) {
+    // Dot segments are refused outright: a name must not climb out of the account's prefix.
+    const climbs = rest.some((segment) => segment === "." || segment === ".." || segment === "");
+    if (!container || !READABLE_CONTAINERS.includes(container) || climbs || !blobName.startsWith(prefix)) {
       throw new BuildFailure(
         "UrlRefused",
         `Refused to read ${displayUrl(url)} from the service's own storage: only ${READABLE_CONTAINERS.map((c) => `${c}/${prefix}…`).join(" and ")} belong to this account.`,
