@@ -1,0 +1,161 @@
+import type { KubernetesObject, V1Deployment, V1Ingress, V1Namespace, V1Secret, V1Service, V2HorizontalPodAutoscaler } from "@kubernetes/client-node";
+import type { DeploymentSpec } from "../compute-target.js";
+
+/** The scoring server's port in every image (spec/scoring.md). */
+export const SCORING_PORT = 5001;
+/** Where the service's keys are mounted; the scoring server checks `Authorization` against them. */
+export const KEYS_DIR = "/var/azureml-secrets/keys";
+export const MANAGED_BY = "model-management";
+const SERVICE_LABEL = "model-management.io/service";
+const DEPLOYMENT_ANNOTATION = "model-management.io/deployment-id";
+
+export interface AksSettings {
+  /** The ingress class that exposes scoring URLs: AKS's application routing add-on by default. */
+  ingressClassName: string;
+  /** How long a rollout may take before Kubernetes calls it failed (the Deployment's progress deadline). */
+  progressDeadlineSeconds: number;
+}
+
+export const DEFAULT_AKS_SETTINGS: AksSettings = { ingressClassName: "webapprouting.kubernetes.azure.com", progressDeadlineSeconds: 300 };
+
+/**
+ * One namespace per account. A service's target name ends with six hex digits of the account's
+ * hash (functions/http/services.ts), so every call that names a service also names its namespace.
+ */
+export function namespaceOf(targetName: string): string {
+  const m = /-([0-9a-f]{6})$/.exec(targetName);
+  if (!m) throw new Error(`"${targetName}" is not a service's target name (<name>-<6 hex digits>).`);
+  return `mm-${m[1]}`;
+}
+
+export const keysSecretName = (targetName: string): string => `${targetName}-keys`;
+export const selectorOf = (targetName: string): string => `${SERVICE_LABEL}=${targetName}`;
+
+/** `<registry>/<repository>@<digest>`: pods run exactly the image that was built, whatever its tag becomes. */
+export function pinnedImage(location: string, digest: string): string {
+  if (location.startsWith("oci:")) {
+    throw new Error(`The image is in the local builder's OCI layout (${location}); build it for the AKS compute target (ACR) to run it there.`);
+  }
+  const withoutTag = location.replace(/@sha256:[0-9a-f]{64}$/, "").replace(/:[^/:]+$/, "");
+  return `${withoutTag}@${digest}`;
+}
+
+/**
+ * Every Kubernetes object a service's deployment consists of, in the order they are applied:
+ * its account's namespace, the Secret with its keys, the Deployment (rolling update that keeps
+ * every old pod until a new one is ready), the Service, the Ingress exposing
+ * `/api/v1/service/<name>/score` and `/swagger.json`, and an autoscaling/v2 HorizontalPodAutoscaler
+ * when the autoscaler is on.
+ */
+export function serviceObjects(spec: DeploymentSpec, settings: AksSettings = DEFAULT_AKS_SETTINGS): KubernetesObject[] {
+  const name = spec.targetName;
+  const namespace = namespaceOf(name);
+  const labels = { "app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": MANAGED_BY, [SERVICE_LABEL]: name };
+  const meta = { name, namespace, labels };
+  const ns: V1Namespace = { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, labels: { "app.kubernetes.io/managed-by": MANAGED_BY } } };
+  return [ns, keysSecret(spec), deployment(spec, settings, meta), service(meta), ingress(meta, settings), ...(spec.autoscaler ? [autoscaler(spec, meta)] : [])];
+}
+
+export function keysSecret(spec: Pick<DeploymentSpec, "targetName" | "keys">): V1Secret {
+  const name = spec.targetName;
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: keysSecretName(name), namespace: namespaceOf(name), labels: { "app.kubernetes.io/managed-by": MANAGED_BY, [SERVICE_LABEL]: name } },
+    type: "Opaque",
+    data: { primaryKey: Buffer.from(spec.keys.primary).toString("base64"), secondaryKey: Buffer.from(spec.keys.secondary).toString("base64") },
+  };
+}
+
+type Meta = { name: string; namespace: string; labels: Record<string, string> };
+
+function deployment(spec: DeploymentSpec, settings: AksSettings, meta: Meta): V1Deployment {
+  const probe = { httpGet: { path: "/", port: SCORING_PORT }, periodSeconds: 5, timeoutSeconds: 3 };
+  const reservation = spec.containerResourceReservation;
+  const requests = { ...(reservation?.cpu ? { cpu: reservation.cpu } : {}), ...(reservation?.memory ? { memory: reservation.memory } : {}) };
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: meta,
+    spec: {
+      // With the autoscaler on, the HorizontalPodAutoscaler owns the replica count.
+      ...(spec.autoscaler ? {} : { replicas: spec.replicas }),
+      selector: { matchLabels: { [SERVICE_LABEL]: meta.name } },
+      strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      progressDeadlineSeconds: settings.progressDeadlineSeconds,
+      revisionHistoryLimit: 5,
+      template: {
+        metadata: { labels: meta.labels, annotations: { [DEPLOYMENT_ANNOTATION]: spec.deploymentId } },
+        spec: {
+          containers: [
+            {
+              name: "scoring",
+              image: pinnedImage(spec.image.location, spec.image.digest),
+              ports: [{ name: "http", containerPort: SCORING_PORT }],
+              env: [
+                ...Object.entries(spec.env).map(([k, v]) => ({ name: k, value: v })),
+                { name: "AML_KEYS_DIR", value: KEYS_DIR },
+                { name: "AML_MAX_CONCURRENT_REQUESTS", value: String(spec.maxConcurrentRequestsPerContainer) },
+              ],
+              ...(Object.keys(requests).length ? { resources: { requests, ...(requests.memory ? { limits: { memory: requests.memory } } : {}) } } : {}),
+              readinessProbe: { ...probe, initialDelaySeconds: 1, failureThreshold: 3 },
+              // A slow init() is not a dead server: liveness waits far longer than readiness.
+              livenessProbe: { ...probe, initialDelaySeconds: 30, failureThreshold: 6 },
+              volumeMounts: [{ name: "keys", mountPath: KEYS_DIR, readOnly: true }],
+            },
+          ],
+          volumes: [{ name: "keys", secret: { secretName: keysSecretName(meta.name) } }],
+        },
+      },
+    },
+  };
+}
+
+function service(meta: Meta): V1Service {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: meta,
+    spec: { type: "ClusterIP", selector: { [SERVICE_LABEL]: meta.name }, ports: [{ name: "http", port: 80, targetPort: SCORING_PORT }] },
+  };
+}
+
+function ingress(meta: Meta, settings: AksSettings): V1Ingress {
+  const backend = { service: { name: meta.name, port: { number: 80 } } };
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "Ingress",
+    metadata: {
+      ...meta,
+      // The scoring URL's path is the 2017 one; the server answers /score and /swagger.json.
+      annotations: { "nginx.ingress.kubernetes.io/use-regex": "true", "nginx.ingress.kubernetes.io/rewrite-target": "/$1" },
+    },
+    spec: {
+      ingressClassName: settings.ingressClassName,
+      rules: [{ http: { paths: [{ path: `/api/v1/service/${meta.name}/(score|swagger\\.json)$`, pathType: "ImplementationSpecific", backend }] } }],
+    },
+  };
+}
+
+function autoscaler(spec: DeploymentSpec, meta: Meta): V2HorizontalPodAutoscaler {
+  const a = spec.autoscaler!;
+  const policy = { type: "Pods", value: 1, periodSeconds: Math.max(1, a.refreshPeriodInSeconds) };
+  return {
+    apiVersion: "autoscaling/v2",
+    kind: "HorizontalPodAutoscaler",
+    metadata: meta,
+    spec: {
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: meta.name },
+      // Kubernetes scales between 1 and max; a minimum of 0 (scale to zero) is not for an HPA.
+      minReplicas: Math.max(1, a.minReplicas),
+      maxReplicas: a.maxReplicas,
+      metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: a.targetUtilization } } }],
+      behavior: { scaleUp: { policies: [policy] }, scaleDown: { policies: [policy] } },
+    },
+  };
+}
+
+/** The deployment id a Deployment's pod template carries. */
+export function deploymentIdOf(d: V1Deployment | undefined): string | undefined {
+  return d?.spec?.template?.metadata?.annotations?.[DEPLOYMENT_ANNOTATION];
+}

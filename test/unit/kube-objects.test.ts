@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import { Deployment } from "kubernetes-models/apps/v1";
+import { Namespace, Secret, Service } from "kubernetes-models/v1";
+import { Ingress } from "kubernetes-models/networking.k8s.io/v1";
+import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
+import type { KubernetesObject } from "@kubernetes/client-node";
+import { namespaceOf, pinnedImage, serviceObjects } from "../../shared/compute/aks/kube-objects.js";
+import type { DeploymentSpec } from "../../shared/compute/compute-target.js";
+
+const DIGEST = `sha256:${"ab".repeat(32)}`;
+const base: DeploymentSpec = {
+  targetName: "iris-3f9a2c",
+  deploymentId: "0b9c3a52-5f0e-4d3c-9d59-6a1c2f0e9b11",
+  image: { location: "mmregistry.azurecr.io/default-3f9a2c/iris:4", digest: DIGEST },
+  replicas: 2,
+  maxConcurrentRequestsPerContainer: 5,
+  keys: { primary: "p-key", secondary: "s-key" },
+  env: { AML_APP_INSIGHTS_ENABLED: "false", AML_MODEL_DC_STORAGE_ENABLED: "false", AML_MODEL_DC_EVENT_HUB_ENABLED: "false" },
+};
+
+/** Validates an object against the Kubernetes OpenAPI schema of its kind (kubernetes-models). */
+function validate(o: KubernetesObject): void {
+  const models: Record<string, new (data: any) => { validate(): void }> = {
+    "v1/Namespace": Namespace,
+    "v1/Secret": Secret,
+    "v1/Service": Service,
+    "apps/v1/Deployment": Deployment,
+    "networking.k8s.io/v1/Ingress": Ingress,
+    "autoscaling/v2/HorizontalPodAutoscaler": HorizontalPodAutoscaler,
+  };
+  const Model = models[`${o.apiVersion}/${o.kind}`];
+  if (!Model) throw new Error(`No schema for ${o.apiVersion}/${o.kind}`);
+  new Model(o).validate();
+}
+
+const configurations: [string, DeploymentSpec][] = [
+  ["fixed replicas", base],
+  ["autoscaler, reservation", { ...base, autoscaler: { minReplicas: 1, maxReplicas: 8, targetUtilization: 70, refreshPeriodInSeconds: 1 }, containerResourceReservation: { cpu: "500m", memory: "1Gi" } }],
+  ["autoscaler from zero, cpu only", { ...base, autoscaler: { minReplicas: 0, maxReplicas: 3, targetUtilization: 40, refreshPeriodInSeconds: 30 }, containerResourceReservation: { cpu: "0.25" } }],
+  ["data collection, no replicas", { ...base, replicas: 0, dataCollection: { container: "modeldata", prefixes: ["s/rg/a/iris/m-1"] }, env: { ...base.env, AML_MODEL_DC_STORAGE_ENABLED: "true" } }],
+];
+
+describe("the AKS target's Kubernetes objects", () => {
+  for (const [label, spec] of configurations) {
+    it(`are valid against the Kubernetes schemas: ${label}`, () => {
+      const objects = serviceObjects(spec);
+      expect(objects.map((o) => o.kind)).toEqual(["Namespace", "Secret", "Deployment", "Service", "Ingress", ...(spec.autoscaler ? ["HorizontalPodAutoscaler"] : [])]);
+      for (const o of objects) validate(o);
+      expect(new Set(objects.filter((o) => o.kind !== "Namespace").map((o) => o.metadata?.namespace))).toEqual(new Set(["mm-3f9a2c"]));
+    });
+  }
+
+  it("runs the built image pinned by digest, probed on port 5001, with the reservation and keys mounted", () => {
+    const [, secret, deployment, , ingress, hpa] = serviceObjects(configurations[1]![1]) as any[];
+    const container = deployment.spec.template.spec.containers[0];
+    expect(container.image).toBe(`mmregistry.azurecr.io/default-3f9a2c/iris@${DIGEST}`);
+    expect(container.readinessProbe.httpGet).toEqual({ path: "/", port: 5001 });
+    expect(container.livenessProbe.httpGet).toEqual({ path: "/", port: 5001 });
+    expect(container.resources).toEqual({ requests: { cpu: "500m", memory: "1Gi" }, limits: { memory: "1Gi" } });
+    expect(deployment.spec.replicas).toBeUndefined();
+    expect(deployment.spec.strategy.rollingUpdate).toEqual({ maxUnavailable: 0, maxSurge: 1 });
+    expect(Buffer.from(secret.data.primaryKey, "base64").toString()).toBe("p-key");
+    expect(ingress.spec.rules[0].http.paths[0].path).toBe("/api/v1/service/iris-3f9a2c/(score|swagger\\.json)$");
+    expect(hpa.spec).toMatchObject({ minReplicas: 1, maxReplicas: 8, scaleTargetRef: { kind: "Deployment", name: "iris-3f9a2c" } });
+    expect(hpa.spec.metrics[0].resource.target).toEqual({ type: "Utilization", averageUtilization: 70 });
+  });
+
+  it("would notice an object the schemas refuse", () => {
+    const deployment = serviceObjects(base)[2] as any;
+    expect(() => validate({ ...deployment, spec: { ...deployment.spec, replicas: "two" } })).toThrow();
+    expect(() => validate({ ...deployment, spec: { ...deployment.spec, selector: undefined } })).toThrow();
+  });
+
+  it("keeps the replica count with fixed replicas, and refuses images only the local builder has", () => {
+    const deployment = serviceObjects(base)[2] as any;
+    expect(deployment.spec.replicas).toBe(2);
+    expect(() => pinnedImage("oci:/data/images/oci:default/iris:1", DIGEST)).toThrow("build it for the AKS compute target");
+    expect(() => namespaceOf("no-hash")).toThrow("is not a service's target name");
+  });
+});
