@@ -21,6 +21,8 @@ export interface DeploymentSpec {
 export interface RolloutState {
   state: "InProgress" | "Succeeded" | "Failed";
   error?: string;
+  /** Where the service scores, when the target learns it only once deployed (an AKS ingress's address). */
+  scoringUri?: string;
 }
 
 /** Where services run: the local runtime, or an AKS cluster. One contract, two implementations. */

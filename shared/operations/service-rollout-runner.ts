@@ -64,9 +64,13 @@ export async function runServiceRollout(deps: RolloutDeps, message: ServiceRollo
     const spec: DeploymentSpec = deploymentSpecOf(service, deployment, image, models, { primary: deps.secrets.open(service.keys.primary), secondary: deps.secrets.open(service.keys.secondary) });
     await target.deploy(spec);
     const deadline = Date.now() + deps.rolloutTimeoutMs;
+    let scoringUri: string | undefined;
     for (;;) {
       const state = await target.rolloutState(service.targetName, deployment.id);
-      if (state.state === "Succeeded") break;
+      if (state.state === "Succeeded") {
+        scoringUri = state.scoringUri;
+        break;
+      }
       if (state.state === "Failed") throw new RolloutFailure("DeploymentFailed", `The deployment did not become healthy and was rolled back: ${state.error ?? "no reason given"}`);
       if (Date.now() > deadline) throw new RolloutFailure("DeploymentTimedOut", `The deployment did not become healthy within ${deps.rolloutTimeoutMs / 1000} s.`);
       await new Promise((r) => setTimeout(r, 250));
@@ -79,6 +83,7 @@ export async function runServiceRollout(deps: RolloutDeps, message: ServiceRollo
         manifestName: image.manifestName,
         modelIds: manifest?.modelIds ?? [],
         modelNames: models.map((m) => m.name),
+        ...(scoringUri ? { scoringUri } : {}),
       },
     });
   } catch (err) {

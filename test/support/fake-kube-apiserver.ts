@@ -1,0 +1,219 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createHash } from "node:crypto";
+
+/**
+ * A FAKE Kubernetes API server: no cluster can run on these machines, so the AKS target is tested
+ * against this stand-in. It serves the real REST paths, discovery documents and object shapes
+ * the client library uses (server-side apply PATCHes with `application/apply-patch+yaml` and a
+ * field manager, GET, DELETE, pod lists and pod logs), and plays a deployment controller: a new
+ * pod template rolls out after a short delay and the Deployment's status says so; an image whose
+ * reference contains `broken` never becomes ready and ends in ProgressDeadlineExceeded, as a
+ * crash-looping pod does on a real cluster. Ingresses get a load balancer address.
+ */
+
+interface Resource {
+  group: string; // "" for the core group
+  version: string;
+  plural: string;
+  kind: string;
+  namespaced: boolean;
+}
+
+const RESOURCES: Resource[] = [
+  { group: "", version: "v1", plural: "namespaces", kind: "Namespace", namespaced: false },
+  { group: "", version: "v1", plural: "secrets", kind: "Secret", namespaced: true },
+  { group: "", version: "v1", plural: "services", kind: "Service", namespaced: true },
+  { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true },
+  { group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true },
+  { group: "networking.k8s.io", version: "v1", plural: "ingresses", kind: "Ingress", namespaced: true },
+  { group: "autoscaling", version: "v2", plural: "horizontalpodautoscalers", kind: "HorizontalPodAutoscaler", namespaced: true },
+];
+
+export const INGRESS_IP = "20.61.10.7";
+
+type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; generation?: number; labels?: Record<string, string>; annotations?: Record<string, string>; managedFields?: unknown[]; uid?: string; resourceVersion?: string }; spec?: any; status?: any; data?: any };
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  contentType: string | undefined;
+  authorization: string | undefined;
+}
+
+export class FakeKubeApiServer {
+  readonly objects = new Map<string, Obj>();
+  readonly requests: RecordedRequest[] = [];
+  /** How long the fake controller takes to roll a new template out. */
+  rolloutDelayMs = 60;
+  #server: Server | undefined;
+  #version = 1;
+  url = "";
+
+  async start(token: string): Promise<this> {
+    this.#server = createServer((req, res) => {
+      this.#handle(req, res, token).catch((err: unknown) => send(res, 500, status(500, "InternalError", String(err))));
+    });
+    await new Promise<void>((r) => this.#server!.listen(0, "127.0.0.1", r));
+    const address = this.#server.address();
+    this.url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.#server?.closeAllConnections();
+    await new Promise<void>((r) => (this.#server ? this.#server.close(() => r()) : r()));
+  }
+
+  get(plural: string, namespace: string | undefined, name: string): Obj | undefined {
+    return this.objects.get(key(plural, namespace, name));
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse, token: string): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://fake");
+    const body = await readBody(req);
+    this.requests.push({ method: req.method ?? "", path: url.pathname, query: Object.fromEntries(url.searchParams), contentType: req.headers["content-type"], authorization: req.headers.authorization });
+    if (req.headers.authorization !== `Bearer ${token}`) return send(res, 401, status(401, "Unauthorized", "Unauthorized"));
+
+    // Discovery: which resources a group/version serves (the client looks kinds up here).
+    const discovery = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))$/.exec(url.pathname);
+    if (discovery && req.method === "GET") {
+      const [group, version] = discovery[1] ? ["", "v1"] : [discovery[2]!, discovery[3]!];
+      const resources = RESOURCES.filter((r) => r.group === group && r.version === version);
+      if (resources.length === 0) return send(res, 404, status(404, "NotFound", "the server could not find the requested resource"));
+      return send(res, 200, {
+        kind: "APIResourceList",
+        apiVersion: "v1",
+        groupVersion: group ? `${group}/${version}` : version,
+        resources: resources.map((r) => ({ name: r.plural, singularName: r.kind.toLowerCase(), namespaced: r.namespaced, kind: r.kind, verbs: ["create", "delete", "get", "list", "patch", "update", "watch"] })),
+      });
+    }
+
+    const log = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/.exec(url.pathname);
+    if (log && req.method === "GET") {
+      const pod = this.get("pods", log[1], log[2]!);
+      if (!pod) return send(res, 404, status(404, "NotFound", `pods "${log[2]}" not found`));
+      const lines = [`${new Date(0).toISOString()} [scoring] listening on 0.0.0.0:5001`, `${new Date(0).toISOString()} [scoring] driver ready`, `${new Date(0).toISOString()} [scoring] pod ${log[2]}`];
+      const tail = Number(url.searchParams.get("tailLines") ?? lines.length);
+      res.writeHead(200, { "content-type": "text/plain" });
+      return void res.end(lines.slice(-tail).join("\n") + "\n");
+    }
+
+    const m = /^\/(?:api\/v1|apis\/([^/]+)\/([^/]+))(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?$/.exec(url.pathname);
+    const resource = m && RESOURCES.find((r) => r.plural === m[4] && r.group === (m[1] ?? "") && r.version === (m[2] ?? "v1"));
+    if (!m || !resource) return send(res, 404, status(404, "NotFound", "the server could not find the requested resource"));
+    const namespace = m[3];
+    const name = m[5];
+
+    if (!name && req.method === "GET") {
+      const selector = url.searchParams.get("labelSelector");
+      const items = [...this.objects.values()].filter((o) => o.kind === resource.kind && (!namespace || o.metadata.namespace === namespace) && matches(o.metadata.labels, selector));
+      return send(res, 200, { kind: `${resource.kind}List`, apiVersion: resource.group ? `${resource.group}/${resource.version}` : "v1", metadata: { resourceVersion: String(this.#version) }, items });
+    }
+    if (!name) return send(res, 405, status(405, "MethodNotAllowed", "not supported"));
+    const k = key(resource.plural, namespace, name);
+    const existing = this.objects.get(k);
+
+    switch (req.method) {
+      case "GET":
+        return existing ? send(res, 200, existing) : send(res, 404, status(404, "NotFound", `${resource.plural} "${name}" not found`));
+      case "DELETE": {
+        if (!existing) return send(res, 404, status(404, "NotFound", `${resource.plural} "${name}" not found`));
+        this.objects.delete(k);
+        if (resource.kind === "Deployment") this.#setPods(existing, 0);
+        return send(res, 200, { kind: "Status", apiVersion: "v1", status: "Success", details: { name, kind: resource.plural } });
+      }
+      case "PATCH": {
+        if (req.headers["content-type"] !== "application/apply-patch+yaml") return send(res, 415, status(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/apply-patch+yaml`));
+        const manager = url.searchParams.get("fieldManager");
+        if (!manager) return send(res, 400, status(400, "BadRequest", "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch"));
+        const applied = JSON.parse(body.toString("utf8")) as Obj;
+        if (applied.kind !== resource.kind || applied.metadata?.name !== name) return send(res, 400, status(400, "BadRequest", "the name or kind of the object does not match the request"));
+        if (resource.namespaced && applied.metadata.namespace && applied.metadata.namespace !== namespace) return send(res, 400, status(400, "BadRequest", "the namespace of the object does not match the namespace on the request"));
+        if (resource.namespaced && !this.get("namespaces", undefined, namespace!)) return send(res, 404, status(404, "NotFound", `namespaces "${namespace}" not found`));
+        const templateChanged = JSON.stringify(existing?.spec?.template) !== JSON.stringify(applied.spec?.template);
+        const stored: Obj = {
+          ...applied,
+          metadata: {
+            ...applied.metadata,
+            ...(resource.namespaced ? { namespace } : {}),
+            uid: existing?.metadata.uid ?? createHash("sha1").update(k).digest("hex"),
+            resourceVersion: String(++this.#version),
+            generation: (existing?.metadata.generation ?? 0) + (existing && !templateChanged && JSON.stringify(existing.spec) === JSON.stringify(applied.spec) ? 0 : 1),
+            managedFields: [{ manager, operation: "Apply", apiVersion: applied.apiVersion, time: new Date().toISOString(), fieldsType: "FieldsV1" }],
+          },
+          ...(existing?.status ? { status: existing.status } : {}),
+        };
+        this.objects.set(k, stored);
+        if (resource.kind === "Deployment") this.#rollOut(k);
+        if (resource.kind === "Ingress") stored.status = { loadBalancer: { ingress: [{ ip: INGRESS_IP }] } };
+        return send(res, existing ? 200 : 201, stored);
+      }
+      default:
+        return send(res, 405, status(405, "MethodNotAllowed", `${req.method} is not supported`));
+    }
+  }
+
+  /** The deployment controller, faked: new pods after a delay, or a progress deadline for broken images. */
+  #rollOut(k: string): void {
+    const d = this.objects.get(k)!;
+    const generation = d.metadata.generation!;
+    const desired = d.spec?.replicas ?? this.get("horizontalpodautoscalers", d.metadata.namespace, d.metadata.name)?.spec?.minReplicas ?? 1;
+    const previousAvailable = d.status?.availableReplicas ?? 0;
+    d.status = { ...d.status, observedGeneration: generation - 1, replicas: previousAvailable + 1, updatedReplicas: 0, availableReplicas: previousAvailable, conditions: [{ type: "Progressing", status: "True", reason: "ReplicaSetUpdated" }] };
+    setTimeout(() => {
+      const now = this.objects.get(k);
+      if (!now || now.metadata.generation !== generation) return;
+      const broken = JSON.stringify(now.spec.template).includes("broken");
+      if (broken) {
+        now.status = { ...now.status, observedGeneration: generation, conditions: [{ type: "Progressing", status: "False", reason: "ProgressDeadlineExceeded", message: `ReplicaSet "${now.metadata.name}-${templateHash(now)}" has timed out progressing.` }] };
+        return;
+      }
+      now.status = { observedGeneration: generation, replicas: desired, updatedReplicas: desired, readyReplicas: desired, availableReplicas: desired, conditions: [{ type: "Available", status: "True" }, { type: "Progressing", status: "True", reason: "NewReplicaSetAvailable" }] };
+      this.#setPods(now, desired);
+    }, this.rolloutDelayMs);
+  }
+
+  #setPods(d: Obj, count: number): void {
+    for (const [k, o] of this.objects) if (o.kind === "Pod" && o.metadata.labels?.["app.kubernetes.io/name"] === d.metadata.name && o.metadata.namespace === d.metadata.namespace) this.objects.delete(k);
+    for (let i = 0; i < count; i++) {
+      const name = `${d.metadata.name}-${templateHash(d)}-${i}`;
+      this.objects.set(key("pods", d.metadata.namespace, name), { apiVersion: "v1", kind: "Pod", metadata: { name, namespace: d.metadata.namespace, labels: d.spec.template.metadata.labels }, status: { phase: "Running" } });
+    }
+  }
+}
+
+function templateHash(d: Obj): string {
+  return createHash("sha1").update(JSON.stringify(d.spec?.template)).digest("hex").slice(0, 10);
+}
+
+function key(plural: string, namespace: string | undefined, name: string): string {
+  return `${plural}/${namespace ?? ""}/${name}`;
+}
+
+function matches(labels: Record<string, string> | undefined, selector: string | null): boolean {
+  if (!selector) return true;
+  return selector.split(",").every((term) => {
+    const [k, v] = term.split("=");
+    return labels?.[k!] === v;
+  });
+}
+
+function status(code: number, reason: string, message: string) {
+  return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code };
+}
+
+function send(res: ServerResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.once("end", () => resolve(Buffer.concat(chunks)));
+    req.once("error", reject);
+  });
+}
