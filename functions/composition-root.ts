@@ -16,6 +16,10 @@ import type { ImageBuilder } from "../shared/build/image-builder.js";
 import { UrlGuard } from "../shared/build/url-guard.js";
 import { BuildLogStore } from "../shared/build/build-log-store.js";
 import { OwnBlobReader } from "../shared/build/own-blob-reader.js";
+import { DefaultAzureCredential } from "@azure/identity";
+import { AksComputeTarget } from "../shared/compute/aks/aks-compute-target.js";
+import { aksAccess, isAksClusterId } from "../shared/compute/aks/aks-access.js";
+import { DEFAULT_AKS_SETTINGS } from "../shared/compute/aks/kube-objects.js";
 import type { Container } from "@azure/cosmos";
 import { ServiceRepository } from "../shared/store/service-repository.js";
 import { SecretBox } from "../shared/crypto/secret-box.js";
@@ -72,6 +76,7 @@ async function buildDeps(): Promise<AppDeps> {
     config.localRuntime && config.images.dir
       ? new LocalComputeTarget({ controlUrl: config.localRuntime.controlUrl, controlToken: config.localRuntime.token, scoringBaseUrl: config.localRuntime.scoringUrl, ociLayoutDir: join(config.images.dir, "oci") })
       : undefined;
+  const aksTargets = aksTargetsOf(config);
   const deps: AppDeps = {
     config,
     container,
@@ -83,14 +88,15 @@ async function buildDeps(): Promise<AppDeps> {
     operations: new OperationRepository(container),
     imageBuildQueue: new WorkQueue<ImageBuildMessage>(storage.queues.getQueueClient(config.imageBuildQueue)),
     // ACR Tasks builds for AKS clusters arrive with the cloud issue; locally every target builds here.
-    builderFor: (computeResourceId) => (config.computeTargets.includes(computeResourceId) ? localBuilder : undefined),
+    // The local builder's images run on the local runtime; AKS pulls from a registry (ACR Tasks builds).
+    builderFor: (computeResourceId) => (computeResourceId === "local" && config.computeTargets.includes("local") ? localBuilder : undefined),
     buildLogs: new BuildLogStore(storage.blobs),
     storage,
     ownBlobs,
     services: new ServiceRepository(container),
     serviceRolloutQueue: new WorkQueue<ServiceRolloutMessage>(storage.queues.getQueueClient(config.serviceRolloutQueue)),
-    // AKS clusters arrive with the cloud issue; `local` is the local runtime when one is configured.
-    computeFor: (computeResourceId) => (computeResourceId === "local" && config.computeTargets.includes("local") ? localTarget : undefined),
+    // `local` is the local runtime when one is configured; AKS clusters are named by resource id.
+    computeFor: (computeResourceId) => (computeResourceId === "local" ? (config.computeTargets.includes("local") ? localTarget : undefined) : aksTargets.get(computeResourceId.toLowerCase())),
     secrets: secretBoxOf(config.serviceKeysSecret),
   };
   if (config.bootstrap) {
@@ -98,6 +104,15 @@ async function buildDeps(): Promise<AppDeps> {
     await ensureAccount(deps.accounts, accountPath, parseAccountPath(accountPath), ownerId);
   }
   return deps;
+}
+
+/** One AKS target per cluster resource id in COMPUTE_TARGETS, reached with the app's identity. */
+function aksTargetsOf(config: Config): Map<string, AksComputeTarget> {
+  const clusters = config.computeTargets.filter(isAksClusterId);
+  if (clusters.length === 0) return new Map();
+  const credential = new DefaultAzureCredential();
+  const settings = { ...DEFAULT_AKS_SETTINGS, ingressClassName: config.aks.ingressClassName, progressDeadlineSeconds: Math.ceil(config.rolloutTimeoutMs / 1000) };
+  return new Map(clusters.map((id) => [id.toLowerCase(), new AksComputeTarget({ access: aksAccess(id, credential), settings, scoringBaseUrl: config.aks.scoringBaseUrl })]));
 }
 
 let deps: Promise<AppDeps> | undefined;

@@ -48,6 +48,9 @@ const settingsSchema = z.object({
   ROLLOUT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(300),
   /** An operation unfinished after this long ends Failed. */
   OPERATION_DEADLINE_SECONDS: z.coerce.number().int().min(1).default(7200),
+  /** AKS compute targets: the ingress class exposing scoring URLs, and their public base URL when known up front. */
+  AKS_INGRESS_CLASS: z.string().min(1).default("webapprouting.kubernetes.azure.com"),
+  AKS_SCORING_BASE_URL: z.url().optional(),
 });
 
 export type Settings = z.output<typeof settingsSchema>;
@@ -67,6 +70,7 @@ export interface Config {
   serviceKeysSecret: string | undefined;
   localRuntime: { controlUrl: string; token: string; scoringUrl: string } | undefined;
   rolloutTimeoutMs: number;
+  aks: { ingressClassName: string; scoringBaseUrl: string | undefined };
 }
 
 export class ConfigError extends Error {}
@@ -100,6 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     serviceKeysSecret: s.SERVICE_KEYS_SECRET,
     localRuntime: s.LOCAL_RUNTIME_URL && s.LOCAL_RUNTIME_TOKEN && s.LOCAL_SCORING_URL ? { controlUrl: s.LOCAL_RUNTIME_URL.replace(/\/$/, ""), token: s.LOCAL_RUNTIME_TOKEN, scoringUrl: s.LOCAL_SCORING_URL } : undefined,
     rolloutTimeoutMs: s.ROLLOUT_TIMEOUT_SECONDS * 1000,
+    aks: { ingressClassName: s.AKS_INGRESS_CLASS, scoringBaseUrl: s.AKS_SCORING_BASE_URL },
   };
 }
 

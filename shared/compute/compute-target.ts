@@ -37,3 +37,11 @@ export interface ComputeTarget {
   delete(targetName: string): Promise<void>;
   logs(targetName: string, tail: number): Promise<string>;
 }
+
+/** A deployment the target cannot run as asked (an image it cannot pull): retrying will not help. */
+export class DeploymentRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DeploymentRefused";
+  }
+}

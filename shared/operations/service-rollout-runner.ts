@@ -1,6 +1,6 @@
 import type { Container } from "@azure/cosmos";
 import { heartbeat, isTerminal, recordAttemptError } from "./operation-progress.js";
-import type { ComputeTarget, DeploymentSpec } from "../compute/compute-target.js";
+import { DeploymentRefused, type ComputeTarget, type DeploymentSpec } from "../compute/compute-target.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { replaceTogether, type Versioned } from "../store/batch-replace.js";
 import type { DeploymentDocument, ErrorResponseBody, ModelDocument, OperationDocument, ServiceDocument, StoredDocument } from "../store/documents.js";
@@ -62,7 +62,12 @@ export async function runServiceRollout(deps: RolloutDeps, message: ServiceRollo
     const manifest = await deps.manifests.get(pk, image.manifestId);
     const models = (await Promise.all((manifest?.modelIds ?? []).map((id) => deps.models.get(pk, id)))).filter((m): m is ModelDocument => m !== undefined);
     const spec: DeploymentSpec = deploymentSpecOf(service, deployment, image, models, { primary: deps.secrets.open(service.keys.primary), secondary: deps.secrets.open(service.keys.secondary) });
-    await target.deploy(spec);
+    try {
+      await target.deploy(spec);
+    } catch (err) {
+      if (err instanceof DeploymentRefused) throw new RolloutFailure("DeploymentRefused", err.message);
+      throw err;
+    }
     const deadline = Date.now() + deps.rolloutTimeoutMs;
     let scoringUri: string | undefined;
     for (;;) {

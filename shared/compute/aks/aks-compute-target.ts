@@ -6,6 +6,7 @@ import { DEFAULT_AKS_SETTINGS, deploymentIdOf, keysSecret, namespaceOf, selector
 export type KubeAccess = () => Promise<KubeConfig>;
 
 export const FIELD_MANAGER = "model-management";
+const RECONNECT_AFTER_MS = 30 * 60_000;
 /** The pod template to go back to when a rollout fails, kept on the Deployment itself. */
 const ROLLBACK_ANNOTATION = "model-management.io/rollback-template";
 
@@ -25,6 +26,7 @@ export interface AksTargetOptions {
 export class AksComputeTarget implements ComputeTarget {
   readonly #settings: AksSettings;
   #clients: Promise<{ objects: KubernetesObjectApi; core: CoreV1Api }> | undefined;
+  #connectedAt = 0;
 
   constructor(private readonly options: AksTargetOptions) {
     this.#settings = options.settings ?? DEFAULT_AKS_SETTINGS;
@@ -134,7 +136,10 @@ export class AksComputeTarget implements ComputeTarget {
     }
   }
 
+  /** Clients of the cluster, made again every half hour: Entra ID tokens for AKS last about an hour. */
   #connect(): Promise<{ objects: KubernetesObjectApi; core: CoreV1Api }> {
+    if (Date.now() - this.#connectedAt > RECONNECT_AFTER_MS) this.#clients = undefined;
+    if (!this.#clients) this.#connectedAt = Date.now();
     this.#clients ??= this.options.access().then(
       (config) => ({ objects: KubernetesObjectApi.makeApiClient(config), core: config.makeApiClient(CoreV1Api) }),
       (err: unknown) => {

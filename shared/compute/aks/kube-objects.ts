@@ -1,5 +1,5 @@
 import type { KubernetesObject, V1Deployment, V1Ingress, V1Namespace, V1Secret, V1Service, V2HorizontalPodAutoscaler } from "@kubernetes/client-node";
-import type { DeploymentSpec } from "../compute-target.js";
+import { DeploymentRefused, type DeploymentSpec } from "../compute-target.js";
 
 /** The scoring server's port in every image (spec/scoring.md). */
 export const SCORING_PORT = 5001;
@@ -34,7 +34,7 @@ export const selectorOf = (targetName: string): string => `${SERVICE_LABEL}=${ta
 /** `<registry>/<repository>@<digest>`: pods run exactly the image that was built, whatever its tag becomes. */
 export function pinnedImage(location: string, digest: string): string {
   if (location.startsWith("oci:")) {
-    throw new Error(`The image is in the local builder's OCI layout (${location}); build it for the AKS compute target (ACR) to run it there.`);
+    throw new DeploymentRefused(`The image is in the local builder's OCI layout (${location}); build it for the AKS compute target (ACR) to run it there.`);
   }
   const withoutTag = location.replace(/@sha256:[0-9a-f]{64}$/, "").replace(/:[^/:]+$/, "");
   return `${withoutTag}@${digest}`;
