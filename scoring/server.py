@@ -16,10 +16,17 @@ Settings (environment):
   AML_MAX_BODY_BYTES  the largest request body accepted (104857600)
   AML_EXIT_WITH_PARENT  when 1, exit once the process that started the server is gone (the local
                         runtime sets it, so that no replica outlives a killed runtime)
+  AML_KEYS_DIR   when set, POST /score needs "Authorization: Bearer <key>" with the key in the
+                 directory's primaryKey or secondaryKey file (a Kubernetes Secret volume on AKS;
+                 locally the gateway checks keys instead). A changed file counts from the next request.
+  AML_MAX_CONCURRENT_REQUESTS  when set, at most this many requests run the driver at once; the
+                 excess waits a short while in a bounded queue, then gets a 503 with Retry-After
 """
 
+import hmac
 import importlib.util
 import json
+import time
 import os
 import sys
 import threading
@@ -32,6 +39,70 @@ SCHEMA = os.environ.get("AML_SCHEMA", "service_schema.json")
 HOST = os.environ.get("AML_HOST", "0.0.0.0")
 PORT = int(os.environ.get("AML_PORT", "5001"))
 MAX_BODY_BYTES = int(os.environ.get("AML_MAX_BODY_BYTES", str(100 * 1024 * 1024)))
+KEYS_DIR = os.environ.get("AML_KEYS_DIR")
+MAX_CONCURRENT = int(os.environ.get("AML_MAX_CONCURRENT_REQUESTS") or 0)
+QUEUE_WAIT_SECONDS = 5.0
+QUEUE_PER_SLOT = 10
+
+
+class Keys:
+    """The service's keys, from files that Kubernetes swaps atomically when the Secret changes."""
+
+    def __init__(self, directory):
+        self._directory = directory
+        self._lock = threading.Lock()
+        self._read_at = 0.0
+        self._keys = []
+
+    def accepts(self, header):
+        if not header.startswith("Bearer "):
+            return False
+        presented = header[len("Bearer "):].strip().encode("utf-8")
+        return any(hmac.compare_digest(presented, key) for key in self._current())
+
+    def _current(self):
+        # Read at most every half second: cheap enough per request, quick enough after a regeneration.
+        with self._lock:
+            now = time.monotonic()
+            if now - self._read_at > 0.5:
+                keys = []
+                for name in ("primaryKey", "secondaryKey"):
+                    try:
+                        with open(os.path.join(self._directory, name), "rb") as f:
+                            value = f.read().strip()
+                        if value:
+                            keys.append(value)
+                    except OSError:
+                        pass
+                self._keys = keys
+                self._read_at = now
+            return self._keys
+
+
+class Admission:
+    """At most `limit` requests run at once; a bounded number wait, the rest are turned away."""
+
+    def __init__(self, limit):
+        self._slots = threading.BoundedSemaphore(limit)
+        self._waiting = 0
+        self._max_waiting = limit * QUEUE_PER_SLOT
+        self._lock = threading.Lock()
+
+    def enter(self):
+        if self._slots.acquire(blocking=False):
+            return True
+        with self._lock:
+            if self._waiting >= self._max_waiting:
+                return False
+            self._waiting += 1
+        try:
+            return self._slots.acquire(timeout=QUEUE_WAIT_SECONDS)
+        finally:
+            with self._lock:
+                self._waiting -= 1
+
+    def leave(self):
+        self._slots.release()
 
 
 class Driver:
@@ -123,7 +194,7 @@ def swagger_document(app_root, schema_file):
     }
 
 
-def make_handler(driver, swagger_bytes):
+def make_handler(driver, swagger_bytes, keys=None, admission=None):
     class ScoringHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "azureml-scoring"
@@ -173,8 +244,29 @@ def make_handler(driver, swagger_bytes):
             body = self.rfile.read(length) if length > 0 else b""
             if path != "/score":
                 return self._json(404, {"error": "Not found: %s" % path})
+            if keys is not None and not keys.accepts(self.headers.get("Authorization") or ""):
+                return self._send_unauthorized()
             if driver.state != "ready":
                 return self._json(503, {"error": "The service is not ready: %s" % (driver.error or driver.state)})
+            if admission is not None:
+                if not admission.enter():
+                    return self._json(503, {"error": "The service is busy; try again shortly."})
+                try:
+                    return self._run(body)
+                finally:
+                    admission.leave()
+            return self._run(body)
+
+        def _send_unauthorized(self):
+            body = json.dumps({"error": "Authorization: Bearer <service key> is required, with a valid key."}).encode("utf-8")
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("WWW-Authenticate", 'Bearer realm="scoring"')
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _run(self, body):
             try:
                 text = body.decode("utf-8")
             except UnicodeDecodeError:
@@ -229,7 +321,9 @@ def main():
         sys.path.insert(0, APP_ROOT)
     driver = Driver(APP_ROOT, DRIVER)
     swagger = json.dumps(swagger_document(APP_ROOT, SCHEMA)).encode("utf-8")
-    server = ScoringServer((HOST, PORT), make_handler(driver, swagger))
+    keys = Keys(KEYS_DIR) if KEYS_DIR else None
+    admission = Admission(MAX_CONCURRENT) if MAX_CONCURRENT > 0 else None
+    server = ScoringServer((HOST, PORT), make_handler(driver, swagger, keys, admission))
     log("listening on %s:%d" % (HOST, server.server_address[1]))
     driver.start()
     try:

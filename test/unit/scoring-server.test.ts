@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { directoryOf } from "../fixtures/archives.js";
 import { freePort } from "../support/ports.js";
 import { PROJECT_ROOT } from "../support/local-stack.js";
-import { LINEAR_DRIVER, LINEAR_MODEL } from "../fixtures/drivers.js";
+import { LINEAR_DRIVER, LINEAR_MODEL, SLOW_DRIVER } from "../fixtures/drivers.js";
 
 const SERVER = join(PROJECT_ROOT, "scoring", "server.py");
 let server: ChildProcess | undefined;
@@ -13,10 +14,10 @@ afterEach(() => {
   server = undefined;
 });
 
-async function start(files: Record<string, string>): Promise<string> {
+async function start(files: Record<string, string>, env: Record<string, string> = {}): Promise<string> {
   const port = await freePort();
   server = spawn(process.env.PYTHON ?? "python3", [SERVER], {
-    env: { ...process.env, AML_APP_ROOT: directoryOf(files), AML_DRIVER: "score.py", AML_HOST: "127.0.0.1", AML_PORT: String(port) },
+    env: { ...process.env, AML_APP_ROOT: directoryOf(files), AML_DRIVER: "score.py", AML_HOST: "127.0.0.1", AML_PORT: String(port), ...env },
     stdio: "ignore",
   });
   const base = `http://127.0.0.1:${port}`;
@@ -75,5 +76,34 @@ describe("the scoring server", () => {
     const body = swagger.paths["/score"].post.parameters[0];
     expect(body.schema).toEqual(schema.input.input_df.internal);
     expect(body["x-example"]).toEqual({ data: [[1, 2, 3]] });
+  });
+
+  it("with AML_KEYS_DIR, scores only with the primary or secondary key, and follows a changed key file", async () => {
+    const keysDir = directoryOf({ primaryKey: "first-primary", secondaryKey: "first-secondary" });
+    const base = await start({ "score.py": LINEAR_DRIVER, "model.json": LINEAR_MODEL }, { AML_KEYS_DIR: keysDir });
+    await waitHealthy(base);
+    const score = (key?: string) => fetch(`${base}/score`, { method: "POST", headers: key ? { authorization: `Bearer ${key}` } : {}, body: '{"data":[[1,1,1]]}' });
+    const missing = await score();
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get("www-authenticate")).toBe('Bearer realm="scoring"');
+    expect((await score("wrong")).status).toBe(401);
+    expect((await score("first-primary")).status).toBe(200);
+    expect((await score("first-secondary")).status).toBe(200);
+    writeFileSync(join(keysDir, "primaryKey"), "second-primary");
+    await new Promise((r) => setTimeout(r, 700));
+    expect((await score("first-primary")).status).toBe(401);
+    expect(await (await score("second-primary")).json()).toEqual([6]);
+  });
+
+  it("with AML_MAX_CONCURRENT_REQUESTS, runs that many at once, queues a few, and turns the rest away with 503 and Retry-After", async () => {
+    const base = await start({ "score.py": SLOW_DRIVER }, { AML_MAX_CONCURRENT_REQUESTS: "1" });
+    await waitHealthy(base);
+    // One runs, ten wait (the queue is ten per slot), the rest are refused at once.
+    const answers = await Promise.all(Array.from({ length: 14 }, () => fetch(`${base}/score`, { method: "POST", body: JSON.stringify({ sleep: 0.2 }) })));
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(11);
+    const refused = answers.filter((a) => a.status === 503);
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    expect(refused.every((a) => a.headers.get("retry-after") === "1")).toBe(true);
   });
 });
