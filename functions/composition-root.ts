@@ -20,6 +20,7 @@ import { DefaultAzureCredential } from "@azure/identity";
 import { AksComputeTarget } from "../shared/compute/aks/aks-compute-target.js";
 import { aksAccess, isAksClusterId } from "../shared/compute/aks/aks-access.js";
 import { DEFAULT_AKS_SETTINGS } from "../shared/compute/aks/kube-objects.js";
+import { AcrTasksBuilder } from "../shared/build/acr-tasks-builder.js";
 import type { Container } from "@azure/cosmos";
 import { ServiceRepository } from "../shared/store/service-repository.js";
 import { SecretBox } from "../shared/crypto/secret-box.js";
@@ -77,6 +78,7 @@ async function buildDeps(): Promise<AppDeps> {
       ? new LocalComputeTarget({ controlUrl: config.localRuntime.controlUrl, controlToken: config.localRuntime.token, scoringBaseUrl: config.localRuntime.scoringUrl, ociLayoutDir: join(config.images.dir, "oci") })
       : undefined;
   const aksTargets = aksTargetsOf(config);
+  const acrBuilder = config.acr && localBuilder ? new AcrTasksBuilder({ local: localBuilder, ...config.acr, credential: new DefaultAzureCredential() }) : undefined;
   const deps: AppDeps = {
     config,
     container,
@@ -88,8 +90,8 @@ async function buildDeps(): Promise<AppDeps> {
     operations: new OperationRepository(container),
     imageBuildQueue: new WorkQueue<ImageBuildMessage>(storage.queues.getQueueClient(config.imageBuildQueue)),
     // ACR Tasks builds for AKS clusters arrive with the cloud issue; locally every target builds here.
-    // The local builder's images run on the local runtime; AKS pulls from a registry (ACR Tasks builds).
-    builderFor: (computeResourceId) => (computeResourceId === "local" && config.computeTargets.includes("local") ? localBuilder : undefined),
+    // The local builder's images run on the local runtime; AKS pulls what ACR Tasks built.
+    builderFor: (computeResourceId) => (computeResourceId === "local" ? (config.computeTargets.includes("local") ? localBuilder : undefined) : aksTargets.has(computeResourceId.toLowerCase()) ? acrBuilder : undefined),
     buildLogs: new BuildLogStore(storage.blobs),
     storage,
     ownBlobs,

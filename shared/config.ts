@@ -51,6 +51,9 @@ const settingsSchema = z.object({
   /** AKS compute targets: the ingress class exposing scoring URLs, and their public base URL when known up front. */
   AKS_INGRESS_CLASS: z.string().min(1).default("webapprouting.kubernetes.azure.com"),
   AKS_SCORING_BASE_URL: z.url().optional(),
+  /** ACR Tasks builds images for AKS targets: the registry's resource id and login server (<name>.azurecr.io). */
+  ACR_REGISTRY_ID: z.string().regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.ContainerRegistry\/registries\/[^/]+$/i, "must be a container registry's resource id").optional(),
+  ACR_LOGIN_SERVER: z.string().regex(/^[a-z0-9]+\.azurecr\.[a-z.]+$/i, "must be the registry's login server, e.g. myregistry.azurecr.io").optional(),
 });
 
 export type Settings = z.output<typeof settingsSchema>;
@@ -71,6 +74,7 @@ export interface Config {
   localRuntime: { controlUrl: string; token: string; scoringUrl: string } | undefined;
   rolloutTimeoutMs: number;
   aks: { ingressClassName: string; scoringBaseUrl: string | undefined };
+  acr: { registryId: string; loginServer: string } | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -83,6 +87,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`The app settings are not valid:\n${lines.join("\n")}`);
   }
   const s = parsed.data;
+  if (Boolean(s.ACR_REGISTRY_ID) !== Boolean(s.ACR_LOGIN_SERVER)) {
+    throw new ConfigError("The app settings are not valid:\n- ACR_REGISTRY_ID and ACR_LOGIN_SERVER go together: set both or neither.");
+  }
   if (Boolean(s.BOOTSTRAP_ACCOUNT) !== Boolean(s.BOOTSTRAP_OWNER)) {
     throw new ConfigError("The app settings are not valid:\n- BOOTSTRAP_ACCOUNT and BOOTSTRAP_OWNER go together: set both or neither.");
   }
@@ -105,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     localRuntime: s.LOCAL_RUNTIME_URL && s.LOCAL_RUNTIME_TOKEN && s.LOCAL_SCORING_URL ? { controlUrl: s.LOCAL_RUNTIME_URL.replace(/\/$/, ""), token: s.LOCAL_RUNTIME_TOKEN, scoringUrl: s.LOCAL_SCORING_URL } : undefined,
     rolloutTimeoutMs: s.ROLLOUT_TIMEOUT_SECONDS * 1000,
     aks: { ingressClassName: s.AKS_INGRESS_CLASS, scoringBaseUrl: s.AKS_SCORING_BASE_URL },
+    acr: s.ACR_REGISTRY_ID && s.ACR_LOGIN_SERVER ? { registryId: s.ACR_REGISTRY_ID, loginServer: s.ACR_LOGIN_SERVER } : undefined,
   };
 }
 

@@ -32,3 +32,27 @@ export async function startAzuriteQueue(): Promise<AzuriteQueue> {
       }),
   };
 }
+
+export interface AzuriteBlob {
+  connectionString: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** A real Azurite blob service on a free loopback port, data in a temporary directory. */
+export async function startAzuriteBlob(): Promise<AzuriteBlob> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "mm-azurite-blob-"));
+  const main = join(require.resolve("azurite/package.json"), "..", "dist", "src", "blob", "main.js");
+  const child: ChildProcess = spawn(process.execPath, [main, "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--loose", "--location", dir, "--blobHost", "127.0.0.1", "--blobPort", String(port)], { stdio: "ignore" });
+  await waitForPort(port);
+  return {
+    port,
+    connectionString: `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${DEV_KEY};BlobEndpoint=http://127.0.0.1:${port}/devstoreaccount1;`,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}

@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BlobSASPermissions, BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import { AcrTasksBuilder } from "../../shared/build/acr-tasks-builder.js";
+import { LocalOciBuilder } from "../../shared/build/local-oci-builder.js";
+import { UrlGuard } from "../../shared/build/url-guard.js";
+import { BuildLog } from "../../shared/build/build-log.js";
+import type { ManifestDocument, ModelDocument } from "../../shared/store/documents.js";
+import { startAzuriteBlob, type AzuriteBlob } from "../support/azurite.js";
+import { FakeAcr } from "../support/fake-acr.js";
+import { fakeCredential } from "../support/fake-arm.js";
+import { PROJECT_ROOT } from "../support/local-stack.js";
+import { LINEAR_DRIVER, LINEAR_MODEL } from "../fixtures/drivers.js";
+
+const SUBSCRIPTION = "6f1c7a4e-2b1d-4c8e-9a55-3d0f2e7b9c10";
+const ACCOUNT = "subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/ml/accounts/team";
+let azurite: AzuriteBlob;
+let content: ContainerClient;
+let acr: FakeAcr;
+let builder: AcrTasksBuilder;
+let manifest: ManifestDocument;
+let model: ModelDocument;
+let builds = 0;
+
+beforeAll(async () => {
+  azurite = await startAzuriteBlob();
+  const blobs = BlobServiceClient.fromConnectionString(azurite.connectionString);
+  content = blobs.getContainerClient("content");
+  await content.createIfNotExists();
+  const acrStorage = blobs.getContainerClient("acr-build-sources");
+  await acrStorage.createIfNotExists();
+  const put = async (name: string, text: string) => {
+    await content.getBlockBlobClient(name).upload(text, Buffer.byteLength(text));
+    return content.getBlockBlobClient(name).generateSasUrl({ permissions: BlobSASPermissions.parse("r"), expiresOn: new Date(Date.now() + 3600_000) });
+  };
+  const now = new Date().toISOString();
+  model = { id: "m1", pk: ACCOUNT, kind: "model", name: "linear", version: 1, mimeType: "application/json", url: await put("model.json", LINEAR_MODEL), createdAt: now };
+  manifest = { id: "mf1", pk: ACCOUNT, kind: "manifest", name: "linear", version: 1, driverProgram: "score.py", assets: [{ id: "score.py", url: await put("score.py", LINEAR_DRIVER) }], modelIds: ["m1"], modelType: "Registered", targetRuntime: { runtimeType: "Python", properties: {} }, webserviceType: "Realtime", createdTime: now };
+  const credential = fakeCredential({ "https://management.azure.com/.default": "aad-token" });
+  acr = new FakeAcr(SUBSCRIPTION, "ml-rg", "mmacr", acrStorage, "aad-token");
+  const local = new LocalOciBuilder({ imagesDir: mkdtempSync(join(tmpdir(), "mm-acr-images-")), scoringServerDir: join(PROJECT_ROOT, "scoring"), baseImage: "python:3.11-slim", python: process.env.PYTHON ?? "python3", guard: new UrlGuard([`http://127.0.0.1:${azurite.port}`]) });
+  builder = new AcrTasksBuilder({ local, registryId: acr.registryId, loginServer: acr.loginServer, credential, armOptions: { httpClient: acr.arm() }, registryOptions: { httpClient: acr.registry() }, pollMs: 10, timeoutSeconds: 2 });
+});
+
+afterAll(async () => {
+  await azurite?.stop();
+});
+
+const request = (log: BuildLog) => ({ imageId: `img${++builds}`, imageName: "linear", version: builds, accountPath: ACCOUNT, accountName: "team", manifest, models: [model], log });
+
+describe("the ACR Tasks image builder, against a fake ACR (ARM and data plane) and a real blob store", () => {
+  it("uploads the Dockerfile context, runs a Docker build, follows it, keeps its log, and reads the pushed digest", async () => {
+    acr.nextOutcome = "Succeeded";
+    const log = new BuildLog();
+    const result = await builder.build(request(log));
+    const [runId, run] = [...acr.runs].pop()!;
+    expect(run.request).toMatchObject({ type: "DockerBuildRequest", isPushEnabled: true, dockerFilePath: "Dockerfile", platform: { os: "Linux", architecture: "amd64" }, timeout: 2 });
+    expect(run.request.imageNames).toEqual([result.imageLocation.slice("mmacr.azurecr.io/".length)]);
+    expect(result.imageLocation).toMatch(/^mmacr\.azurecr\.io\/team-[0-9a-f]+\/linear:\d+$/);
+    expect(result.digest).toBe(acr.tags.get(run.request.imageNames[0]));
+    // What ACR received is the local builder's Dockerfile context: the three layers and the Dockerfile.
+    expect(run.files!.sort()).toEqual(["Dockerfile", "layer-1-scoring-server.tar.gz", "layer-2-app.tar.gz", "layer-3-models.tar.gz"]);
+    expect(run.dockerfile).toContain("FROM python:3.11-slim");
+    const text = log.text();
+    expect(text).toContain(`ACR Tasks run ${runId}: Running`);
+    expect(text).toContain(`ACR Tasks run ${runId}: Succeeded`);
+    expect(text).toContain(`acr ${runId}| Successfully pushed`);
+    expect(acr.armCalls).toEqual(expect.arrayContaining(["POST {registry}/listBuildSourceUploadUrl", "POST {registry}/scheduleRun", `POST {registry}/runs/${runId}/listLogSasUrl`]));
+  });
+
+  it("fails the build with the run's own error when the run fails", async () => {
+    acr.nextOutcome = "Failed";
+    const log = new BuildLog();
+    await expect(builder.build(request(log))).rejects.toMatchObject({ code: "ImageBuildFailed", message: expect.stringMatching(/^ACR Tasks run cb\d+ ended Failed: failed during run, err: exit status 1\.$/) });
+    expect(log.text()).toContain("error: the build failed");
+  });
+
+  it("cancels a run that outlives its timeout and fails the build saying so", async () => {
+    acr.nextOutcome = "Never";
+    await expect(builder.build(request(new BuildLog()))).rejects.toMatchObject({ code: "ImageBuildTimedOut" });
+    const [runId, run] = [...acr.runs].pop()!;
+    expect(run.status).toBe("Canceled");
+    expect(acr.armCalls).toContain(`POST {registry}/runs/${runId}/cancel`);
+  });
+});
