@@ -8,7 +8,7 @@ const bool = z
 const accountPathPattern = /^subscriptions\/[^/]+\/resourceGroups\/[^/]+\/accounts\/[^/]+$/;
 
 /** The app settings the app reads, validated once at start. */
-const settingsSchema = z.object({
+export const settingsSchema = z.object({
   COSMOS_ENDPOINT: z.url({ message: "must be the Cosmos DB account endpoint, e.g. https://myaccount.documents.azure.com:443/" }),
   /** Absent in Azure: the app then signs in with its managed identity (DefaultAzureCredential). */
   COSMOS_KEY: z.string().min(1).optional(),

@@ -1,0 +1,132 @@
+// Everything the Model Management service needs in Azure, in one resource group:
+//   az deployment group create -g <group> -f infra/main.bicep -p infra/main.parameters.json
+// See the README's cloud section for the whole sequence (code publish, Event Grid wiring).
+targetScope = 'resourceGroup'
+
+@description('Where the resources go.')
+param location string = resourceGroup().location
+
+@description('A short prefix for resource names (letters and digits).')
+@minLength(3)
+@maxLength(12)
+param namePrefix string
+
+@description('The API\'s Entra ID audience (its application ID URI or client id): tokens must be issued for it.')
+param authAudience string
+
+@description('The Entra ID tenant whose tokens the API accepts.')
+param authTenantId string = tenant().tenantId
+
+@description('32 random bytes, base64 (openssl rand -base64 32): encrypts service keys at rest. Kept in Key Vault.')
+@secure()
+param serviceKeysSecret string
+
+@description('Origins the builder may fetch model and asset URLs from, comma-separated.')
+param fetchAllowedOrigins string = 'https://*.blob.${environment().suffixes.storage}'
+
+@description('Send telemetry from the app and the scoring services to Application Insights.')
+param appInsightsEnabled bool = true
+
+@description('AKS nodes: how many, and of which size.')
+param aksNodeCount int = 2
+param aksNodeVmSize string = 'Standard_D4s_v5'
+
+@description('Wire blob drops in the models container to the modelBlobCreated function (once the code is published).')
+param wireModelBlobEvents bool = false
+
+param tags object = { app: 'model-management' }
+
+// The Cosmos container and partition key the code uses (shared/config.ts, shared/store/cosmos.ts).
+var cosmosDatabase = 'modelmanagement'
+var cosmosContainer = 'resources'
+var cosmosPartitionKey = '/pk'
+var suffix = uniqueString(resourceGroup().id, namePrefix)
+var loginEndpoint = environment().authentication.loginEndpoint
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  params: { location: location, namePrefix: namePrefix, tags: tags }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  params: { location: location, storageName: toLower(take('${namePrefix}${suffix}', 24)), tags: tags }
+}
+
+module cosmos 'modules/cosmos.bicep' = {
+  name: 'cosmos'
+  params: { location: location, namePrefix: '${namePrefix}-${take(suffix, 6)}', tags: tags, databaseName: cosmosDatabase, containerName: cosmosContainer, partitionKeyPath: cosmosPartitionKey }
+}
+
+module registry 'modules/registry.bicep' = {
+  name: 'registry'
+  params: { location: location, registryName: toLower(take('${namePrefix}acr${suffix}', 50)), tags: tags }
+}
+
+module aks 'modules/aks.bicep' = {
+  name: 'aks'
+  params: { location: location, namePrefix: namePrefix, tags: tags, nodeCount: aksNodeCount, nodeVmSize: aksNodeVmSize, registryId: registry.outputs.id }
+}
+
+module keyvault 'modules/keyvault.bicep' = {
+  name: 'keyvault'
+  params: { location: location, namePrefix: '${namePrefix}-${take(suffix, 6)}', tags: tags, serviceKeysSecret: serviceKeysSecret }
+}
+
+module functionApp 'modules/functionapp.bicep' = {
+  name: 'functionapp'
+  params: {
+    location: location
+    namePrefix: '${namePrefix}-${take(suffix, 6)}'
+    tags: tags
+    storageName: storage.outputs.name
+    storageBlobEndpoint: storage.outputs.blobEndpoint
+    cosmosEndpoint: cosmos.outputs.endpoint
+    cosmosDatabase: cosmosDatabase
+    cosmosContainer: cosmosContainer
+    authIssuer: '${loginEndpoint}${authTenantId}/v2.0'
+    authAudience: authAudience
+    authJwksUri: '${loginEndpoint}${authTenantId}/discovery/v2.0/keys'
+    aksClusterId: aks.outputs.id
+    registryId: registry.outputs.id
+    registryLoginServer: registry.outputs.loginServer
+    serviceKeysSecretUri: keyvault.outputs.secretUri
+    fetchAllowedOrigins: fetchAllowedOrigins
+    appInsightsEnabled: appInsightsEnabled
+    appInsightsConnectionString: monitoring.outputs.connectionString
+  }
+}
+
+module roles 'modules/roles.bicep' = {
+  name: 'roles'
+  params: {
+    principalId: functionApp.outputs.principalId
+    storageName: storage.outputs.name
+    cosmosName: cosmos.outputs.name
+    vaultName: keyvault.outputs.name
+    appInsightsId: monitoring.outputs.appInsightsId
+    registryName: registry.outputs.name
+    aksName: aks.outputs.name
+  }
+}
+
+module eventGrid 'modules/eventgrid.bicep' = {
+  name: 'eventgrid'
+  params: { location: location, namePrefix: namePrefix, tags: tags, storageId: storage.outputs.id, functionAppId: functionApp.outputs.id, wireModelBlobEvents: wireModelBlobEvents }
+}
+
+// What a local run against these resources, and the mm CLI, need (README: "Deploying to Azure").
+output API_BASE_URL string = functionApp.outputs.apiBaseUrl
+output FUNCTION_APP_NAME string = functionApp.outputs.name
+output COSMOS_ENDPOINT string = cosmos.outputs.endpoint
+output COSMOS_DATABASE string = cosmosDatabase
+output COSMOS_CONTAINER string = cosmosContainer
+output AzureWebJobsStorage__accountName string = storage.outputs.name
+output STORAGE_BLOB_ENDPOINT string = storage.outputs.blobEndpoint
+output AUTH_ISSUER string = '${loginEndpoint}${authTenantId}/v2.0'
+output AUTH_AUDIENCE string = authAudience
+output AUTH_JWKS_URI string = '${loginEndpoint}${authTenantId}/discovery/v2.0/keys'
+output COMPUTE_TARGETS string = aks.outputs.id
+output ACR_REGISTRY_ID string = registry.outputs.id
+output ACR_LOGIN_SERVER string = registry.outputs.loginServer
+output APPLICATIONINSIGHTS_CONNECTION_STRING string = appInsightsEnabled ? monitoring.outputs.connectionString : ''
