@@ -113,7 +113,12 @@ function aksTargetsOf(config: Config): Map<string, AksComputeTarget> {
   const clusters = config.computeTargets.filter(isAksClusterId);
   if (clusters.length === 0) return new Map();
   const credential = new DefaultAzureCredential();
-  const settings = { ...DEFAULT_AKS_SETTINGS, ingressClassName: config.aks.ingressClassName, progressDeadlineSeconds: Math.ceil(config.rolloutTimeoutMs / 1000) };
+  const settings = {
+    ...DEFAULT_AKS_SETTINGS,
+    ingressClassName: config.aks.ingressClassName,
+    progressDeadlineSeconds: Math.ceil(config.rolloutTimeoutMs / 1000),
+    appInsightsConnectionString: process.env.APPLICATIONINSIGHTS_CONNECTION_STRING,
+  };
   return new Map(clusters.map((id) => [id.toLowerCase(), new AksComputeTarget({ access: aksAccess(id, credential), settings, scoringBaseUrl: config.aks.scoringBaseUrl })]));
 }
 

@@ -5,6 +5,7 @@
  */
 import { app } from "@azure/functions";
 import { getDeps } from "./composition-root.js";
+import { startTelemetry } from "../shared/telemetry.js";
 import { ACCOUNT_ROUTE, RESOURCE_GROUP_ROUTE } from "./routes.js";
 import { health } from "./http/health.js";
 import { routeNotFound } from "./http/route-not-found.js";
@@ -18,6 +19,9 @@ import { makeOperationSweeper } from "./timers/sweep-operations.js";
 import * as services from "./http/services.js";
 import { makeModelBlobCreated } from "./events/model-blob-created.js";
 import { makeServiceRolloutPoisonHandler, makeServiceRolloutWorker } from "./workers/service-rollouts.js";
+
+// Telemetry first, so that what follows is traced (a no-op without a connection string).
+await startTelemetry().catch((err: unknown) => console.error("Telemetry could not start:", err instanceof Error ? err.message : err));
 
 const anonymous = { authLevel: "anonymous" } as const;
 

@@ -21,12 +21,19 @@ Settings (environment):
                  locally the gateway checks keys instead). A changed file counts from the next request.
   AML_MAX_CONCURRENT_REQUESTS  when set, at most this many requests run the driver at once; the
                  excess waits a short while in a bounded queue, then gets a 503 with Retry-After
+  AML_APP_INSIGHTS_ENABLED  with "true" and APPLICATIONINSIGHTS_CONNECTION_STRING, every scoring
+                 request is sent to Application Insights as a request (the ingestion API, in
+                 batches every few seconds, from a background thread)
 """
 
+import gzip
 import hmac
 import importlib.util
 import json
 import time
+import urllib.request
+import uuid
+from datetime import datetime, timezone
 import os
 import sys
 import threading
@@ -77,6 +84,65 @@ class Keys:
                 self._keys = keys
                 self._read_at = now
             return self._keys
+
+
+class RequestTelemetry:
+    """Scoring requests to Application Insights, as RequestData envelopes of its ingestion API.
+
+    Standard library only (this server goes into every image): a queue, a thread that posts the
+    batch every few seconds, and nothing that can slow or fail a scoring request."""
+
+    FLUSH_SECONDS = 5.0
+    MAX_QUEUED = 10000
+
+    def __init__(self, connection_string):
+        parts = dict(p.split("=", 1) for p in connection_string.split(";") if "=" in p)
+        self._ikey = parts.get("InstrumentationKey", "")
+        endpoint = parts.get("IngestionEndpoint", "https://dc.services.visualstudio.com/")
+        self._url = endpoint.rstrip("/") + "/v2.1/track"
+        self._lock = threading.Lock()
+        self._pending = []
+        self._role = os.environ.get("HOSTNAME", "scoring")
+        threading.Thread(target=self._run, name="telemetry", daemon=True).start()
+
+    def request(self, name, started, seconds, status):
+        envelope = {
+            "name": "Microsoft.ApplicationInsights.Request",
+            "time": datetime.fromtimestamp(started, tz=timezone.utc).isoformat(),
+            "iKey": self._ikey,
+            "tags": {"ai.cloud.role": "scoring", "ai.cloud.roleInstance": self._role, "ai.operation.id": uuid.uuid4().hex},
+            "data": {
+                "baseType": "RequestData",
+                "baseData": {
+                    "ver": 2,
+                    "id": uuid.uuid4().hex[:16],
+                    "name": name,
+                    "duration": "00:00:%09.6f" % min(seconds, 59.999999),
+                    "responseCode": str(status),
+                    "success": status < 400,
+                },
+            },
+        }
+        with self._lock:
+            if len(self._pending) < self.MAX_QUEUED:
+                self._pending.append(envelope)
+
+    def _run(self):
+        while True:
+            time.sleep(self.FLUSH_SECONDS)
+            self.flush()
+
+    def flush(self):
+        with self._lock:
+            batch, self._pending = self._pending, []
+        if not batch:
+            return
+        body = gzip.compress(json.dumps(batch).encode("utf-8"))
+        request = urllib.request.Request(self._url, data=body, method="POST", headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+        try:
+            urllib.request.urlopen(request, timeout=10).read()
+        except Exception as err:  # noqa: BLE001 - telemetry is best effort
+            log("telemetry not sent (%d requests): %s" % (len(batch), err))
 
 
 class Admission:
@@ -194,7 +260,7 @@ def swagger_document(app_root, schema_file):
     }
 
 
-def make_handler(driver, swagger_bytes, keys=None, admission=None):
+def make_handler(driver, swagger_bytes, keys=None, admission=None, telemetry=None):
     class ScoringHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "azureml-scoring"
@@ -217,9 +283,10 @@ def make_handler(driver, swagger_bytes, keys=None, admission=None):
                 self.send_header("Retry-After", "1")
             self.end_headers()
             self.wfile.write(body)
+            return status
 
         def _json(self, status, value):
-            self._send(status, json.dumps(value))
+            return self._send(status, json.dumps(value))
 
         def do_GET(self):  # noqa: N802 - http.server's naming
             path = self.path.split("?", 1)[0]
@@ -248,9 +315,17 @@ def make_handler(driver, swagger_bytes, keys=None, admission=None):
                 return self._send_unauthorized()
             if driver.state != "ready":
                 return self._json(503, {"error": "The service is not ready: %s" % (driver.error or driver.state)})
+            started = time.time()
+            status = self._admitted(body)
+            if telemetry is not None:
+                telemetry.request("POST /score", started, time.time() - started, status)
+            return None
+
+        def _admitted(self, body):
             if admission is not None:
                 if not admission.enter():
-                    return self._json(503, {"error": "The service is busy; try again shortly."})
+                    self._json(503, {"error": "The service is busy; try again shortly."})
+                    return 503
                 try:
                     return self._run(body)
                 finally:
@@ -323,7 +398,9 @@ def main():
     swagger = json.dumps(swagger_document(APP_ROOT, SCHEMA)).encode("utf-8")
     keys = Keys(KEYS_DIR) if KEYS_DIR else None
     admission = Admission(MAX_CONCURRENT) if MAX_CONCURRENT > 0 else None
-    server = ScoringServer((HOST, PORT), make_handler(driver, swagger, keys, admission))
+    connection = os.environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING")
+    telemetry = RequestTelemetry(connection) if connection and os.environ.get("AML_APP_INSIGHTS_ENABLED") == "true" else None
+    server = ScoringServer((HOST, PORT), make_handler(driver, swagger, keys, admission, telemetry))
     log("listening on %s:%d" % (HOST, server.server_address[1]))
     driver.start()
     try:

@@ -22,8 +22,10 @@ resource insights 'Microsoft.Insights/components@2020-02-02' = {
   properties: {
     Application_Type: 'web'
     WorkspaceResourceId: workspace.id
-    // Telemetry is sent with Entra ID (the app's identity), not with the instrumentation key alone.
-    DisableLocalAuth: true
+    // The app sends with Entra ID (its identity); the scoring pods, which have no identity of
+    // their own, send with the connection string. Local auth stays on for them: the connection
+    // string lets one write telemetry, never read it.
+    DisableLocalAuth: false
   }
 }
 

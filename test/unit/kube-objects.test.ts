@@ -65,6 +65,14 @@ describe("the AKS target's Kubernetes objects", () => {
     expect(hpa.spec.metrics[0].resource.target).toEqual({ type: "Utilization", averageUtilization: 70 });
   });
 
+  it("gives the App Insights connection string to the pods of services that enable it, and only to them", () => {
+    const settings = { ingressClassName: "nginx", progressDeadlineSeconds: 120, appInsightsConnectionString: "InstrumentationKey=k;IngestionEndpoint=https://x/" };
+    const envOf = (spec: DeploymentSpec) => ((serviceObjects(spec, settings)[2] as any).spec.template.spec.containers[0].env as { name: string; value: string }[]).map((e) => e.name);
+    expect(envOf({ ...base, env: { ...base.env, AML_APP_INSIGHTS_ENABLED: "true" } })).toContain("APPLICATIONINSIGHTS_CONNECTION_STRING");
+    expect(envOf(base)).not.toContain("APPLICATIONINSIGHTS_CONNECTION_STRING");
+    expect((serviceObjects(base, settings)[2] as any).spec.progressDeadlineSeconds).toBe(120);
+  });
+
   it("would notice an object the schemas refuse", () => {
     const deployment = serviceObjects(base)[2] as any;
     expect(() => validate({ ...deployment, spec: { ...deployment.spec, replicas: "two" } })).toThrow();

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { gunzipSync } from "node:zlib";
 import { join } from "node:path";
 import { directoryOf } from "../fixtures/archives.js";
 import { freePort } from "../support/ports.js";
@@ -105,5 +107,35 @@ describe("the scoring server", () => {
     const refused = answers.filter((a) => a.status === 503);
     expect(refused.length).toBeGreaterThanOrEqual(1);
     expect(refused.every((a) => a.headers.get("retry-after") === "1")).toBe(true);
+  });
+
+  it("with App Insights enabled and a connection string, sends each scoring request to the ingestion API", async () => {
+    // A stand-in for the ingestion endpoint, on loopback.
+    const tracked: any[] = [];
+    const ingestion = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const body = Buffer.concat(chunks);
+        if (req.url === "/v2.1/track") tracked.push(...JSON.parse((req.headers["content-encoding"] === "gzip" ? gunzipSync(body) : body).toString("utf8")));
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end('{"itemsReceived":1,"itemsAccepted":1,"errors":[]}');
+      });
+    });
+    await new Promise<void>((r) => ingestion.listen(0, "127.0.0.1", r));
+    try {
+      const port = (ingestion.address() as { port: number }).port;
+      const base = await start({ "score.py": LINEAR_DRIVER, "model.json": LINEAR_MODEL }, { AML_APP_INSIGHTS_ENABLED: "true", APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=abc-123;IngestionEndpoint=http://127.0.0.1:${port}/` });
+      await waitHealthy(base);
+      expect((await fetch(`${base}/score`, { method: "POST", body: '{"data":[[1,1,1]]}' })).status).toBe(200);
+      expect((await fetch(`${base}/score`, { method: "POST", body: "{not json" })).status).toBe(500);
+      for (let i = 0; i < 80 && tracked.length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(tracked.map((e) => [e.name, e.iKey, e.data.baseType, e.data.baseData.name, e.data.baseData.responseCode, e.data.baseData.success])).toEqual([
+        ["Microsoft.ApplicationInsights.Request", "abc-123", "RequestData", "POST /score", "200", true],
+        ["Microsoft.ApplicationInsights.Request", "abc-123", "RequestData", "POST /score", "500", false],
+      ]);
+    } finally {
+      ingestion.close();
+    }
   });
 });

@@ -14,6 +14,8 @@ export interface AksSettings {
   ingressClassName: string;
   /** How long a rollout may take before Kubernetes calls it failed (the Deployment's progress deadline). */
   progressDeadlineSeconds: number;
+  /** Given to the pods of services with appInsightsEnabled, for the scoring server's request telemetry. */
+  appInsightsConnectionString?: string;
 }
 
 export const DEFAULT_AKS_SETTINGS: AksSettings = { ingressClassName: "webapprouting.kubernetes.azure.com", progressDeadlineSeconds: 300 };
@@ -96,6 +98,7 @@ function deployment(spec: DeploymentSpec, settings: AksSettings, meta: Meta): V1
                 ...Object.entries(spec.env).map(([k, v]) => ({ name: k, value: v })),
                 { name: "AML_KEYS_DIR", value: KEYS_DIR },
                 { name: "AML_MAX_CONCURRENT_REQUESTS", value: String(spec.maxConcurrentRequestsPerContainer) },
+                ...(spec.env.AML_APP_INSIGHTS_ENABLED === "true" && settings.appInsightsConnectionString ? [{ name: "APPLICATIONINSIGHTS_CONNECTION_STRING", value: settings.appInsightsConnectionString }] : []),
               ],
               ...(Object.keys(requests).length ? { resources: { requests, ...(requests.memory ? { limits: { memory: requests.memory } } : {}) } } : {}),
               readinessProbe: { ...probe, initialDelaySeconds: 1, failureThreshold: 3 },
