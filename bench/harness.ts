@@ -49,6 +49,8 @@ export interface Benchmark<F> {
   subjectLabel: string;
   baselineLabel: string;
   rounds: number;
+  /** false for benchmarks whose rounds take minutes: their first round already warms caches, and the run must fit in 20 minutes. */
+  warmUp?: boolean;
   setup(ctx: BenchmarkContext): Promise<F>;
   subject(fixture: F, ctx: BenchmarkContext): Promise<Sample>;
   /** Absent for benchmarks that check properties rather than compare (the load runs). */
@@ -81,7 +83,7 @@ export async function runBenchmark<F>(bench: Benchmark<F>, ctx: BenchmarkContext
   ctx.log(`${bench.name}: setting up${ctx.smoke ? " (smoke)" : ""}`);
   const fixture = await bench.setup(ctx);
   try {
-    if (!ctx.smoke && bench.baseline) {
+    if (!ctx.smoke && bench.baseline && bench.warmUp !== false) {
       ctx.log(`${bench.name}: warm-up`);
       await bench.subject(fixture, ctx);
       await bench.baseline(fixture, ctx);

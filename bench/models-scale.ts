@@ -1,9 +1,8 @@
-import { randomUUID } from "node:crypto";
 import { rmSync } from "node:fs";
 import { CosmosClient, type Container } from "@azure/cosmos";
 import { medianOf, type Benchmark, type BenchmarkContext, type Sample } from "./harness.js";
 import { startBenchStack, type BenchStack } from "./support/local-stack.js";
-import type { ModelDocument } from "../shared/store/documents.js";
+import { seedModels } from "./support/seed-models.js";
 
 interface Fixture {
   bench: BenchStack;
@@ -21,34 +20,6 @@ interface Account {
 const NAMES = 100;
 const SAMPLE_GETS = 100;
 const SAMPLE_LISTS = 10;
-
-/**
- * Writes `count` models into an account straight through @azure/cosmos, shaped as the API
- * writes them (documents and version counters): registering 100 000 models through the API would
- * measure registration, not what is being measured here.
- */
-async function seed(container: Container, pk: string, count: number, log: (m: string) => void): Promise<string[]> {
-  const ids: string[] = [];
-  const perName = Math.ceil(count / NAMES);
-  const start = Date.now() - count * 1000;
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 64 }, async () => {
-      while (next < count) {
-        const i = next++;
-        const name = `model-${i % NAMES}`;
-        const doc: ModelDocument = { id: randomUUID(), pk, kind: "model", name, version: Math.floor(i / NAMES) + 1, mimeType: "application/octet-stream", url: `https://models.example.com/${name}.pkl`, createdAt: new Date(start + i * 1000).toISOString() };
-        await container.items.create(doc);
-        ids.push(doc.id);
-        if (i > 0 && i % 20_000 === 0) log(`models-scale: ${i} of ${count} models written`);
-      }
-    }),
-  );
-  for (let n = 0; n < Math.min(NAMES, count); n++) {
-    await container.items.upsert({ id: `counter-model-${n}`, pk, kind: "counter", lastVersion: perName });
-  }
-  return ids;
-}
 
 async function timed(op: () => Promise<void>): Promise<number> {
   const t = performance.now();
@@ -108,8 +79,8 @@ export const modelsScale: Benchmark<Fixture> = {
     const smallCount = ctx.smoke ? 20 : 1_000;
     const largeCount = ctx.smoke ? 200 : 100_000;
     ctx.log(`models-scale: writing ${smallCount} and ${largeCount} models`);
-    const small = { pk: smallPk, url: `${base}${smallPk}`, ids: await seed(container, smallPk, smallCount, ctx.log) };
-    const large = { pk: largePk, url: `${base}${largePk}`, ids: await seed(container, largePk, largeCount, ctx.log) };
+    const small = { pk: smallPk, url: `${base}${smallPk}`, ids: await seedModels(container, smallPk, smallCount, { prefix: "model", names: NAMES, log: ctx.log }) };
+    const large = { pk: largePk, url: `${base}${largePk}`, ids: await seedModels(container, largePk, largeCount, { prefix: "model", names: NAMES, log: ctx.log }) };
     return { bench, container, small, large };
   },
   subject: (f, ctx) => sample(f, f.large, ctx.smoke),

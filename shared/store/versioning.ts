@@ -11,6 +11,11 @@ interface VersionCounter extends StoredDocument {
 
 const MAX_ATTEMPTS = 200;
 
+/** The id of the version counter of a name (per scope: model, manifest, image). */
+export function counterIdOf(scope: string, name: string): string {
+  return `counter-${scope}-${createHash("sha256").update(name).digest("hex").slice(0, 40)}`;
+}
+
 /**
  * Creates a document that takes the next version of its name (1, 2, 3 … with no gap and no
  * duplicate under concurrency). The version counter and the new document are written in one
@@ -26,7 +31,7 @@ export async function createVersioned<T extends StoredDocument & { version: numb
   /** Documents created in the same batch as the new one (an image's operation). */
   companions: (doc: T) => StoredDocument[] = () => [],
 ): Promise<T> {
-  const counterId = `counter-${counterScope}-${createHash("sha256").update(name).digest("hex").slice(0, 40)}`;
+  const counterId = counterIdOf(counterScope, name);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const { resource: counter } = await container.item(counterId, pk).read<VersionCounter>();
     const version = (counter?.lastVersion ?? 0) + 1;
