@@ -7,8 +7,7 @@ import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import { BlobServiceClient, StorageSharedKeyCredential } from "@azure/storage-blob";
 import tarStream from "tar-stream";
-import { parseAccountPath } from "../shared/account-ref.js";
-import { UPLOAD_CONTAINER } from "../shared/build/own-blob-reader.js";
+import { UPLOAD_CONTAINER, accountBlobPrefix } from "../shared/schemas/storage-layout.js";
 import { azureCredential } from "./auth.js";
 import { CliError } from "./errors.js";
 import { byteProgress } from "./progress.js";
@@ -49,13 +48,12 @@ export async function upload(blobs: BlobServiceClient, accountPath: string, path
   } catch {
     throw new CliError(`${path}: no such file or folder.`);
   }
-  const account = parseAccountPath(accountPath);
   const container = blobs.getContainerClient(UPLOAD_CONTAINER);
   await container.createIfNotExists().catch((err: unknown) => {
     throw new CliError(`Could not reach the storage account at ${blobs.url}: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
   });
   const name = info.isDirectory() ? `${basename(path)}.tar.gz` : basename(path);
-  const blobName = `${account.subscriptionId}/${account.resourceGroupName}/${account.accountName}/${randomUUID()}/${name}`;
+  const blobName = `${accountBlobPrefix(accountPath)}${randomUUID()}/${name}`;
   const blob = container.getBlockBlobClient(blobName);
   const started = Date.now();
   let bytes: number;

@@ -24,7 +24,9 @@ export class ReplicaClient {
   readonly #idle = new Map<number, Socket[]>();
 
   send(port: number, method: string, path: string, contentType: string, body: Buffer): Promise<ReplicaAnswer> {
-    const head = `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: ${contentType}\r\nContent-Length: ${body.length}\r\n\r\n`;
+    // Node's parser already refuses line breaks in incoming headers; refuse them here too.
+    const type = contentType.replace(/[\r\n]/g, "");
+    const head = `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\n\r\n`;
     const message = Buffer.concat([Buffer.from(head, "latin1"), body]);
     const idle = this.#idle.get(port);
     let socket = idle?.pop();

@@ -1,12 +1,10 @@
 import type { Readable } from "node:stream";
 import { RestError, type BlobServiceClient } from "@azure/storage-blob";
-import { parseAccountPath } from "../account-ref.js";
+import { MODEL_DROP_CONTAINER, UPLOAD_CONTAINER, accountBlobPrefix } from "../schemas/storage-layout.js";
 import { BuildFailure, displayUrl } from "./build-failure.js";
 import type { FetchedContent } from "./fetch-content.js";
 
-/** Containers of the app's storage account that hold models and assets, laid out by account. */
-export const MODEL_DROP_CONTAINER = "models";
-export const UPLOAD_CONTAINER = "uploads";
+export { MODEL_DROP_CONTAINER, UPLOAD_CONTAINER };
 const READABLE_CONTAINERS = [MODEL_DROP_CONTAINER, UPLOAD_CONTAINER];
 
 /**
@@ -33,8 +31,7 @@ export class OwnBlobReader {
     const url = new URL(raw);
     const [container, ...rest] = decodeURIComponent(url.pathname.slice(this.#base.pathname.length)).split("/");
     const blobName = rest.join("/");
-    const account = parseAccountPath(accountPath);
-    const prefix = `${account.subscriptionId}/${account.resourceGroupName}/${account.accountName}/`;
+    const prefix = accountBlobPrefix(accountPath);
     // Dot segments are refused outright: a name must not climb out of the account's prefix.
     const climbs = rest.some((segment) => segment === "." || segment === ".." || segment === "");
     if (!container || !READABLE_CONTAINERS.includes(container) || climbs || !blobName.startsWith(prefix)) {
