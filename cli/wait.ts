@@ -123,7 +123,10 @@ class LogFollower {
       const text = this.#partial + fresh.toString("utf8");
       const lines = text.split("\n");
       this.#partial = lines.pop() ?? "";
-      if (final && this.#partial) lines.push(this.#partial), (this.#partial = "");
+      if (final && this.#partial) {
+        lines.push(this.#partial);
+        this.#partial = "";
+      }
       return lines.filter((l) => l.length > 0);
     } catch {
       // The log is a courtesy: the operation's state decides the outcome.
