@@ -1,9 +1,8 @@
 import { spawn } from "node:child_process";
-import { copyFileSync, createWriteStream, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
-import { once } from "node:events";
 import { BlobSASPermissions, BlobServiceClient } from "@azure/storage-blob";
+import { writeRandomFile } from "./support/random-file.js";
 import { withPeakRss, type Benchmark, type BenchmarkContext } from "./harness.js";
 import { PROJECT_ROOT, azuriteConnection, startBenchStack, type BenchStack } from "./support/local-stack.js";
 
@@ -21,15 +20,6 @@ interface Fixture {
 
 const DRIVER = "def init():\n    pass\n\ndef run(raw):\n    return raw\n";
 
-/** Writes `bytes` of incompressible data, streaming (never held in memory whole). */
-async function writeRandomFile(path: string, bytes: number): Promise<void> {
-  const out = createWriteStream(path);
-  for (let left = bytes; left > 0; left -= 1 << 20) {
-    if (!out.write(randomBytes(Math.min(left, 1 << 20)))) await once(out, "drain");
-  }
-  out.end();
-  await once(out, "finish");
-}
 
 /**
  * `bench/image-build`: an image with a 1 GiB incompressible model, built through the API by the

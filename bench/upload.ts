@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
-import { createWriteStream, mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { once } from "node:events";
-import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { BlobServiceClient } from "@azure/storage-blob";
+import { writeRandomFile } from "./support/random-file.js";
 import { withPeakRss, type Benchmark, type BenchmarkContext } from "./harness.js";
 import { PROJECT_ROOT, azuriteConnection, startBenchStack, type BenchStack } from "./support/local-stack.js";
 
@@ -17,14 +17,6 @@ interface Fixture {
   blobs: BlobServiceClient;
 }
 
-async function writeRandomFile(path: string, bytes: number): Promise<void> {
-  const out = createWriteStream(path);
-  for (let left = bytes; left > 0; left -= 1 << 20) {
-    if (!out.write(randomBytes(Math.min(left, 1 << 20)))) await once(out, "drain");
-  }
-  out.end();
-  await once(out, "finish");
-}
 
 /** Drops what a round uploaded, so that Azurite's disk holds one copy at a time. */
 async function emptyContainers(blobs: BlobServiceClient): Promise<void> {
