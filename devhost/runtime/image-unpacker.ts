@@ -1,5 +1,5 @@
-import { existsSync } from "node:fs";
-import { mkdir, readFile, rename, rm } from "node:fs/promises";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { unpackArchive } from "../../shared/build/archive.js";
@@ -30,7 +30,8 @@ export class ImageUnpacker {
     const blob = (d: string) => join(layoutDir, "blobs", "sha256", d.replace(/^sha256:/, ""));
     const manifestPath = blob(digest);
     if (!existsSync(manifestPath)) throw new Error(`The image ${digest} is not in the OCI layout ${layoutDir}.`);
-    const manifest = JSON.parse(await readFile(manifestPath, "utf8")) as { layers: { digest: string; mediaType: string }[] };
+    const manifest = JSON.parse(await readFile(manifestPath, "utf8")) as { config: { digest: string }; layers: { digest: string; mediaType: string }[] };
+    const config = JSON.parse(await readFile(blob(manifest.config.digest), "utf8")) as { config?: { Env?: string[] } };
     const scratch = join(this.cacheDir, `.unpack-${randomUUID()}`);
     await mkdir(scratch, { recursive: true });
     try {
@@ -38,10 +39,18 @@ export class ImageUnpacker {
         await unpackArchive(blob(layer.digest), scratch, `layer ${i + 1} (${layer.digest})`);
       }
       await mkdir(target, { recursive: true });
+      // The image's own environment (AML_DRIVER and the rest), as a container runtime would set it.
+      await writeFile(join(target, "env.json"), JSON.stringify(Object.fromEntries((config.config?.Env ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]))));
       await rename(scratch, rootfs);
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
     return rootfs;
+  }
+
+  /** The environment the image's config sets (written beside its rootfs when it was unpacked). */
+  static environment(rootfs: string): Record<string, string> {
+    const path = join(rootfs, "..", "env.json");
+    return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as Record<string, string>) : {};
   }
 }

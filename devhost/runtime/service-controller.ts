@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Replica } from "./replica.js";
-import type { ImageUnpacker } from "./image-unpacker.js";
+import { ImageUnpacker } from "./image-unpacker.js";
 
 export interface AutoscalerSpec {
   minReplicas: number;
@@ -123,10 +123,9 @@ export class ServiceController {
   }
 
   async #startReplicas(rootfs: string, count: number, deploymentId: string): Promise<Replica[]> {
-    const replicas = Array.from(
-      { length: count },
-      () => new Replica(`${this.spec.name}-${deploymentId.slice(0, 8)}-${randomUUID().slice(0, 5)}`, { python: this.deps.python, rootfs, env: this.spec.env }),
-    );
+    // The image's environment first (its driver's name, …), then the deployment's switches.
+    const env = { ...ImageUnpacker.environment(rootfs), ...this.spec.env };
+    const replicas = Array.from({ length: count }, () => new Replica(`${this.spec.name}-${deploymentId.slice(0, 8)}-${randomUUID().slice(0, 5)}`, { python: this.deps.python, rootfs, env }));
     await Promise.all(replicas.map((r) => r.start()));
     return replicas;
   }

@@ -91,6 +91,38 @@ describe("mm: the one-command quick start", () => {
   });
 });
 
+describe("mm: updates, usage and verbose output", () => {
+  it("updates a service to a new image, lists its deployments, prints its usage, and says what it does with -v", async () => {
+    const name = unique("upd");
+    const created = await mm(["service", "create", "realtime", "-f", "score.py", "--model-file", "model.json", "-r", "python", "-n", name], { cwd: work });
+    expect(created.code, created.stderr).toBe(0);
+    writeFileSync(join(work, "double.py"), LINEAR_DRIVER.replace("return [sum(", "return [2 * sum("));
+    const image = await mm(["image", "create", "-n", name, "-f", "double.py", "-r", "python", "-m", "model.json"], { cwd: work });
+    expect(image.code, image.stderr).toBe(0);
+    const updated = await mm(["service", "update", "realtime", "-i", name, "--image-id", image.json().id, "-v"]);
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(updated.json().imageId).toBe(image.json().id);
+    expect(updated.stderr).toMatch(/\[mm\] PUT \/api\/subscriptions\/.*\/services\/[0-9a-f-]+\?api-version=2017-09-01-preview → 202 in \d+ ms/);
+    expect((await mm(["service", "run", "realtime", "-i", name, "-d", '{"data":[[1,2,3]]}'])).json()).toEqual([28]);
+
+    const deployments = await mm(["service", "deployments", "realtime", "-i", name, "--query", "[].{image: imageId, expired: expiredAt != null}"]);
+    expect(deployments.json()).toEqual(expect.arrayContaining([{ image: image.json().id, expired: false }, { image: created.json().imageId, expired: true }]));
+    const usage = await mm(["service", "usage", "realtime", "-i", name]);
+    expect(usage.stdout).toContain(`Scoring URL:  ${created.json().scoringUri}`);
+    expect(usage.stdout).toContain("/swagger.json");
+    const nothing = await mm(["service", "update", "realtime", "-i", name]);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toContain("nothing to update");
+    expect((await mm(["service", "delete", "realtime", "-i", name])).code).toBe(0);
+  });
+
+  it("asks a hosted endpoint for its Entra ID scope", async () => {
+    const login = await mm(["login", "--endpoint", "https://mm.example.com/api"]);
+    expect(login.code).toBe(2);
+    expect(login.stderr).toContain("needs --scope");
+  });
+});
+
 describe("mm: models, output and queries", () => {
   it("registers versions, lists them as json, table and tsv, and applies --query", async () => {
     const name = unique("m");
