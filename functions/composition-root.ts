@@ -16,11 +16,7 @@ import type { ImageBuilder } from "../shared/build/image-builder.js";
 import { UrlGuard } from "../shared/build/url-guard.js";
 import { BuildLogStore } from "../shared/build/build-log-store.js";
 import { OwnBlobReader } from "../shared/build/own-blob-reader.js";
-import { DefaultAzureCredential } from "@azure/identity";
-import { AksComputeTarget } from "../shared/compute/aks/aks-compute-target.js";
-import { aksAccess, isAksClusterId } from "../shared/compute/aks/aks-access.js";
-import { DEFAULT_AKS_SETTINGS } from "../shared/compute/aks/kube-objects.js";
-import { AcrTasksBuilder } from "../shared/build/acr-tasks-builder.js";
+import { isAksClusterId } from "../shared/compute/aks/cluster-id.js";
 import type { Container } from "@azure/cosmos";
 import { ServiceRepository } from "../shared/store/service-repository.js";
 import { SecretBox } from "../shared/crypto/secret-box.js";
@@ -77,8 +73,8 @@ async function buildDeps(): Promise<AppDeps> {
     config.localRuntime && config.images.dir
       ? new LocalComputeTarget({ controlUrl: config.localRuntime.controlUrl, controlToken: config.localRuntime.token, scoringBaseUrl: config.localRuntime.scoringUrl, ociLayoutDir: join(config.images.dir, "oci") })
       : undefined;
-  const aksTargets = aksTargetsOf(config);
-  const acrBuilder = config.acr && localBuilder ? new AcrTasksBuilder({ local: localBuilder, ...config.acr, credential: new DefaultAzureCredential() }) : undefined;
+  const aksTargets = await aksTargetsOf(config);
+  const acrBuilder = config.acr && localBuilder ? await acrBuilderOf(config.acr, localBuilder) : undefined;
   const deps: AppDeps = {
     config,
     container,
@@ -108,10 +104,20 @@ async function buildDeps(): Promise<AppDeps> {
   return deps;
 }
 
-/** One AKS target per cluster resource id in COMPUTE_TARGETS, reached with the app's identity. */
-function aksTargetsOf(config: Config): Map<string, AksComputeTarget> {
+/**
+ * One AKS target per cluster resource id in COMPUTE_TARGETS, reached with the app's identity.
+ * The Kubernetes client and the ARM SDKs load only where AKS targets are configured: locally they
+ * would only cost start-up time and memory.
+ */
+async function aksTargetsOf(config: Config): Promise<Map<string, ComputeTarget>> {
   const clusters = config.computeTargets.filter(isAksClusterId);
   if (clusters.length === 0) return new Map();
+  const [{ AksComputeTarget }, { aksAccess }, { DEFAULT_AKS_SETTINGS }, { DefaultAzureCredential }] = await Promise.all([
+    import("../shared/compute/aks/aks-compute-target.js"),
+    import("../shared/compute/aks/aks-access.js"),
+    import("../shared/compute/aks/kube-objects.js"),
+    import("@azure/identity"),
+  ]);
   const credential = new DefaultAzureCredential();
   const settings = {
     ...DEFAULT_AKS_SETTINGS,
@@ -120,6 +126,11 @@ function aksTargetsOf(config: Config): Map<string, AksComputeTarget> {
     appInsightsConnectionString: process.env.APPLICATIONINSIGHTS_CONNECTION_STRING,
   };
   return new Map(clusters.map((id) => [id.toLowerCase(), new AksComputeTarget({ access: aksAccess(id, credential), settings, scoringBaseUrl: config.aks.scoringBaseUrl })]));
+}
+
+async function acrBuilderOf(acr: NonNullable<Config["acr"]>, local: LocalOciBuilder): Promise<ImageBuilder> {
+  const [{ AcrTasksBuilder }, { DefaultAzureCredential }] = await Promise.all([import("../shared/build/acr-tasks-builder.js"), import("@azure/identity")]);
+  return new AcrTasksBuilder({ local, ...acr, credential: new DefaultAzureCredential() });
 }
 
 let deps: Promise<AppDeps> | undefined;

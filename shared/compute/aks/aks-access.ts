@@ -2,24 +2,15 @@ import { ContainerServiceClient, type ContainerServiceClientOptionalParams } fro
 import type { TokenCredential } from "@azure/identity";
 import { KubeConfig } from "@kubernetes/client-node";
 import type { KubeAccess } from "./aks-compute-target.js";
+import { parseClusterId } from "./cluster-id.js";
+
+export { isAksClusterId, parseClusterId } from "./cluster-id.js";
 
 /**
  * The audience of Entra ID tokens for AKS clusters with Entra ID integration: the AKS server
  * application, a fixed public id (what kubelogin asks a token for).
  */
 export const AKS_ENTRA_SERVER_APP = "6dae42f8-4368-4678-94ff-3960e28e3630";
-
-const CLUSTER_ID = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ContainerService\/managedClusters\/([^/]+)$/i;
-
-export function isAksClusterId(id: string): boolean {
-  return CLUSTER_ID.test(id);
-}
-
-export function parseClusterId(id: string): { subscriptionId: string; resourceGroup: string; name: string } {
-  const m = CLUSTER_ID.exec(id);
-  if (!m) throw new Error(`"${id}" is not an AKS cluster's resource id (/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.ContainerService/managedClusters/<name>).`);
-  return { subscriptionId: m[1]!, resourceGroup: m[2]!, name: m[3]! };
-}
 
 /**
  * A cluster's API server and credentials through ARM (`listClusterUserCredential`), signed in
