@@ -39,7 +39,7 @@ export function loadProfile(): Profile | undefined {
   }
 }
 
-/** Saved readable by the user only: it may hold a token cache path or tenant, never a secret in clear of another user. */
+/** Saved readable and writable by the user only (0600): it names endpoints, tenant and account, never a token. */
 export function saveProfile(profile: Profile): void {
   writePrivate(profilePath(), JSON.stringify(profile, null, 2) + "\n");
 }

@@ -8,14 +8,12 @@ import { createGzip } from "node:zlib";
 import { BlobServiceClient, StorageSharedKeyCredential } from "@azure/storage-blob";
 import tarStream from "tar-stream";
 import { UPLOAD_CONTAINER, accountBlobPrefix } from "../shared/schemas/storage-layout.js";
+import { AZURITE_ACCOUNT, AZURITE_KEY } from "../devhost/azurite-account.js";
 import { azureCredential } from "./auth.js";
 import { CliError } from "./errors.js";
 import { byteProgress } from "./progress.js";
 import type { AuthSettings, StorageSettings } from "./settings.js";
 
-/** Azurite's well-known development account: a public constant of the emulator, not a secret. */
-const AZURITE_ACCOUNT = "devstoreaccount1";
-const AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
 /** 8 MiB blocks, 8 in flight: enough to fill a link without holding more than 64 MiB. */
 export const BLOCK_SIZE = 8 * 1024 * 1024;

@@ -5,6 +5,7 @@ import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isPortFree, waitForPort } from "./ports.js";
+import { AZURITE_ACCOUNT, azuriteConnectionString } from "./azurite-account.js";
 import { LOCAL_AUDIENCE, LOCAL_DEFAULT_ACCOUNT, LOCAL_ISSUER, LOCAL_USER_ID, openLocalIssuer } from "./local-issuer.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -95,10 +96,8 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     // Azurite's stdout only says it started; its errors go to stderr, which we show.
     track("azurite-blob", spawn(process.execPath, [join(azuriteBin, "blob", "main.js"), ...azuriteArgs, "--blobHost", "127.0.0.1", "--blobPort", String(o.blobPort)], { stdio: ["ignore", "ignore", "pipe"] }));
     track("azurite-queue", spawn(process.execPath, [join(azuriteBin, "queue", "main.js"), ...azuriteArgs, "--queueHost", "127.0.0.1", "--queuePort", String(o.queuePort)], { stdio: ["ignore", "ignore", "pipe"] }));
-    const blobEndpoint = `http://127.0.0.1:${o.blobPort}/devstoreaccount1`;
-    const queueEndpoint = `http://127.0.0.1:${o.queuePort}/devstoreaccount1`;
-    // Azurite's well-known development account: a public constant of the emulator, not a secret.
-    const storageConnection = `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=${blobEndpoint};QueueEndpoint=${queueEndpoint};`;
+    const blobEndpoint = `http://127.0.0.1:${o.blobPort}/${AZURITE_ACCOUNT}`;
+    const storageConnection = azuriteConnectionString({ blob: o.blobPort, queue: o.queuePort });
     const runtimeTokenFile = localSecret(o.dataDir, "runtime-token", () => randomBytes(32).toString("base64url"));
     const serviceKeysSecret = readFileSync(localSecret(o.dataDir, "service-keys.secret", () => randomBytes(32).toString("base64")), "utf8").trim();
     const runtime = track(
@@ -156,7 +155,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
       hostBaseUrl,
       cosmosEndpoint,
       blobEndpoint,
-      queueEndpoint,
+      queueEndpoint: `http://127.0.0.1:${o.queuePort}/${AZURITE_ACCOUNT}`,
       scoringBaseUrl: `http://127.0.0.1:${o.scoringPort}`,
       accountPath: LOCAL_DEFAULT_ACCOUNT,
       functions: ready.functions,

@@ -315,10 +315,12 @@ def make_handler(driver, swagger_bytes, keys=None, admission=None, telemetry=Non
                 return self._send_unauthorized()
             if driver.state != "ready":
                 return self._json(503, {"error": "The service is not ready: %s" % (driver.error or driver.state)})
+            if telemetry is None:
+                self._admitted(body)
+                return None
             started = time.time()
             status = self._admitted(body)
-            if telemetry is not None:
-                telemetry.request("POST /score", started, time.time() - started, status)
+            telemetry.request("POST /score", started, time.time() - started, status)
             return None
 
         def _admitted(self, body):

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { startStack, type RunningStack, type StackOptions } from "../../devhost/stack.js";
 import { openLocalIssuer } from "../../devhost/local-issuer.js";
 import { freePorts } from "../../devhost/ports.js";
+import { azuriteConnectionString } from "../../devhost/azurite-account.js";
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
@@ -42,9 +43,7 @@ export async function startBenchStack(log: (m: string) => void): Promise<BenchSt
   return { stack, options, dataDir, blobPort, runtimeUrl: `http://127.0.0.1:${runtimePort}`, token };
 }
 
-/** Azurite's well-known development account key: a public constant of the emulator. */
-export const AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
 export function azuriteConnection(blobPort: number): string {
-  return `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${AZURITE_KEY};BlobEndpoint=http://127.0.0.1:${blobPort}/devstoreaccount1;`;
+  return azuriteConnectionString({ blob: blobPort });
 }

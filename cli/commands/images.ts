@@ -1,7 +1,8 @@
 import { Command } from "commander";
 import { contextOf, type Context } from "../context.js";
 import { addManifestFileOptions, createManifestFromFiles, modelIdsFrom, type ManifestFileOptions } from "./manifests.js";
-import { addWaitOptions, settle, type WaitFlags } from "./operations.js";
+import { addWaitOptions, resourceIdOf, settle, type WaitFlags } from "./operations.js";
+import type { OperationStatus } from "../wait.js";
 import { IMAGE_VIEW } from "./views.js";
 import { collect, positiveInt } from "./options.js";
 
@@ -34,8 +35,7 @@ export async function createImage(ctx: Context, name: string, flags: ImageFlags)
   const body = { name, manifestId, computeResourceId: flags.compute, imageType: "Docker", ...(flags.description ? { description: flags.description } : {}) };
   const { operationId } = await ctx.api.startOperation("POST", "images", body);
   if (!flags.wait) return { operationId };
-  const pending = await ctx.api.get<{ resourceLocation?: string }>(`operations/${operationId}`);
-  const imageId = new URL(pending.resourceLocation ?? "", "http://x").pathname.split("/").pop() ?? "";
+  const imageId = resourceIdOf(await ctx.api.get<OperationStatus>(`operations/${operationId}`));
   await settle(ctx, operationId, flags, `image ${name}`, imageId);
   return { image: await ctx.api.get<Image>(`images/${imageId}`), operationId };
 }

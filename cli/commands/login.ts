@@ -27,7 +27,9 @@ export function loginCommand(): Command {
     .action(async (opts: LoginFlags, command: Command) => {
       const g = command.optsWithGlobals<LoginFlags>();
       let profile: Profile;
-      if (!g.endpoint || /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(g.endpoint) && !opts.scope) {
+      // The local stack: no endpoint given, or a loopback one without an Entra ID scope.
+      const loopback = g.endpoint !== undefined && /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(g.endpoint);
+      if (!g.endpoint || (loopback && !opts.scope)) {
         const dataDir = localDataDir(g.dataDir);
         const local = readLocalEndpoints(dataDir);
         profile = { endpoint: g.endpoint ?? local.api, account: g.account ? normalizeAccount(g.account) : local.account, auth: { kind: "local", dataDir }, storage: { blobEndpoint: local.blob, auth: "azurite" } };

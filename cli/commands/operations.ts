@@ -33,9 +33,8 @@ function pollMs(): number {
 }
 
 /** The id at the end of an operation's resourceLocation (…/images/<id>?api-version=…). */
-export function resourceIdOf(status: OperationStatus): string {
-  const location = status.resourceLocation ?? "";
-  return new URL(location, "http://x").pathname.split("/").pop() ?? "";
+export function resourceIdOf(status: Pick<OperationStatus, "resourceLocation">): string {
+  return new URL(status.resourceLocation ?? "", "http://x").pathname.split("/").pop() ?? "";
 }
 
 export function operationCommand(): Command {

@@ -48,6 +48,7 @@ export class AzuriteBlobEvents {
   readonly #pollMs: number;
   readonly #delivered: DeliveredState;
   readonly #retryAt = new Map<string, { at: number; delayMs: number }>();
+  readonly #created = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> = Promise.resolve();
   #stopped = false;
@@ -84,7 +85,10 @@ export class AzuriteBlobEvents {
 
   async #poll(subscription: BlobEventSubscription): Promise<void> {
     const container = this.options.blobs.getContainerClient(subscription.container);
-    await container.createIfNotExists();
+    if (!this.#created.has(subscription.container)) {
+      await container.createIfNotExists();
+      this.#created.add(subscription.container);
+    }
     const delivered = (this.#delivered[subscription.container] ??= {});
     const present = new Set<string>();
     let changed = false;

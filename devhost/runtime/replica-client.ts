@@ -44,15 +44,6 @@ export class ReplicaClient {
     });
   }
 
-  /** Closes every idle connection (the runtime is stopping, or a replica went away). */
-  close(port?: number): void {
-    for (const [p, sockets] of this.#idle) {
-      if (port !== undefined && p !== port) continue;
-      for (const s of sockets) s.destroy();
-      this.#idle.delete(p);
-    }
-  }
-
   #exchange(port: number, socket: Socket, message: Buffer): Promise<ReplicaAnswer> {
     return new Promise((resolve, reject) => {
       let buffered: Buffer = Buffer.alloc(0);

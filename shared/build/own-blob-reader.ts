@@ -4,7 +4,6 @@ import { MODEL_DROP_CONTAINER, UPLOAD_CONTAINER, accountBlobPrefix } from "../sc
 import { BuildFailure, displayUrl } from "./build-failure.js";
 import type { FetchedContent } from "./fetch-content.js";
 
-export { MODEL_DROP_CONTAINER, UPLOAD_CONTAINER };
 const READABLE_CONTAINERS = [MODEL_DROP_CONTAINER, UPLOAD_CONTAINER];
 
 /**

@@ -4,11 +4,10 @@ import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { BlobServiceClient, StorageSharedKeyCredential } from "@azure/storage-blob";
 import { sharedStack } from "../support/shared-stack.js";
+import { AZURITE_ACCOUNT, AZURITE_KEY } from "../../devhost/azurite-account.js";
 import { DEFAULT_ACCOUNT, waitForOperation, type ApiClient } from "../support/api-client.js";
 import { LINEAR_DRIVER, LINEAR_MODEL } from "../fixtures/drivers.js";
 
-/** Azurite's well-known development account key: a public constant of the emulator. */
-const DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 const PREFIX = "00000000-0000-0000-0000-000000000000/local/default";
 
 let api: ApiClient;
@@ -20,7 +19,7 @@ beforeAll(async () => {
   api = stack.owner;
   hostBaseUrl = stack.apiBaseUrl.replace(/\/api$/, "");
   const endpoints = JSON.parse(readFileSync(join(stack.dataDir, "endpoints.json"), "utf8")) as { blob: string };
-  blobs = new BlobServiceClient(endpoints.blob, new StorageSharedKeyCredential("devstoreaccount1", DEV_KEY));
+  blobs = new BlobServiceClient(endpoints.blob, new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY));
   await blobs.getContainerClient("models").createIfNotExists();
 });
 

@@ -8,7 +8,7 @@ import { LocalOciBuilder } from "../../shared/build/local-oci-builder.js";
 import { UrlGuard } from "../../shared/build/url-guard.js";
 import { BuildLog } from "../../shared/build/build-log.js";
 import type { ManifestDocument, ModelDocument } from "../../shared/store/documents.js";
-import { startAzuriteBlob, type AzuriteBlob } from "../support/azurite.js";
+import { startAzuriteBlob, type AzuriteService } from "../support/azurite.js";
 import { FakeAcr } from "../support/fake-acr.js";
 import { fakeCredential } from "../support/fake-arm.js";
 import { PROJECT_ROOT } from "../support/local-stack.js";
@@ -16,7 +16,7 @@ import { LINEAR_DRIVER, LINEAR_MODEL } from "../fixtures/drivers.js";
 
 const SUBSCRIPTION = "6f1c7a4e-2b1d-4c8e-9a55-3d0f2e7b9c10";
 const ACCOUNT = "subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/ml/accounts/team";
-let azurite: AzuriteBlob;
+let azurite: AzuriteService;
 let content: ContainerClient;
 let acr: FakeAcr;
 let builder: AcrTasksBuilder;

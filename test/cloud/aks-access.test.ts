@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AksComputeTarget } from "../../shared/compute/aks/aks-compute-target.js";
-import { AKS_ENTRA_SERVER_APP, aksAccess, isAksClusterId, parseClusterId } from "../../shared/compute/aks/aks-access.js";
+import { AKS_ENTRA_SERVER_APP, aksAccess } from "../../shared/compute/aks/aks-access.js";
+import { isAksClusterId, parseClusterId } from "../../shared/compute/aks/cluster-id.js";
 import { FakeKubeApiServer } from "../support/fake-kube-apiserver.js";
 import { fakeArm, fakeCredential } from "../support/fake-arm.js";
 

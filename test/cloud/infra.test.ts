@@ -3,7 +3,7 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { settingsSchema } from "../../shared/config.js";
 import { PARTITION_KEY_PATH } from "../../shared/store/cosmos.js";
-import { MODEL_DROP_CONTAINER, UPLOAD_CONTAINER } from "../../shared/build/own-blob-reader.js";
+import { MODEL_DROP_CONTAINER, UPLOAD_CONTAINER } from "../../shared/schemas/storage-layout.js";
 import { PROJECT_ROOT } from "../support/local-stack.js";
 
 /**

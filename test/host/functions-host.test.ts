@@ -4,10 +4,10 @@ import { join } from "node:path";
 import { QueueClient } from "@azure/storage-queue";
 import { PROJECT_ROOT } from "../support/local-stack.js";
 import { freePort } from "../support/ports.js";
-import { startAzuriteQueue, type AzuriteQueue } from "../support/azurite.js";
+import { startAzuriteQueue, type AzuriteService } from "../support/azurite.js";
 
 const APP = join(PROJECT_ROOT, "test", "fixtures", "host-app");
-let azurite: AzuriteQueue;
+let azurite: AzuriteService;
 let host: ChildProcess;
 let base: string;
 let output = "";

@@ -5,50 +5,26 @@ import { join } from "node:path";
 import { createRequire } from "node:module";
 import { freePort } from "./ports.js";
 import { waitForPort } from "../../devhost/ports.js";
+import { azuriteConnectionString } from "../../devhost/azurite-account.js";
 
 const require = createRequire(import.meta.url);
 
-/** Azurite's well-known development account key: a public constant of the emulator. */
-const DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
-
-export interface AzuriteQueue {
-  connectionString: string;
-  stop(): Promise<void>;
-}
-
-/** A real Azurite queue service on a free loopback port, data in a temporary directory. */
-export async function startAzuriteQueue(): Promise<AzuriteQueue> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "mm-azurite-"));
-  const main = join(require.resolve("azurite/package.json"), "..", "dist", "src", "queue", "main.js");
-  const child: ChildProcess = spawn(process.execPath, [main, "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--loose", "--location", dir, "--queueHost", "127.0.0.1", "--queuePort", String(port)], { stdio: "ignore" });
-  await waitForPort(port);
-  return {
-    connectionString: `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${DEV_KEY};QueueEndpoint=http://127.0.0.1:${port}/devstoreaccount1;`,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      }),
-  };
-}
-
-export interface AzuriteBlob {
-  connectionString: string;
+export interface AzuriteService {
   port: number;
+  connectionString: string;
   stop(): Promise<void>;
 }
 
-/** A real Azurite blob service on a free loopback port, data in a temporary directory. */
-export async function startAzuriteBlob(): Promise<AzuriteBlob> {
+/** One real Azurite service (blob or queue) on a free loopback port, data in a temporary directory. */
+async function startAzurite(service: "blob" | "queue"): Promise<AzuriteService> {
   const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "mm-azurite-blob-"));
-  const main = join(require.resolve("azurite/package.json"), "..", "dist", "src", "blob", "main.js");
-  const child: ChildProcess = spawn(process.execPath, [main, "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--loose", "--location", dir, "--blobHost", "127.0.0.1", "--blobPort", String(port)], { stdio: "ignore" });
+  const dir = mkdtempSync(join(tmpdir(), `mm-azurite-${service}-`));
+  const main = join(require.resolve("azurite/package.json"), "..", "dist", "src", service, "main.js");
+  const child: ChildProcess = spawn(process.execPath, [main, "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--loose", "--location", dir, `--${service}Host`, "127.0.0.1", `--${service}Port`, String(port)], { stdio: "ignore" });
   await waitForPort(port);
   return {
     port,
-    connectionString: `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${DEV_KEY};BlobEndpoint=http://127.0.0.1:${port}/devstoreaccount1;`,
+    connectionString: azuriteConnectionString({ [service]: port }),
     stop: () =>
       new Promise((resolve) => {
         child.once("exit", () => resolve());
@@ -56,3 +32,6 @@ export async function startAzuriteBlob(): Promise<AzuriteBlob> {
       }),
   };
 }
+
+export const startAzuriteQueue = (): Promise<AzuriteService> => startAzurite("queue");
+export const startAzuriteBlob = (): Promise<AzuriteService> => startAzurite("blob");

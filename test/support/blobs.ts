@@ -1,8 +1,7 @@
 import { BlobSASPermissions, BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { randomUUID } from "node:crypto";
+import { azuriteConnectionString } from "../../devhost/azurite-account.js";
 
-/** Azurite's well-known development account key: a public constant of the emulator. */
-const DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
 /** Puts test content into a stack's Azurite and hands back read SAS URLs, as a user would register them. */
 export class TestBlobs {
@@ -10,7 +9,7 @@ export class TestBlobs {
   #ready: Promise<unknown> | undefined;
 
   constructor(blobPort: number, containerName = `drops-${randomUUID().slice(0, 8)}`) {
-    const connection = `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${DEV_KEY};BlobEndpoint=http://127.0.0.1:${blobPort}/devstoreaccount1;`;
+    const connection = azuriteConnectionString({ blob: blobPort });
     this.#container = BlobServiceClient.fromConnectionString(connection).getContainerClient(containerName);
   }
 
@@ -31,7 +30,7 @@ export class TestBlobs {
 
 /** Reads a blob of a stack's Azurite as text; undefined when it does not exist. */
 export async function readBlob(blobPort: number, container: string, name: string): Promise<string | undefined> {
-  const connection = `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${DEV_KEY};BlobEndpoint=http://127.0.0.1:${blobPort}/devstoreaccount1;`;
+  const connection = azuriteConnectionString({ blob: blobPort });
   const blob = BlobServiceClient.fromConnectionString(connection).getContainerClient(container).getBlobClient(name);
   if (!(await blob.exists())) return undefined;
   return (await blob.downloadToBuffer()).toString("utf8");

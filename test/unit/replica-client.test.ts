@@ -51,7 +51,6 @@ describe("the gateway's replica client", () => {
     expect(seen[0]).toMatch(/^POST \/score HTTP\/1\.1\r\n/);
     expect(seen[0]).toContain("Content-Length: 7\r\n");
     expect(r.connections()).toBe(1);
-    client.close();
   });
 
   it("refuses answers it cannot frame, and fails when the replica hangs up mid-answer", async () => {

@@ -4,8 +4,6 @@ import { KubeConfig } from "@kubernetes/client-node";
 import type { KubeAccess } from "./aks-compute-target.js";
 import { parseClusterId } from "./cluster-id.js";
 
-export { isAksClusterId, parseClusterId } from "./cluster-id.js";
-
 /**
  * The audience of Entra ID tokens for AKS clusters with Entra ID integration: the AKS server
  * application, a fixed public id (what kubelogin asks a token for).
