@@ -3,10 +3,12 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { randomUUID } from "node:crypto";
-import { Account, route, writeHandlers, type EmulatedAccount, type RouteHandler } from "./emulator-internals.js";
+import { Account, queryDocumentsHandler, route, writeHandlers, type EmulatedAccount, type RouteHandler } from "./emulator-internals.js";
 import { applyEffect, snapshotEffects, type Effect } from "./effects.js";
 import { Journal, readJournal, writeFileAtomically } from "./journal.js";
 import { installLinearQueries } from "./linear-queries.js";
+import { installPartitionIndexes } from "./partition-index.js";
+import { isQueryPlanRequest, queryDocuments, queryPlan } from "./document-queries.js";
 
 export interface DurableCosmosOptions {
   /** Directory holding the snapshot and the journal. */
@@ -32,10 +34,12 @@ type Res = { statusCode: number; setHeader(name: string, value: string): void };
 /**
  * The Cosmos DB emulator of @vercel/cosmosdb-server, made durable: every write is journaled
  * (group-committed with fdatasync) before its response leaves, and the state is rebuilt from the
- * last snapshot plus the journal on start. A write answered 2xx survives `kill -9`.
+ * last snapshot plus the journal on start. A write answered 2xx survives `kill -9`. Queries
+ * naming a partition run over that partition, along an index for ORDER BY (document-queries.ts).
  */
 export async function startDurableCosmos(options: DurableCosmosOptions): Promise<DurableCosmos> {
   installLinearQueries();
+  installPartitionIndexes();
   const host = options.host ?? "127.0.0.1";
   const compactAfterBytes = options.compactAfterBytes ?? 64 * 1024 * 1024;
   mkdirSync(options.dataDir, { recursive: true });
@@ -70,8 +74,8 @@ export async function startDurableCosmos(options: DurableCosmosOptions): Promise
       res.end(JSON.stringify({ code: "InternalServerError", message: "The emulator failed to handle the request." }));
     });
   });
-  // The emulator answers queries by scanning, which can hold its event loop for seconds on a
-  // large partition. With Node's 5 s default, idle keep-alive connections would then be closed
+  // A cross-partition query scans every document, which can hold the event loop for seconds in a
+  // large container. With Node's 5 s default, idle keep-alive connections would then be closed
   // the moment the loop comes back, under requests clients had already sent on them (a reset, and
   // a write whose outcome the client cannot know). Keep idle connections far longer than any stall.
   server.keepAliveTimeout = 120_000;
@@ -81,6 +85,12 @@ export async function startDurableCosmos(options: DurableCosmosOptions): Promise
     const matched = route(req);
     if (!matched) return reply(req, res, 400, { message: "no route" });
     const [params, handler] = matched;
+    if (handler === queryDocumentsHandler) {
+      const rawBody = await readBody(req);
+      if (isQueryPlanRequest(req)) return reply(req, res, 200, queryPlan());
+      const body = await queryDocuments(account, req, res, params, rawBody);
+      return reply(req, res, res.statusCode, body);
+    }
     if (!isWriteHandler(handler)) {
       const body = await runHandler(handler, account, req, res, params);
       return reply(req, res, res.statusCode, body);

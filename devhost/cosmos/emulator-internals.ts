@@ -8,6 +8,8 @@ import { createRequire } from "node:module";
 import type { IncomingMessage } from "node:http";
 
 const require = createRequire(import.meta.url);
+/** Requires from the query engine as @vercel/cosmosdb-server itself resolves it, so patches reach the same module. */
+export const requireFromEngine = createRequire(createRequire(require.resolve("@vercel/cosmosdb-server/lib/account/items.js")).resolve("@zeit/cosmosdb-query"));
 const lib = (path: string): unknown => (require(`@vercel/cosmosdb-server/lib/${path}`) as { default: unknown }).default;
 
 export interface StoredItem {
@@ -20,8 +22,39 @@ export interface ItemSet<I extends StoredItem> {
   replace(data: Record<string, unknown>, original: Record<string, unknown>): Record<string, unknown>;
   delete(idOrRid: string, partition: unknown): void;
 }
+/** A parsed query of the engine (@zeit/cosmosdb-query), cached by the emulator per query text. */
+export interface EngineQuery {
+  ast: unknown;
+  exec(docs: Record<string, unknown>[], options: EngineQueryOptions): EngineResult;
+  containsPartitionKeys(paths: string[]): boolean;
+}
+export interface EngineContinuation {
+  token: string;
+  range: { min: string; max: string };
+}
+export interface EngineQueryOptions {
+  parameters?: { name: string; value: unknown }[];
+  udf: unknown;
+  maxItemCount: number | null;
+  continuation: EngineContinuation | null;
+  compositeIndexes: unknown;
+}
+export interface EngineResult {
+  result: unknown[];
+  continuation: EngineContinuation | null;
+}
+
+/** A container's documents: what the emulator stores them in, and the hooks we index from. */
+export interface DocumentSet extends ItemSet<StoredItem> {
+  _set(data: Record<string, unknown>): Record<string, unknown>;
+  _item(keyPath: string, keyPathValue: string, partition: unknown): StoredItem;
+  _getPartition(data: Record<string, unknown>): unknown;
+  _getQuery(sql: string): EngineQuery;
+  _userDefinedFunctions(): unknown;
+}
+
 export interface EmulatedCollection extends StoredItem {
-  documents: ItemSet<StoredItem>;
+  documents: DocumentSet;
   document(id: string, partition: unknown): StoredItem;
 }
 export interface EmulatedDatabase extends StoredItem {
@@ -40,11 +73,29 @@ export type RouteHandler = (
   params: Record<string, string>,
 ) => unknown;
 
+/** A class of the emulator's account model, to hook its prototype. */
+export const emulatorClass = (path: string): { prototype: object } => lib(path) as { prototype: object };
+
 export const Account = lib("account/index.js") as new (host: string, port: number) => EmulatedAccount;
 export const route = lib("routes.js") as (req: IncomingMessage) => [Record<string, string>, RouteHandler] | undefined;
 export const parsePartitionKey = (require("@vercel/cosmosdb-server/lib/utils/get-partition-from-header.js") as {
   parsePartitionKey(header: unknown, fallback: unknown): unknown;
 }).parsePartitionKey;
+
+/** The handler of `POST …/docs` queries, which the durable server answers itself (document-queries.ts). */
+export const queryDocumentsHandler = lib("handler/query-documents.js");
+
+/** The engine's continuation tokens (`+RID:…#RT:…#TRC:…#RTD:…`). */
+export const continuationTokens = requireFromEngine("./continuation-token") as {
+  encode(t: Record<string, unknown>): string;
+  decode(token: string): { RID?: string; RT?: number; SRC?: number; TRC?: number; RTD?: unknown[] };
+};
+
+/** The engine's aggregate functions (COUNT, SUM, …), by upper-case name. */
+export const engineAggregates = new Set(Object.keys(requireFromEngine("./aggregate-functions") as object).map((n) => n.toUpperCase()));
+
+/** The engine's syntax error, a 400 for the client. */
+export const QuerySyntaxError = (requireFromEngine("@zeit/cosmosdb-query") as { SyntaxError: new (...args: unknown[]) => Error }).SyntaxError;
 
 /** The request handlers that change state, by what they change. */
 export const writeHandlers = {

@@ -1,4 +1,4 @@
-import { createRequire } from "node:module";
+import { requireFromEngine } from "./emulator-internals.js";
 
 /**
  * Makes the emulator's queries linear in the number of documents.
@@ -15,11 +15,6 @@ import { createRequire } from "node:module";
  * every query shape the app uses through it.
  */
 type JsNode = { type?: string; [key: string]: unknown };
-
-// The engine as @vercel/cosmosdb-server itself resolves it, so the patch reaches the same module.
-const requireFromHere = createRequire(import.meta.url);
-const requireFromServer = createRequire(requireFromHere.resolve("@vercel/cosmosdb-server/lib/account/items.js"));
-const requireFromEngine = createRequire(requireFromServer.resolve("@zeit/cosmosdb-query"));
 
 let installed = false;
 

@@ -15,7 +15,7 @@ export interface PageRequest {
   queryKey: string;
   /**
    * Single-partition queries pass the account; cross-partition ones leave it out. Queries also
-   * filter on `c.pk` themselves: the local emulator does not scope queries to the partition.
+   * filter on `c.pk` themselves, so that they mean the same against any store.
    */
   partitionKey?: string;
 }
