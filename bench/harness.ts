@@ -49,8 +49,12 @@ export interface Benchmark<F> {
   subjectLabel: string;
   baselineLabel: string;
   rounds: number;
-  /** false for benchmarks whose rounds take minutes: their first round already warms caches, and the run must fit in 20 minutes. */
-  warmUp?: boolean;
+  /**
+   * Rounds of subject and baseline run first and thrown away, so that JIT compilation and caches
+   * settle before anything is measured (default 1). 0 for benchmarks whose rounds take minutes:
+   * their first round already warms caches, and the run must fit in 20 minutes.
+   */
+  warmUpRounds?: number;
   setup(ctx: BenchmarkContext): Promise<F>;
   subject(fixture: F, ctx: BenchmarkContext): Promise<Sample>;
   /** Absent for benchmarks that check properties rather than compare (the load runs). */
@@ -59,6 +63,8 @@ export interface Benchmark<F> {
   /** Targets of the issue, checked on the summaries. */
   targets: { description: string; met(result: Omit<BenchmarkResult, "targets">): boolean }[];
   notes?(fixture: F): string[];
+  /** Figures derived from the results (ratios at other percentiles…), reported with the notes. */
+  findings?(result: Omit<BenchmarkResult, "targets">): string[];
 }
 
 export function summarize(samples: Sample[]): Summary {
@@ -83,10 +89,11 @@ export async function runBenchmark<F>(bench: Benchmark<F>, ctx: BenchmarkContext
   ctx.log(`${bench.name}: setting up${ctx.smoke ? " (smoke)" : ""}`);
   const fixture = await bench.setup(ctx);
   try {
-    if (!ctx.smoke && bench.baseline && bench.warmUp !== false) {
-      ctx.log(`${bench.name}: warm-up`);
+    const warmUpRounds = ctx.smoke || !bench.baseline ? 0 : (bench.warmUpRounds ?? 1);
+    for (let round = 0; round < warmUpRounds; round++) {
+      ctx.log(`${bench.name}: warm-up ${round + 1}/${warmUpRounds}`);
       await bench.subject(fixture, ctx);
-      await bench.baseline(fixture, ctx);
+      await bench.baseline!(fixture, ctx);
     }
     const subject: Sample[] = [];
     const baseline: Sample[] = [];
@@ -111,6 +118,7 @@ export async function runBenchmark<F>(bench: Benchmark<F>, ctx: BenchmarkContext
       notes: bench.notes?.(fixture) ?? [],
       smoke: ctx.smoke,
     };
+    partial.notes.push(...(bench.findings?.(partial) ?? []));
     return { ...partial, targets: bench.targets.map((t) => ({ description: t.description, met: t.met(partial) })) };
   } finally {
     await bench.teardown(fixture);

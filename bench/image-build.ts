@@ -33,7 +33,7 @@ export const imageBuild: Benchmark<Fixture> = {
   subjectLabel: "POST images → operation Succeeded (local OCI builder)",
   baselineLabel: "tar -c <same files> | gzip -1",
   rounds: 3,
-  warmUp: false,
+  warmUpRounds: 0,
   async setup(ctx: BenchmarkContext) {
     const modelBytes = ctx.smoke ? 1 << 20 : GiB;
     const baselineDir = join(ctx.workDir, "files");

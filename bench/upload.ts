@@ -39,7 +39,7 @@ export const upload: Benchmark<Fixture> = {
   subjectLabel: "mm model register -m <2 GB file>",
   baselineLabel: "BlockBlobClient.uploadFile (SDK defaults)",
   rounds: 3,
-  warmUp: false,
+  warmUpRounds: 0,
   async setup(ctx: BenchmarkContext) {
     const bytes = ctx.smoke ? 1 << 20 : GB;
     const file = join(ctx.workDir, "model.bin");
