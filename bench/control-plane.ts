@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Agent, request } from "node:http";
 import { CosmosClient, type Container } from "@azure/cosmos";
-import { medianOf, type Benchmark, type BenchmarkContext, type Sample } from "./harness.js";
+import { medianOf, type Benchmark, type BenchmarkContext, type Sample, type SharedFixture } from "./harness.js";
 import { startBenchStack, type BenchStack } from "./support/local-stack.js";
 import { createVersioned } from "../shared/store/versioning.js";
 import { seedModels } from "./support/seed-models.js";
@@ -117,11 +117,38 @@ const operations: Record<Op, { title: string; api: (f: Fixture, i: number) => Pr
   },
 };
 
-/** API calls thrown away before a benchmark measures: the host's code takes a few thousand calls to be compiled and settle. */
-const WARM_UP_CALLS = 2000;
-
 const percentileRatio = (r: { subject: { metrics?: Record<string, number> }; baseline: { metrics?: Record<string, number> } }, metric: string): number =>
   (r.subject.metrics?.[metric] ?? NaN) / (r.baseline.metrics?.[metric] ?? NaN);
+
+/** Calls of each operation, API and raw, that warm the shared stack before anything is measured. */
+const WARM_UP_CALLS = 2000;
+
+async function stopFixture(f: Fixture): Promise<void> {
+  f.agent.destroy();
+  await f.bench.stack.stop();
+  rmSync(f.bench.dataDir, { recursive: true, force: true });
+}
+
+/**
+ * One local stack for every control-plane benchmark, as one long-running host serves its clients:
+ * seeded with 1 000 models, then warmed with a few thousand calls of each operation, because the
+ * host's code takes that many to be compiled and settle (a cold host measured up to 30% slower).
+ */
+const sharedStack: SharedFixture<Fixture> = {
+  key: "control-plane stack",
+  async setup(ctx) {
+    const f = await setupFixture(ctx, ctx.smoke ? 20 : 1000);
+    if (!ctx.smoke) {
+      for (const op of Object.keys(operations) as Op[]) {
+        ctx.log(`control plane: warming up ${op}`);
+        await drive(WARM_UP_CALLS, 8, (i) => operations[op].api(f, i));
+        await drive(WARM_UP_CALLS, 8, (i) => operations[op].raw(f, i));
+      }
+    }
+    return f;
+  },
+  teardown: stopFixture,
+};
 
 function controlPlane(op: Op, concurrency: number): Benchmark<Fixture> {
   const o = operations[op];
@@ -133,21 +160,18 @@ function controlPlane(op: Op, concurrency: number): Benchmark<Fixture> {
     subjectLabel: `${o.title} through the API (local host, bearer token)`,
     baselineLabel: o.rawLabel,
     rounds: 5,
-    warmUpRounds: Math.ceil(WARM_UP_CALLS / perRound),
-    setup: (ctx) => setupFixture(ctx, ctx.smoke ? 20 : 1000),
+    shared: sharedStack,
+    setup: async (_ctx, shared: Fixture) => shared,
     subject: (f, ctx) => drive(total(ctx), concurrency, (i) => o.api(f, i)),
     baseline: (f, ctx) => drive(total(ctx), concurrency, (i) => o.raw(f, i)),
-    async teardown(f) {
-      f.agent.destroy();
-      await f.bench.stack.stop();
-      rmSync(f.bench.dataDir, { recursive: true, force: true });
-    },
+    // The stack is shared: torn down after the last benchmark that uses it.
+    teardown: async () => undefined,
     targets:
       concurrency === 1
         ? [{ description: "API p50 ≤ 2× the raw store calls' p50", met: (r) => percentileRatio(r, "p50_ms") <= 2 }]
         : [{ description: "API throughput ≥ 50% of the store's (ratio ≤ 2)", met: (r) => r.ratio <= 2 }],
     notes: () => [
-      `${perRound} operations a round, after ${Math.ceil(WARM_UP_CALLS / perRound)} warm-up round(s); the account holds 1 000 models; the raw calls go to the same durable emulator from the benchmark process.`,
+      `${perRound} operations a round, after a warm-up round; one stack serves every control-plane benchmark, warmed first with ${WARM_UP_CALLS} calls of each operation; the account holds 1 000 seeded models plus those the register benchmarks add; the raw calls go to the same durable emulator from the benchmark process.`,
     ],
     findings: (r) => [`API/store latency ratio: ${percentileRatio(r, "p50_ms").toFixed(2)} at p50, ${percentileRatio(r, "p99_ms").toFixed(2)} at p99 (medians of the rounds' percentiles).`],
   };
@@ -187,11 +211,7 @@ export const listPage100: Benchmark<PagingFixture> = {
   },
   subject: (f, ctx) => drive(ctx.smoke ? 5 : 200, 1, async () => ok(await call(f, "GET", f.page100), "page 100")),
   baseline: (f, ctx) => drive(ctx.smoke ? 5 : 200, 1, async () => ok(await call(f, "GET", f.page1), "page 1")),
-  async teardown(f) {
-    f.agent.destroy();
-    await f.bench.stack.stop();
-    rmSync(f.bench.dataDir, { recursive: true, force: true });
-  },
+  teardown: stopFixture,
   targets: [{ description: "page 100 ≤ 1.5× page 1", met: (r) => r.ratio <= 1.5 }],
   notes: () => ["10 000 models in the account, 1 000 of them named seed-3; pages of 10, so page 100 is the last; 200 calls a round."],
 };
@@ -212,9 +232,8 @@ export const hostOverhead: Benchmark<BareFixture> = {
   subjectLabel: "GET models/{id} through the API (local host, bearer token), 1 client",
   baselineLabel: "GET from a bare node:http server doing the same two point reads, 1 client",
   rounds: 5,
-  warmUpRounds: Math.ceil(WARM_UP_CALLS / 400),
-  async setup(ctx) {
-    const f = await setupFixture(ctx, ctx.smoke ? 20 : 1000);
+  shared: sharedStack,
+  async setup(_ctx, f: Fixture) {
     const bare = fork(join(dirname(fileURLToPath(import.meta.url)), "support", "bare-api-server.js"), [f.bench.stack.cosmosEndpoint, f.pk], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
     const port = await new Promise<number>((resolve, reject) => {
       bare.once("message", (m) => resolve((m as { port: number }).port));
@@ -226,9 +245,6 @@ export const hostOverhead: Benchmark<BareFixture> = {
   baseline: (f, ctx) => drive(ctx.smoke ? 20 : 400, 1, async (i) => ok(await send(f, "GET", new URL(`${f.bareUrl}/models/${f.modelIds[i % f.modelIds.length]}`)), "bare GET")),
   async teardown(f) {
     f.bare.kill();
-    f.agent.destroy();
-    await f.bench.stack.stop();
-    rmSync(f.bench.dataDir, { recursive: true, force: true });
   },
   targets: [{ description: "the host adds ≤ 0.5 ms at p50 over a bare HTTP server", met: (r) => (r.subject.metrics?.p50_ms ?? Infinity) - (r.baseline.metrics?.p50_ms ?? 0) <= 0.5 }],
   notes: () => ["Both make the same two point reads on the same emulator and answer the model as JSON; the bare server checks no token, validates nothing and has no framework. 400 calls a round."],

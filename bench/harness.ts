@@ -43,6 +43,16 @@ export interface BenchmarkContext {
   log(message: string): void;
 }
 
+/**
+ * What consecutive benchmarks may share, set up once and torn down after the last of them: a
+ * local stack warmed up once serves several benchmarks, as a long-running host serves clients.
+ */
+export interface SharedFixture<S> {
+  key: string;
+  setup(ctx: BenchmarkContext): Promise<S>;
+  teardown(shared: S): Promise<void>;
+}
+
 export interface Benchmark<F> {
   name: string;
   title: string;
@@ -55,7 +65,9 @@ export interface Benchmark<F> {
    * their first round already warms caches, and the run must fit in 20 minutes.
    */
   warmUpRounds?: number;
-  setup(ctx: BenchmarkContext): Promise<F>;
+  /** Set up before the first benchmark naming it, torn down after the last in a row (run.ts). */
+  shared?: SharedFixture<any>;
+  setup(ctx: BenchmarkContext, shared?: any): Promise<F>;
   subject(fixture: F, ctx: BenchmarkContext): Promise<Sample>;
   /** Absent for benchmarks that check properties rather than compare (the load runs). */
   baseline?(fixture: F, ctx: BenchmarkContext): Promise<Sample>;
@@ -84,10 +96,10 @@ export function medianOf(values: number[]): number {
   return sorted.length === 0 ? NaN : sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-export async function runBenchmark<F>(bench: Benchmark<F>, ctx: BenchmarkContext): Promise<BenchmarkResult> {
+export async function runBenchmark<F>(bench: Benchmark<F>, ctx: BenchmarkContext, shared?: unknown): Promise<BenchmarkResult> {
   const rounds = ctx.smoke ? 1 : bench.rounds;
   ctx.log(`${bench.name}: setting up${ctx.smoke ? " (smoke)" : ""}`);
-  const fixture = await bench.setup(ctx);
+  const fixture = await bench.setup(ctx, shared);
   try {
     const warmUpRounds = ctx.smoke || !bench.baseline ? 0 : (bench.warmUpRounds ?? 1);
     for (let round = 0; round < warmUpRounds; round++) {

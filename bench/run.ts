@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { runBenchmark, type BenchmarkResult } from "./harness.js";
+import { runBenchmark, type BenchmarkResult, type SharedFixture } from "./harness.js";
 import { describeMachine } from "./machine.js";
 import { writeResults } from "./report.js";
 import { BENCHMARKS } from "./registry.js";
@@ -25,11 +25,23 @@ async function main(): Promise<void> {
   const chosen = names.length ? BENCHMARKS.filter((b) => names.includes(b.name)) : BENCHMARKS;
   const machine = describeMachine();
   const results: BenchmarkResult[] = [];
-  for (const bench of chosen) {
+  const log = (m: string) => console.log(`[${new Date().toISOString()}] ${m}`);
+  let shared: { key: string; value: unknown; fixture: SharedFixture<unknown> } | undefined;
+  for (const [i, bench] of chosen.entries()) {
     const workDir = mkdtempSync(join(tmpdir(), `mm-bench-${bench.name}-`));
+    const ctx = { smoke, workDir, log };
     try {
-      results.push(await runBenchmark(bench, { smoke, workDir, log: (m) => console.log(`[${new Date().toISOString()}] ${m}`) }));
+      if (bench.shared && shared?.key !== bench.shared.key) {
+        log(`${bench.shared.key}: setting up what the next benchmarks share`);
+        shared = { key: bench.shared.key, value: await bench.shared.setup(ctx), fixture: bench.shared };
+      }
+      results.push(await runBenchmark(bench, ctx, bench.shared ? shared!.value : undefined));
     } finally {
+      // Torn down once the next benchmark does not share it (or on a failure).
+      if (shared && (chosen[i + 1]?.shared?.key !== shared.key || results.length <= i)) {
+        await shared.fixture.teardown(shared.value);
+        shared = undefined;
+      }
       rmSync(workDir, { recursive: true, force: true });
     }
     const r = results[results.length - 1]!;
