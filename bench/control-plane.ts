@@ -132,7 +132,7 @@ async function stopFixture(f: Fixture): Promise<void> {
 /**
  * One local stack for every control-plane benchmark, as one long-running host serves its clients:
  * seeded with 1 000 models, then warmed with a few thousand calls of each operation, because the
- * host's code takes that many to be compiled and settle (a cold host measured up to 30% slower).
+ * host's code takes that many to be compiled and settle (a cold host took up to twice as long a call).
  */
 const sharedStack: SharedFixture<Fixture> = {
   key: "control-plane stack",
