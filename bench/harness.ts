@@ -90,6 +90,11 @@ export function summarize(samples: Sample[]): Summary {
   return { median, min: sorted[0]!, max: sorted[sorted.length - 1]!, samples: ms, ...(rss.length ? { peakRssMb: Math.max(...rss) } : {}), ...(names.length ? { metrics } : {}) };
 }
 
+/** A metric's median for the subject over the baseline's; NaN where either lacks it (a target then fails). */
+export function metricRatio(r: Pick<BenchmarkResult, "subject" | "baseline">, metric: string): number {
+  return (r.subject.metrics?.[metric] ?? NaN) / (r.baseline.metrics?.[metric] ?? NaN);
+}
+
 export function medianOf(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);

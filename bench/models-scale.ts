@@ -1,6 +1,6 @@
 import { rmSync } from "node:fs";
 import { CosmosClient, type Container } from "@azure/cosmos";
-import { medianOf, type Benchmark, type BenchmarkContext, type Sample } from "./harness.js";
+import { medianOf, metricRatio, type Benchmark, type BenchmarkContext, type Sample } from "./harness.js";
 import { startBenchStack, type BenchStack } from "./support/local-stack.js";
 import { seedModels } from "./support/seed-models.js";
 
@@ -53,9 +53,6 @@ async function sample(f: Fixture, a: Account, smoke: boolean): Promise<Sample> {
   return { ms: performance.now() - started, metrics: { get_p50_ms: medianOf(gets), list_p50_ms: medianOf(lists), raw_query_p50_ms: medianOf(raw) } };
 }
 
-const ratioOf = (r: { subject: { metrics?: Record<string, number> }; baseline: { metrics?: Record<string, number> } }, metric: string): number =>
-  (r.subject.metrics?.[metric] ?? Infinity) / (r.baseline.metrics?.[metric] ?? 0);
-
 /**
  * `models-scale`: `GET models/{id}` and the first page of `GET models` in an account of 100 000
  * models, against the same calls in an account of 1 000, on the same stack. Targets (benchmarks
@@ -90,8 +87,8 @@ export const modelsScale: Benchmark<Fixture> = {
     rmSync(f.bench.dataDir, { recursive: true, force: true });
   },
   targets: [
-    { description: "GET p50 with 100 000 models ≤ 1.5× with 1 000", met: (r) => ratioOf(r, "get_p50_ms") <= 1.5 },
-    { description: "list p50 with 100 000 models ≤ 1.5× with 1 000", met: (r) => ratioOf(r, "list_p50_ms") <= 1.5 },
+    { description: "GET p50 with 100 000 models ≤ 1.5× with 1 000", met: (r) => metricRatio(r, "get_p50_ms") <= 1.5 },
+    { description: "list p50 with 100 000 models ≤ 1.5× with 1 000", met: (r) => metricRatio(r, "list_p50_ms") <= 1.5 },
   ],
   notes: (f) => [
     `${f.large.ids.length} and ${f.small.ids.length} models in two accounts (partitions) of one stack, written through @azure/cosmos as the API writes them; 100 names, newest first.`,

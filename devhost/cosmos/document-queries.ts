@@ -3,7 +3,6 @@ import {
   continuationTokens,
   parsePartitionKey,
   QuerySyntaxError,
-  type DocumentSet,
   type EmulatedAccount,
   type EmulatedCollection,
   type EngineContinuation,
@@ -11,8 +10,8 @@ import {
   type EngineQueryOptions,
   type EngineResult,
 } from "./emulator-internals.js";
-import { partitionsOf, type OrderIndex } from "./partition-index.js";
-import { singleOrderOf } from "./query-order.js";
+import { partitionsOf, storedDocuments, type OrderIndex } from "./partition-index.js";
+import { singleOrderOf, type SingleOrder } from "./query-order.js";
 
 /**
  * `POST …/colls/{coll}/docs` with a query, answered as Cosmos DB answers it:
@@ -109,7 +108,7 @@ export async function queryDocuments(account: EmulatedAccount, req: IncomingMess
   try {
     result =
       partitionHeader === undefined
-        ? query.exec(allDocuments(collection.documents), options)
+        ? query.exec([...storedDocuments(collection.documents)], options)
         : runInPartition(collection, query, parsePartitionKey(Array.isArray(partitionHeader) ? partitionHeader[0] : partitionHeader, undefined), options);
   } catch (err) {
     res.statusCode = 400;
@@ -129,19 +128,22 @@ function parseContinuation(header: string | string[] | undefined): EngineContinu
   }
 }
 
-function allDocuments(documents: DocumentSet): Doc[] {
-  const docs: Doc[] = [];
-  for (const item of documents._data.values()) {
-    const doc = item.read();
-    if (doc) docs.push(doc);
+/** Each parsed query's ORDER BY, worked out once: the emulator keeps parsed queries by their text. */
+const orders = new WeakMap<EngineQuery, SingleOrder | null>();
+
+function orderOf(query: EngineQuery): SingleOrder | undefined {
+  let order = orders.get(query);
+  if (order === undefined) {
+    order = singleOrderOf(query.ast) ?? null;
+    orders.set(query, order);
   }
-  return docs;
+  return order ?? undefined;
 }
 
 function runInPartition(collection: EmulatedCollection, query: EngineQuery, partitionValue: unknown, options: EngineQueryOptions): EngineResult {
   const partition = partitionsOf(collection.documents).partition(partitionValue);
   if (!partition) return query.exec([], options);
-  const order = singleOrderOf(query.ast);
+  const order = orderOf(query);
   if (!order) return query.exec([...partition.docs.values()], options);
   const index = partition.ordered(order);
   const pageSize = options.maxItemCount !== null && options.maxItemCount > 0 ? options.maxItemCount : undefined;

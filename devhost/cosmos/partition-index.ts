@@ -101,10 +101,7 @@ export class PartitionedDocuments {
   readonly #partitions = new Map<unknown, Partition>();
 
   constructor(private readonly documents: DocumentSet) {
-    for (const item of documents._data.values()) {
-      const doc = item.read();
-      if (doc) this.add(doc);
-    }
+    for (const doc of storedDocuments(documents)) this.add(doc);
   }
 
   partition(value: unknown): Partition | undefined {
@@ -127,6 +124,14 @@ export class PartitionedDocuments {
     if (!partition) return;
     partition.remove(String(doc._rid));
     if (partition.docs.size === 0) this.#partitions.delete(value);
+  }
+}
+
+/** A container's documents as the emulator holds them, in its own order. */
+export function* storedDocuments(documents: DocumentSet): Generator<Doc> {
+  for (const item of documents._data.values()) {
+    const doc = item.read();
+    if (doc) yield doc;
   }
 }
 
