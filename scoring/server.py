@@ -1,16 +1,22 @@
 """The scoring server that goes into every image (Python standard library only, 3.8+).
 
-Contract (spec/scoring.md):
+Contract (spec/scoring.md), as the 2017 runtime kept it:
   GET  /              200 once the driver's init() has returned; 503 while it runs or if it failed
-  POST /score         the request body (a JSON string) passed to the driver's run(); its result
-  GET  /swagger.json  the service's Swagger, from the schema file when there is one
+                      (then with the error and the traceback's last lines)
+  POST /score         run(body) without a schema; with one, run(**arguments) typed by the schema
+                      (a body that does not fit it is a 400 naming what to fix). The result is
+                      always JSON-encoded, a string included.
+  GET  /swagger.json  the service's Swagger, each argument from its schema with its example
 
-A driver exception in run() is that request's 500 with a JSON error; the server goes on.
+A driver exception in run() is that request's 500 with a JSON error; the server goes on. The 2017
+runtime modules (`azureml.*`, and `azure.ml.api.*` for the earliest files) sit beside this file, so
+drivers import them unchanged.
 
 Settings (environment):
   AML_APP_ROOT   the app directory holding the driver, its assets and the models (/var/azureml-app)
   AML_DRIVER     the driver file, relative to AML_APP_ROOT (score.py)
   AML_SCHEMA     the schema file, relative to AML_APP_ROOT (service_schema.json, used when present)
+  AML_SERVICE_NAME  the service's name, as the title of its Swagger
   AML_HOST       the address to listen on (0.0.0.0)
   AML_PORT       the port to listen on (5001)
   AML_MAX_BODY_BYTES  the largest request body accepted (104857600)
@@ -21,24 +27,26 @@ Settings (environment):
                  locally the gateway checks keys instead). A changed file counts from the next request.
   AML_MAX_CONCURRENT_REQUESTS  when set, at most this many requests run the driver at once; the
                  excess waits a short while in a bounded queue, then gets a 503 with Retry-After
+  AML_MODEL_DC_STORAGE_ENABLED  with "true", ModelDataCollector.collect() rows go to the pipe
+                 AML_MODEL_DC_PIPE_FD names (the local runtime reads it); otherwise they are dropped
   AML_APP_INSIGHTS_ENABLED  with "true" and APPLICATIONINSIGHTS_CONNECTION_STRING, every scoring
                  request is sent to Application Insights as a request (the ingestion API, in
                  batches every few seconds, from a background thread)
 """
 
-import gzip
 import hmac
-import importlib.util
 import json
-import time
-import urllib.request
-import uuid
-from datetime import datetime, timezone
 import os
 import sys
 import threading
+import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from aml_server.driver import Driver, encode_result, log
+from aml_server.service_input import BadInput, swagger_document
+from aml_server.telemetry import RequestTelemetry
+from azureml import _compat
 
 APP_ROOT = os.environ.get("AML_APP_ROOT", "/var/azureml-app")
 DRIVER = os.environ.get("AML_DRIVER", "score.py")
@@ -86,65 +94,6 @@ class Keys:
             return self._keys
 
 
-class RequestTelemetry:
-    """Scoring requests to Application Insights, as RequestData envelopes of its ingestion API.
-
-    Standard library only (this server goes into every image): a queue, a thread that posts the
-    batch every few seconds, and nothing that can slow or fail a scoring request."""
-
-    FLUSH_SECONDS = 5.0
-    MAX_QUEUED = 10000
-
-    def __init__(self, connection_string):
-        parts = dict(p.split("=", 1) for p in connection_string.split(";") if "=" in p)
-        self._ikey = parts.get("InstrumentationKey", "")
-        endpoint = parts.get("IngestionEndpoint", "https://dc.services.visualstudio.com/")
-        self._url = endpoint.rstrip("/") + "/v2.1/track"
-        self._lock = threading.Lock()
-        self._pending = []
-        self._role = os.environ.get("HOSTNAME", "scoring")
-        threading.Thread(target=self._run, name="telemetry", daemon=True).start()
-
-    def request(self, name, started, seconds, status):
-        envelope = {
-            "name": "Microsoft.ApplicationInsights.Request",
-            "time": datetime.fromtimestamp(started, tz=timezone.utc).isoformat(),
-            "iKey": self._ikey,
-            "tags": {"ai.cloud.role": "scoring", "ai.cloud.roleInstance": self._role, "ai.operation.id": uuid.uuid4().hex},
-            "data": {
-                "baseType": "RequestData",
-                "baseData": {
-                    "ver": 2,
-                    "id": uuid.uuid4().hex[:16],
-                    "name": name,
-                    "duration": "00:00:%09.6f" % min(seconds, 59.999999),
-                    "responseCode": str(status),
-                    "success": status < 400,
-                },
-            },
-        }
-        with self._lock:
-            if len(self._pending) < self.MAX_QUEUED:
-                self._pending.append(envelope)
-
-    def _run(self):
-        while True:
-            time.sleep(self.FLUSH_SECONDS)
-            self.flush()
-
-    def flush(self):
-        with self._lock:
-            batch, self._pending = self._pending, []
-        if not batch:
-            return
-        body = gzip.compress(json.dumps(batch).encode("utf-8"))
-        request = urllib.request.Request(self._url, data=body, method="POST", headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
-        try:
-            urllib.request.urlopen(request, timeout=10).read()
-        except Exception as err:  # noqa: BLE001 - telemetry is best effort
-            log("telemetry not sent (%d requests): %s" % (len(batch), err))
-
-
 class Admission:
     """At most `limit` requests run at once; a bounded number wait, the rest are turned away."""
 
@@ -169,95 +118,6 @@ class Admission:
 
     def leave(self):
         self._slots.release()
-
-
-class Driver:
-    """Loads the driver module and runs its init() once, in the background."""
-
-    def __init__(self, app_root, driver_file):
-        self.state = "starting"
-        self.error = None
-        self.module = None
-        self._app_root = app_root
-        self._driver_file = driver_file
-
-    def start(self):
-        threading.Thread(target=self._init, name="driver-init", daemon=True).start()
-
-    def _init(self):
-        try:
-            path = os.path.join(self._app_root, self._driver_file)
-            spec = importlib.util.spec_from_file_location("score", path)
-            if spec is None or spec.loader is None:
-                raise ImportError("cannot load the driver from %s" % path)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules["score"] = module
-            spec.loader.exec_module(module)
-            for name in ("init", "run"):
-                if not callable(getattr(module, name, None)):
-                    raise AttributeError("the driver %s defines no %s() function" % (self._driver_file, name))
-            module.init()
-            self.module = module
-            self.state = "ready"
-            log("driver ready")
-        except BaseException as err:  # noqa: BLE001 - any failure of init() means the service is unhealthy
-            self.error = "%s: %s" % (type(err).__name__, err)
-            self.state = "failed"
-            log("driver init() failed:\n" + traceback.format_exc())
-
-
-def log(message):
-    sys.stderr.write("[scoring] %s\n" % message)
-    sys.stderr.flush()
-
-
-def swagger_document(app_root, schema_file):
-    """Swagger 2.0 for the service, with the schema's input and output when a schema was given."""
-    input_schema = {"type": "object"}
-    output_schema = {"type": "object"}
-    example = None
-    path = os.path.join(app_root, schema_file)
-    if os.path.isfile(path):
-        try:
-            with open(path, "r", encoding="utf-8") as f:
-                schema = json.load(f)
-            input_spec = schema.get("input") or {}
-            output_spec = schema.get("output") or {}
-            if isinstance(input_spec, dict) and input_spec:
-                first = next(iter(input_spec.values()))
-                if isinstance(first, dict):
-                    input_schema = first.get("internal") or first.get("swagger") or first
-                    example = first.get("example")
-            if isinstance(output_spec, dict) and output_spec:
-                first = next(iter(output_spec.values()))
-                if isinstance(first, dict):
-                    output_schema = first.get("internal") or first.get("swagger") or first
-        except (OSError, ValueError) as err:
-            log("schema %s not usable: %s" % (schema_file, err))
-    body = {"name": "input", "in": "body", "required": True, "schema": input_schema}
-    if example is not None:
-        body["x-example"] = example
-    return {
-        "swagger": "2.0",
-        "info": {"title": "Scoring service", "version": "1.0"},
-        "schemes": ["http"],
-        "consumes": ["application/json"],
-        "produces": ["application/json"],
-        "paths": {
-            "/score": {
-                "post": {
-                    "operationId": "RunMLService",
-                    "parameters": [body],
-                    "responses": {
-                        "200": {"description": "The driver's result", "schema": output_schema},
-                        "500": {"description": "The driver failed on this input"},
-                        "503": {"description": "The service is starting"},
-                    },
-                }
-            },
-            "/": {"get": {"operationId": "ServiceHealthCheck", "responses": {"200": {"description": "Healthy"}}}},
-        },
-    }
 
 
 def make_handler(driver, swagger_bytes, keys=None, admission=None, telemetry=None):
@@ -294,7 +154,7 @@ def make_handler(driver, swagger_bytes, keys=None, admission=None, telemetry=Non
                 if driver.state == "ready":
                     self._json(200, {"status": "healthy"})
                 elif driver.state == "failed":
-                    self._json(503, {"status": "failed", "error": driver.error})
+                    self._json(503, {"status": "failed", "error": driver.error, "details": driver.details})
                 else:
                     self._json(503, {"status": "starting"})
             elif path == "/swagger.json":
@@ -349,16 +209,14 @@ def make_handler(driver, swagger_bytes, keys=None, admission=None, telemetry=Non
             except UnicodeDecodeError:
                 return self._json(400, {"error": "The request body is not UTF-8 text."})
             try:
-                result = driver.module.run(text)
+                result = driver.call(text)
+            except BadInput as err:
+                return self._json(400, {"error": str(err)})
             except Exception as err:  # noqa: BLE001 - a driver failure is this request's error only
                 log("run() failed:\n" + traceback.format_exc())
                 return self._json(500, {"error": "%s: %s" % (type(err).__name__, err)})
-            if isinstance(result, (bytes, bytearray)):
-                return self._send(200, bytes(result))
-            if isinstance(result, str):
-                return self._send(200, result)
             try:
-                return self._send(200, json.dumps(result))
+                return self._send(200, encode_result(result))
             except (TypeError, ValueError) as err:
                 return self._json(500, {"error": "run() returned a value that is not JSON-serialisable: %s" % err})
 
@@ -376,6 +234,19 @@ class ScoringServer(ThreadingHTTPServer):
         if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
             return
         super().handle_error(request, client_address)
+
+
+def read_schema_document(path):
+    """The schema file as JSON (for Swagger: its `swagger` parts only, never the pickles)."""
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, "r", encoding="utf-8") as f:
+            document = json.load(f)
+        return document if isinstance(document, dict) else None
+    except (OSError, ValueError) as err:
+        log("schema %s not usable for Swagger: %s" % (path, err))
+        return None
 
 
 def exit_with_parent():
@@ -396,8 +267,9 @@ def main():
     os.chdir(APP_ROOT)
     if APP_ROOT not in sys.path:
         sys.path.insert(0, APP_ROOT)
-    driver = Driver(APP_ROOT, DRIVER)
-    swagger = json.dumps(swagger_document(APP_ROOT, SCHEMA)).encode("utf-8")
+    _compat.install()
+    driver = Driver(APP_ROOT, DRIVER, SCHEMA)
+    swagger = json.dumps(swagger_document(read_schema_document(os.path.join(APP_ROOT, SCHEMA)), os.environ.get("AML_SERVICE_NAME") or "scoring service")).encode("utf-8")
     keys = Keys(KEYS_DIR) if KEYS_DIR else None
     admission = Admission(MAX_CONCURRENT) if MAX_CONCURRENT > 0 else None
     connection = os.environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING")

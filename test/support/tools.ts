@@ -11,3 +11,13 @@ export function requireTool(command: string, debianPackage: string): string {
     throw new Error(`This test needs ${command}, which is not installed. Install it with: apt-get install -y ${debianPackage}`);
   }
 }
+
+/** Python modules a test needs from an interpreter: missing, the test fails saying what to install. */
+export function requirePythonModules(python: string, modules: string[], debianPackages: string): void {
+  requireTool(python, "python3");
+  try {
+    execFileSync(python, ["-c", `import ${modules.join(", ")}`], { stdio: "ignore" });
+  } catch {
+    throw new Error(`This test needs the Python modules ${modules.join(", ")} for ${python}. Install them with: apt-get install -y ${debianPackages}`);
+  }
+}

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { gunzipSync } from "node:zlib";
 import { join } from "node:path";
@@ -8,6 +8,8 @@ import { directoryOf } from "../fixtures/archives.js";
 import { freePort } from "../support/ports.js";
 import { PROJECT_ROOT } from "../support/local-stack.js";
 import { LINEAR_DRIVER, LINEAR_MODEL, SLOW_DRIVER } from "../fixtures/drivers.js";
+import { TYPED_2017_DRIVER, runDriverScript } from "../fixtures/drivers-2017.js";
+import { requirePythonModules } from "../support/tools.js";
 
 const SERVER = join(PROJECT_ROOT, "scoring", "server.py");
 let server: ChildProcess | undefined;
@@ -16,10 +18,10 @@ afterEach(() => {
   server = undefined;
 });
 
-async function start(files: Record<string, string>, env: Record<string, string> = {}): Promise<string> {
+async function start(files: Record<string, string>, env: Record<string, string> = {}, options: { python?: string; appRoot?: string } = {}): Promise<string> {
   const port = await freePort();
-  server = spawn(process.env.PYTHON ?? "python3", [SERVER], {
-    env: { ...process.env, AML_APP_ROOT: directoryOf(files), AML_DRIVER: "score.py", AML_HOST: "127.0.0.1", AML_PORT: String(port), ...env },
+  server = spawn(options.python ?? process.env.PYTHON ?? "python3", [SERVER], {
+    env: { ...process.env, AML_APP_ROOT: options.appRoot ?? directoryOf(files), AML_DRIVER: "score.py", AML_HOST: "127.0.0.1", AML_PORT: String(port), PYTHONDONTWRITEBYTECODE: "1", ...env },
     stdio: "ignore",
   });
   const base = `http://127.0.0.1:${port}`;
@@ -28,6 +30,19 @@ async function start(files: Record<string, string>, env: Record<string, string> 
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error("the scoring server did not listen");
+}
+
+async function waitFailed(base: string): Promise<{ error: string; details: string }> {
+  for (let i = 0; i < 100; i++) {
+    const res = await fetch(`${base}/`);
+    const body = await res.json();
+    if (body.status === "failed") {
+      expect(res.status).toBe(503);
+      return body;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("never failed");
 }
 
 async function waitHealthy(base: string): Promise<void> {
@@ -62,22 +77,28 @@ describe("the scoring server", () => {
     expect(await good.json()).toEqual([2]);
   });
 
-  it("stays unhealthy, saying why, when init() fails", async () => {
-    const base = await start({ "score.py": "def init():\n    raise RuntimeError('no model')\n\ndef run(x):\n    return x\n" });
-    await new Promise((r) => setTimeout(r, 300));
-    const res = await fetch(`${base}/`);
-    expect(res.status).toBe(503);
-    expect(await res.json()).toEqual({ status: "failed", error: "RuntimeError: no model" });
+  it("stays unhealthy when init() fails, with the error and the traceback's last lines", async () => {
+    const base = await start({ "score.py": "def init():\n    load()\n\ndef load():\n    raise RuntimeError('no model')\n\ndef run(x):\n    return x\n" });
+    const failure = await waitFailed(base);
+    expect(failure.error).toBe("init() failed: RuntimeError: no model");
+    expect(failure.details).toContain('score.py", line 2, in init');
+    expect(failure.details).toContain('score.py", line 5, in load');
+    expect(failure.details.trim().split("\n").pop()).toBe("RuntimeError: no model");
   });
 
-  it("serves Swagger, from the schema file when there is one", async () => {
-    const schema = { input: { input_df: { internal: { type: "object", properties: { data: { type: "array" } } }, example: { data: [[1, 2, 3]] } } }, output: {} };
-    const base = await start({ "score.py": LINEAR_DRIVER, "model.json": LINEAR_MODEL, "service_schema.json": JSON.stringify(schema) });
+  it("names a module the driver lacks and how to provide it", async () => {
+    const base = await start({ "score.py": "import json\nimport mm_no_such_module.sub\n\ndef init():\n    pass\n\ndef run(x):\n    return x\n" });
+    const failure = await waitFailed(base);
+    expect(failure.error).toMatch(/^loading the driver score\.py failed: ModuleNotFoundError: No module named 'mm_no_such_module'\. The driver needs the Python module 'mm_no_such_module', which this service's Python \(.+\) does not have: add mm_no_such_module to the manifest's pip requirements \(-p requirements\.txt\) or conda file \(-c\)/);
+  });
+
+  it("serves Swagger without a schema, saying run() gets the body as text", async () => {
+    const base = await start({ "score.py": LINEAR_DRIVER, "model.json": LINEAR_MODEL });
     const swagger = await (await fetch(`${base}/swagger.json`)).json();
     expect(swagger.swagger).toBe("2.0");
-    const body = swagger.paths["/score"].post.parameters[0];
-    expect(body.schema).toEqual(schema.input.input_df.internal);
-    expect(body["x-example"]).toEqual({ data: [[1, 2, 3]] });
+    expect(swagger.paths["/score"].post.parameters[0].schema).toEqual({ $ref: "#/definitions/ServiceInput" });
+    expect(swagger.definitions.ServiceInput.description).toMatch(/no schema/);
+    expect(swagger.definitions.ServiceInput.example).toBeUndefined();
   });
 
   it("with AML_KEYS_DIR, scores only with the primary or secondary key, and follows a changed key file", async () => {
@@ -137,5 +158,120 @@ describe("the scoring server", () => {
     } finally {
       ingestion.close();
     }
+  });
+});
+
+/** Debian's Python, with numpy, pandas and scikit-learn (python3-pandas, python3-sklearn). */
+const DEBIAN_PYTHON = "/usr/bin/python3";
+
+describe("the scoring server, as the 2017 runtime behaved", () => {
+  /** An app directory with a driver whose `python driver.py` made its schema. */
+  function appWithSchema(driver: string): string {
+    requirePythonModules(DEBIAN_PYTHON, ["numpy", "pandas"], "python3-pandas");
+    const dir = directoryOf({ "score.py": driver });
+    runDriverScript(dir, "score.py", DEBIAN_PYTHON);
+    return dir;
+  }
+
+  const post = (base: string, body: string) => fetch(`${base}/score`, { method: "POST", headers: { "content-type": "application/json" }, body });
+
+  it("calls run() with the schema's typed arguments: a DataFrame in the schema's column order and dtypes, an ndarray, a plain value, a default", async () => {
+    const base = await start({}, {}, { python: DEBIAN_PYTHON, appRoot: appWithSchema(TYPED_2017_DRIVER) });
+    await waitHealthy(base);
+    // Keys in another order than the schema's columns, an int where the schema has a float.
+    const res = await post(base, JSON.stringify({ label: "x", matrix: [[1, 2, 3], [4, 5, 6]], frame: [{ c: "y", a: 7, b: 1 }] }));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      frame: [["b", "a", "c"], ["float64", "int64", "object"], [[1.0, 7, "y"]]],
+      matrix: ["int32", [2, 3], [[2, 4, 6], [8, 10, 12]]],
+      label: ["str", "x"],
+      scale: 2,
+    });
+    const scaled = await post(base, JSON.stringify({ label: "x", matrix: [[1, 1, 1]], frame: [{ a: 1, b: 1, c: "" }], scale: 10 }));
+    expect((await scaled.json()).matrix[2]).toEqual([[10, 10, 10]]);
+  });
+
+  it("answers 400 naming what to fix when the body does not fit the schema", async () => {
+    const base = await start({}, {}, { python: DEBIAN_PYTHON, appRoot: appWithSchema(TYPED_2017_DRIVER) });
+    await waitHealthy(base);
+    const cases: [string, string][] = [
+      [JSON.stringify({ frame: [], matrix: [[1, 2, 3]], label: "x", colour: 1 }), 'Unknown argument "colour": run() takes frame, matrix, label, scale.'],
+      [JSON.stringify({ frame: [], label: "x" }), 'The request body lacks "matrix" (run()\'s arguments: frame, matrix, label, scale).'],
+      [JSON.stringify([1, 2]), "The request body must be a JSON object whose keys are run()'s arguments: frame, matrix, label, scale."],
+      ["{not json", "The request body is not valid JSON"],
+      [JSON.stringify({ frame: [{ a: 1, b: 1 }], matrix: [[1, 2, 3]], label: "x" }), 'Argument "frame" (PANDAS): record 0 lacks the columns "c".'],
+      [JSON.stringify({ frame: [], matrix: [[1, 2]], label: "x" }), 'Argument "matrix" (NUMPY): dimension 1 has 2 items, expected 3.'],
+      [JSON.stringify({ frame: [], matrix: [[1, 2, 3]], label: 5 }), 'Argument "label" (STANDARD): expected a string, got an integer.'],
+    ];
+    for (const [body, error] of cases) {
+      const res = await post(base, body);
+      expect(res.status, body).toBe(400);
+      expect((await res.json()).error, body).toContain(error);
+    }
+  });
+
+  it("describes each argument in Swagger from the schema, with the example, and never shows the pickle", async () => {
+    const dir = appWithSchema(TYPED_2017_DRIVER);
+    const base = await start({}, { AML_SERVICE_NAME: "typed" }, { python: DEBIAN_PYTHON, appRoot: dir });
+    const text = await (await fetch(`${base}/swagger.json`)).text();
+    const swagger = JSON.parse(text);
+    expect(swagger.info.title).toBe("typed");
+    const input = swagger.definitions.ServiceInput;
+    expect(Object.keys(input.properties)).toEqual(["frame", "matrix", "label", "scale"]);
+    expect(input.properties.frame).toEqual({ type: "array", items: { type: "object", properties: { b: { type: "number", format: "double" }, a: { type: "integer", format: "int64" }, c: { type: "string" } } } });
+    expect(input.properties.matrix).toEqual({ type: "array", items: { type: "array", items: { type: "integer", format: "int32" } } });
+    expect(input.example).toEqual({ frame: [{ b: 1.5, a: 2, c: "x" }], matrix: [[1, 2, 3]], label: "name", scale: 3 });
+    const pickles = Object.values(JSON.parse(readFileSync(join(dir, "service_schema.json"), "utf8")).input as Record<string, { internal: string }>).map((e) => e.internal);
+    for (const pickle of pickles) expect(text).not.toContain(pickle.slice(0, 40));
+    // The example scores as it is: what `mm service run` sends without -d.
+    await waitHealthy(base);
+    expect((await post(base, JSON.stringify(input.example))).status).toBe(200);
+  });
+
+  it("JSON-encodes every result, a string included, as the 2017 runtime did", async () => {
+    const driver = `import json
+import numpy as np
+
+def init():
+    pass
+
+def run(raw):
+    kind = json.loads(raw)["kind"]
+    if kind == "dumped":
+        return json.dumps(str("Iris-setosa"))
+    if kind == "text":
+        return "plain text"
+    if kind == "numpy":
+        return np.array([1.5, 2.5])
+    return {"n": np.int64(3)}
+`;
+    const base = await start({ "score.py": driver }, {}, { python: DEBIAN_PYTHON });
+    await waitHealthy(base);
+    const answer = async (kind: string) => (await post(base, JSON.stringify({ kind }))).text();
+    expect(await answer("dumped")).toBe('"\\"Iris-setosa\\""');
+    expect(JSON.parse(await answer("dumped"))).toBe('"Iris-setosa"');
+    expect(await answer("text")).toBe('"plain text"');
+    expect(JSON.parse(await answer("numpy"))).toEqual([1.5, 2.5]);
+    expect(JSON.parse(await answer("scalar"))).toEqual({ n: 3 });
+  });
+
+  it("loads a driver whatever its file is called (the 2017 CLI named it driver)", async () => {
+    const base = await start({ driver: LINEAR_DRIVER, "model.json": LINEAR_MODEL }, { AML_DRIVER: "driver" });
+    await waitHealthy(base);
+    expect(await (await post(base, '{"data":[[1,1,1]]}')).json()).toEqual([6]);
+  });
+
+  it("refuses to start with a schema that does not fit run(), or one with a Spark argument, saying why", async () => {
+    const dir = appWithSchema(TYPED_2017_DRIVER);
+    writeFileSync(join(dir, "score.py"), "def init():\n    pass\n\ndef run(frame, other):\n    return 1\n");
+    let base = await start({}, {}, { python: DEBIAN_PYTHON, appRoot: dir });
+    expect((await waitFailed(base)).error).toBe("reading the schema service_schema.json failed: SchemaError: the schema describes matrix, label, scale, but run() takes (frame, other)");
+    server?.kill();
+    const schema = JSON.parse(readFileSync(join(dir, "service_schema.json"), "utf8"));
+    schema.input = { df: { internal: '{"type":"struct","fields":[]}', swagger: { type: "array", example: [] }, type: 2 } };
+    writeFileSync(join(dir, "service_schema.json"), JSON.stringify(schema));
+    writeFileSync(join(dir, "score.py"), "def init():\n    pass\n\ndef run(df):\n    return 1\n");
+    base = await start({}, {}, { python: DEBIAN_PYTHON, appRoot: dir });
+    expect((await waitFailed(base)).error).toMatch(/^reading the schema service_schema\.json failed: SchemaError: the schema's argument 'df' is a Spark DataFrame \(DataTypes\.SPARK\), and no Spark runs in this service/);
   });
 });

@@ -1,0 +1,1 @@
+"""`azureml.api.realtime`: helpers for realtime services (`services.generate_schema`)."""
