@@ -24,6 +24,8 @@ export interface Context {
   print(data: unknown, view?: TableView): void;
   /** For commands whose answer is for reading (usage, logs): the text, unless -o or --query asked for data. */
   printText(text: string, data: unknown): void;
+  /** A scoring result: a string as it is (what `az ml service run` printed), anything else as data. */
+  printResult(result: unknown): void;
   /** Progress and notes for people: stderr, so stdout stays the result. */
   note(line: string): void;
   verbose(line: string): void;
@@ -60,6 +62,7 @@ export function contextOf(command: Command): Context {
     accountPath,
     print: (data, view) => process.stdout.write(render(data, { output, query: g.query }, view)),
     printText: (text, data) => process.stdout.write(g.output || g.query ? render(data, { output, query: g.query }) : text.endsWith("\n") ? text : `${text}\n`),
+    printResult: (result) => process.stdout.write(typeof result === "string" && !g.output && !g.query ? `${result}\n` : render(result, { output, query: g.query })),
     note: (line) => process.stderr.write(`${line}\n`),
     verbose,
     blobs: () => {

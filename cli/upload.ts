@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
-import { basename, join, relative, sep } from "node:path";
+import { basename, join, relative, resolve, sep } from "node:path";
 import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
@@ -37,9 +37,11 @@ export interface Uploaded {
 /**
  * Uploads a file (or a folder, packed on the fly into a tar.gz) into the service's storage under
  * `uploads/<subscription>/<resourceGroup>/<account>/<random>/<name>`, streamed in parallel blocks
- * with a progress bar on a terminal. Nothing is held whole in memory.
+ * with a progress bar on a terminal. Nothing is held whole in memory. A folder's files are packed
+ * at the archive's top, or, with `keepFolderName`, under the folder's own name (as the 2017 CLI
+ * packed `-d` dependencies).
  */
-export async function upload(blobs: BlobServiceClient, accountPath: string, path: string, verbose: (line: string) => void): Promise<Uploaded> {
+export async function upload(blobs: BlobServiceClient, accountPath: string, path: string, verbose: (line: string) => void, options: { keepFolderName?: boolean } = {}): Promise<Uploaded> {
   let info;
   try {
     info = await stat(path);
@@ -50,7 +52,7 @@ export async function upload(blobs: BlobServiceClient, accountPath: string, path
   await container.createIfNotExists().catch((err: unknown) => {
     throw new CliError(`Could not reach the storage account at ${blobs.url}: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
   });
-  const name = info.isDirectory() ? `${basename(path)}.tar.gz` : basename(path);
+  const name = info.isDirectory() ? `${basename(resolve(path))}.tar.gz` : basename(path);
   const blobName = `${accountBlobPrefix(accountPath)}${randomUUID()}/${name}`;
   const blob = container.getBlockBlobClient(blobName);
   const started = Date.now();
@@ -63,7 +65,8 @@ export async function upload(blobs: BlobServiceClient, accountPath: string, path
     let read = 0;
     const gz = createGzip({ level: 6 });
     const counted = new PassThrough();
-    const packing = packFolder(files, (n) => bar.update((read += n))).pipe(gz).pipe(counted);
+    const top = options.keepFolderName ? `${basename(resolve(path))}/` : "";
+    const packing = packFolder(files, top, (n) => bar.update((read += n))).pipe(gz).pipe(counted);
     let sent = 0;
     counted.on("data", (c: Buffer) => (sent += c.length));
     try {
@@ -108,13 +111,13 @@ async function filesUnder(root: string): Promise<FolderFile[]> {
   return out;
 }
 
-/** A tar stream of the files, read one after another from disk. */
-function packFolder(files: FolderFile[], onRead: (bytes: number) => void): Readable {
+/** A tar stream of the files under `top` (a folder name and `/`, or nothing), read one after another from disk. */
+function packFolder(files: FolderFile[], top: string, onRead: (bytes: number) => void): Readable {
   const pack = tarStream.pack();
   void (async () => {
     try {
       for (const file of files) {
-        const entry = pack.entry({ name: file.name, size: file.size, mode: 0o644, mtime: new Date(0) });
+        const entry = pack.entry({ name: top + file.name, size: file.size, mode: 0o644, mtime: new Date(0) });
         const source = createReadStream(file.path);
         source.on("data", (c) => onRead((c as Buffer).length));
         await pipeline(source, entry);

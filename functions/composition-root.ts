@@ -63,6 +63,7 @@ async function buildDeps(): Promise<AppDeps> {
         imagesDir: config.images.dir,
         scoringServerDir: process.env.SCORING_SERVER_DIR ?? SCORING_SERVER_DIR,
         baseImage: config.images.baseImage,
+        condaBaseImage: config.images.condaBaseImage,
         python: config.python,
         guard: new UrlGuard(config.fetchAllowedOrigins),
         ownBlobs,

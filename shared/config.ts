@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEFAULT_CONDA_BASE_IMAGE } from "./build/environment-files.js";
 
 const bool = z
   .enum(["true", "false", "1", "0", ""])
@@ -28,6 +29,8 @@ export const settingsSchema = z.object({
   /** The local builder's directory (OCI layout, Dockerfile contexts); unset where images are built by ACR Tasks. */
   IMAGES_DIR: z.string().min(1).optional(),
   IMAGE_BASE: z.string().min(1).default("python:3.11-slim"),
+  /** The Dockerfile's base image for manifests with a conda file: one with conda on its PATH. */
+  IMAGE_CONDA_BASE: z.string().min(1).default(DEFAULT_CONDA_BASE_IMAGE),
   /** A registry the local builder pushes to (host[:port]); images stay in the OCI layout without one. */
   IMAGE_REGISTRY: z.string().regex(/^[A-Za-z0-9.-]+(:\d+)?$/, "must be a registry host, e.g. 127.0.0.1:5000").optional(),
   IMAGE_REGISTRY_PLAIN_HTTP: bool,
@@ -64,7 +67,7 @@ export interface Config {
   bootstrap: { accountPath: string; ownerId: string } | undefined;
   computeTargets: string[];
   imageBuildQueue: string;
-  images: { dir: string | undefined; baseImage: string; registry: { host: string; plainHttp: boolean } | undefined };
+  images: { dir: string | undefined; baseImage: string; condaBaseImage: string; registry: { host: string; plainHttp: boolean } | undefined };
   python: string;
   fetchAllowedOrigins: string[];
   /** heartbeatMs: how often a running worker tells the sweeper it is alive, well inside the stall period. */
@@ -99,7 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bootstrap: s.BOOTSTRAP_ACCOUNT && s.BOOTSTRAP_OWNER ? { accountPath: s.BOOTSTRAP_ACCOUNT, ownerId: s.BOOTSTRAP_OWNER } : undefined,
     computeTargets: list(s.COMPUTE_TARGETS),
     imageBuildQueue: s.IMAGE_BUILD_QUEUE,
-    images: { dir: s.IMAGES_DIR, baseImage: s.IMAGE_BASE, registry: s.IMAGE_REGISTRY ? { host: s.IMAGE_REGISTRY, plainHttp: s.IMAGE_REGISTRY_PLAIN_HTTP } : undefined },
+    images: { dir: s.IMAGES_DIR, baseImage: s.IMAGE_BASE, condaBaseImage: s.IMAGE_CONDA_BASE, registry: s.IMAGE_REGISTRY ? { host: s.IMAGE_REGISTRY, plainHttp: s.IMAGE_REGISTRY_PLAIN_HTTP } : undefined },
     python: s.PYTHON,
     fetchAllowedOrigins: list(s.FETCH_ALLOWED_ORIGINS),
     operations: {

@@ -92,13 +92,23 @@ export const Errors = {
     new ApiError(400, "UnknownComputeResource", `The compute resource "${id}" is not known here. Known compute resources: ${known.join(", ")}.`, [
       { code: "UnknownComputeResource", message: `computeResourceId: "${id}" is not a configured compute target.` },
     ]),
-  runtimeFileNotAnAsset: (property: string, value: string) =>
-    new ApiError(400, "RuntimeFileNotFound", `targetRuntime.properties.${property} "${value}" must be the id of one of the manifest's assets.`, [
-      { code: "RuntimeFileNotFound", message: `targetRuntime.properties.${property}: "${value}" is not an asset id.` },
-    ]),
+  runtimeFileNotAnAsset: (property: string, value: string) => {
+    // Only what precedes a query is repeated: a mistyped URL may carry a SAS signature.
+    const shown = value.split("?")[0]!.slice(0, 200);
+    return new ApiError(400, "RuntimeFileNotFound", `targetRuntime.properties.${property} "${shown}" must be the id of one of the manifest's assets, or an http(s) URL of the file.`, [
+      { code: "RuntimeFileNotFound", message: `targetRuntime.properties.${property}: "${shown}" is neither an asset id nor an http(s) URL.` },
+    ]);
+  },
   serviceNotFound: (id: string) => new ApiError(404, "ServiceNotFound", `No service with id ${id} exists in this account.`),
   deploymentNotFound: (id: string) => new ApiError(404, "DeploymentNotFound", `No deployment with id ${id} exists in this account.`),
-  serviceNameConflict: (name: string) => new ApiError(409, "ServiceNameConflict", `A service named ${name} already exists in this account. Choose another name, or update that service.`),
+  serviceNameConflict: (name: string, failedId?: string) =>
+    new ApiError(
+      409,
+      "ServiceNameConflict",
+      failedId
+        ? `A service named ${name} already exists in this account, and its deployment failed. Delete it (DELETE services/${failedId}; mm service delete realtime -n ${name}) and create it again, or deploy a fixed image to it (PUT services/${failedId} with imageId).`
+        : `A service named ${name} already exists in this account. Choose another name, or update that service.`,
+    ),
   serviceBusy: (name: string) => new ApiError(409, "ServiceBusy", `Service ${name} is being deployed; wait for its operation to finish, then update it.`),
   imageNotReady: (id: string, state: string | undefined) =>
     new ApiError(400, "ImageNotReady", state ? `Image ${id} is ${state}; only an image whose build Succeeded can be deployed.` : `imageId ${id} is not an image of this account.`, [

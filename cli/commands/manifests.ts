@@ -1,4 +1,5 @@
-import { basename } from "node:path";
+import { statSync } from "node:fs";
+import { basename, isAbsolute, relative, resolve, sep } from "node:path";
 import { Command, Option } from "commander";
 import { contextOf, type Context } from "../context.js";
 import { CliError, EXIT } from "../errors.js";
@@ -27,7 +28,7 @@ export function addManifestFileOptions(command: Command, required: boolean): Com
     .option("-f, --file <score.py>", `the driver program: defines init() and run(input)${hint}`)
     .addOption(new Option("-r, --runtime <runtime>", `the runtime${hint}`).choices(Object.keys(RUNTIMES)))
     .option("-c, --conda <conda.yml>", "a conda environment file")
-    .option("-d, --dependency <path>", "a file or folder the driver needs (repeat for more; a folder is packed and unpacked)", collect, [])
+    .option("-d, --dependency <path>", "a file or folder the driver needs, beside it under the same relative path (repeat for more; a folder keeps its name)", collect, [])
     .option("-s, --schema <schema.json>", "the service's input/output schema (served as swagger.json)")
     .option("-p, --pip-requirements <requirements.txt>", "a pip requirements file");
 }
@@ -37,8 +38,8 @@ export async function createManifestFromFiles(ctx: Context, name: string, files:
   if (!files.file || !files.runtime) throw new CliError("A manifest needs its driver and runtime: -f <score.py> -r python.", EXIT.usage);
   const assets: { id: string; mimeType: string; url: string; unpack?: boolean }[] = [];
   const properties: Record<string, string> = {};
-  const add = async (path: string, id?: string): Promise<string> => {
-    const uploaded = await upload(ctx.blobs(), ctx.accountPath, path, ctx.verbose);
+  const add = async (path: string, id?: string, options: { keepFolderName?: boolean } = {}): Promise<string> => {
+    const uploaded = await upload(ctx.blobs(), ctx.accountPath, path, ctx.verbose, options);
     const assetId = id ?? basename(new URL(uploaded.url).pathname);
     if (assets.some((a) => a.id === assetId)) throw new CliError(`Two files would both be ${assetId} in the image; rename one of them.`, EXIT.usage);
     assets.push({ id: assetId, mimeType: uploaded.mimeType, url: uploaded.url, ...(uploaded.packed ? { unpack: true } : {}) });
@@ -48,7 +49,9 @@ export async function createManifestFromFiles(ctx: Context, name: string, files:
   if (files.conda) properties.condaEnvFile = await add(files.conda);
   if (files.pipRequirements) properties.pipRequirements = await add(files.pipRequirements);
   if (files.schema) await add(files.schema, SCHEMA_ASSET);
-  for (const dependency of files.dependency) await add(dependency);
+  // A dependency keeps the path it was given (`-d outputs/x.json` is outputs/x.json beside the
+  // driver) and a folder its name, as with the 2017 CLI.
+  for (const dependency of files.dependency) await add(dependency, dependencyFileId(dependency), { keepFolderName: true });
   const body = {
     name,
     ...(description ? { description } : {}),
@@ -60,6 +63,19 @@ export async function createManifestFromFiles(ctx: Context, name: string, files:
     webserviceType: "Realtime",
   };
   return (await ctx.api.call<{ id: string; name: string; version: number }>("POST", "manifests", { body })).body;
+}
+
+/** A dependency file's asset id: its path relative to here when it is below here, else its name. */
+function dependencyFileId(path: string): string | undefined {
+  let isFile = false;
+  try {
+    isFile = statSync(path).isFile();
+  } catch {
+    return undefined; // upload says it is missing
+  }
+  if (!isFile) return undefined;
+  const below = relative(process.cwd(), resolve(path)).split(sep).join("/");
+  return below && !below.startsWith("../") && !isAbsolute(below) ? below : basename(path);
 }
 
 /** Model ids from `-i` (already registered) or `-m` (files registered now, named after the file). */

@@ -87,21 +87,72 @@ async function resolveService(ctx: Context, idOrName: string): Promise<Service> 
   return byName;
 }
 
-function usageText(ctx: Context, service: Service): string {
+/** `-i <id or name>` or `-n <name>` (2017 took either): the service they name. */
+async function namedService(ctx: Context, opts: ServiceRef, command: Command): Promise<Service> {
+  const ref = opts.id ?? opts.name;
+  if (!ref) command.error("error: name the service: -i <id or name> or -n <name>", { exitCode: EXIT.usage });
+  return resolveService(ctx, ref);
+}
+
+interface ServiceRef {
+  id?: string;
+  name?: string;
+}
+
+function addServiceRef(command: Command): Command {
+  return command.option("-i, --id <id>", "the service's id or name").option("-n, --name <name>", "the service's name");
+}
+
+const swaggerUriOf = (scoringUri: string) => scoringUri.replace(/\/score$/, "/swagger.json");
+
+/**
+ * The example input of a service's Swagger (`definitions.ServiceInput.example`, from the schema
+ * it was deployed with), or undefined when it has none or cannot be read.
+ */
+async function exampleInput(service: Service): Promise<unknown> {
+  if (!service.scoringUri) return undefined;
+  try {
+    const res = await fetch(swaggerUriOf(service.scoringUri), { signal: AbortSignal.timeout(10_000) });
+    if (!res.ok) return undefined;
+    const swagger = (await res.json()) as { definitions?: { ServiceInput?: { example?: unknown } } };
+    return swagger.definitions?.ServiceInput?.example;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A shell word: the text in single quotes. */
+const shellQuote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
+
+function usageText(ctx: Context, service: Service, example: unknown): string {
   const uri = service.scoringUri ?? "(no scoring URL yet)";
-  const swagger = service.scoringUri ? service.scoringUri.replace(/\/score$/, "/swagger.json") : "(none yet)";
+  const swagger = service.scoringUri ? swaggerUriOf(service.scoringUri) : "(none yet)";
   const account = ctx.accountPath;
+  const input = example === undefined ? "'<input json>'" : shellQuote(JSON.stringify(example));
   return [
     `Scoring URL:  ${uri}`,
     `Headers:      Content-Type: application/json`,
-    `              Authorization: Bearer <key>   (mm service keys realtime -i ${service.name})`,
+    `              Authorization: Bearer <key>   (npx mm service keys realtime -i ${service.name})`,
     `Swagger:      ${swagger}`,
+    ...(example === undefined ? [] : [`Sample input: ${JSON.stringify(example)}   (the schema's example)`]),
     `Sample curl:`,
     `  curl -X POST '${uri}' -H 'Content-Type: application/json' \\`,
-    `    -H "Authorization: Bearer $(mm service keys realtime -i ${service.id} --account ${account} --query primaryKey -o tsv)" \\`,
-    `    -d '<input json>'`,
-    `Or:           mm service run realtime -i ${service.name} -d '<input json>'`,
+    `    -H "Authorization: Bearer $(npx mm service keys realtime -i ${service.id} --account ${account} --query primaryKey -o tsv)" \\`,
+    `    -d ${input}`,
+    `Or:           npx mm service run realtime -i ${service.name}${example === undefined ? " -d '<input json>'" : ""}`,
   ].join("\n");
+}
+
+/**
+ * Running a failed `service create` again replaces the service it left behind: a service whose
+ * first deployment failed never served, so nothing is lost. A service that serves is never
+ * replaced (its name answers 409, saying to update it instead).
+ */
+async function replaceFailedService(ctx: Context, name: string): Promise<void> {
+  const [existing] = await ctx.api.list<Service & { error?: { message?: string } }>("services", { serviceName: name }, 1);
+  if (!existing || existing.state !== "Failed") return;
+  ctx.note(`Service ${name} exists from an earlier attempt whose deployment failed${existing.error?.message ? ` (${existing.error.message.split("\n")[0]})` : ""}: replacing it.`);
+  await ctx.api.call("DELETE", `services/${existing.id}`);
 }
 
 /** `mm service <verb> realtime …`: the 2017 shape, where `realtime` was the service type. */
@@ -134,19 +185,20 @@ export function serviceCommand(): Command {
       imageId = built.image!.id;
     }
     const body = { name: opts.name, computeResource: { id: opts.compute, type: "Cluster" }, ...settingsBody(opts), imageId, ...(opts.numReplicas === undefined && !opts.autoscaleEnabled ? { numReplicas: 1 } : {}) };
+    await replaceFailedService(ctx, opts.name);
     const { operationId } = await ctx.api.startOperation("POST", "services", body);
     if (!opts.wait) return ctx.print({ operationId });
     const status = await settle(ctx, operationId, opts, `service ${opts.name}`);
     const created = await ctx.api.get<Service>(new URL(status.resourceLocation!).toString());
     ctx.print(created, SERVICE_VIEW);
-    ctx.note(`\n${usageText(ctx, created)}`);
+    ctx.note(`\n${usageText(ctx, created, await exampleInput(created))}`);
   });
 
   addWaitOptions(
-    addSettingsOptions(realtime(service, "update", "Update a service: fields not given keep their value; a new image rolls out safely").requiredOption("-i, --id <id>", "the service's id or name")),
-  ).action(async (opts: SettingsFlags & WaitFlags & { id: string }, command: Command) => {
+    addSettingsOptions(addServiceRef(realtime(service, "update", "Update a service: fields not given keep their value; a new image rolls out safely"))),
+  ).action(async (opts: SettingsFlags & WaitFlags & ServiceRef, command: Command) => {
     const ctx = contextOf(command);
-    const current = await resolveService(ctx, opts.id);
+    const current = await namedService(ctx, opts, command);
     const body = settingsBody(opts);
     if (Object.keys(body).length === 0) command.error("error: nothing to update: give --image-id or a setting to change", { exitCode: EXIT.usage });
     const { operationId } = await ctx.api.startOperation("PUT", `services/${current.id}`, body);
@@ -155,12 +207,10 @@ export function serviceCommand(): Command {
     ctx.print(await ctx.api.get(`services/${current.id}`), SERVICE_VIEW);
   });
 
-  realtime(service, "show", "Show a service, with its image, manifest and models")
-    .requiredOption("-i, --id <id>", "the service's id or name")
-    .action(async (opts: { id: string }, command: Command) => {
-      const ctx = contextOf(command);
-      ctx.print(await resolveService(ctx, opts.id), SERVICE_VIEW);
-    });
+  addServiceRef(realtime(service, "show", "Show a service, with its image, manifest and models")).action(async (opts: ServiceRef, command: Command) => {
+    const ctx = contextOf(command);
+    ctx.print(await namedService(ctx, opts, command), SERVICE_VIEW);
+  });
 
   realtime(service, "list", "List services")
     .option("-n, --name <name>", "only the service of this name")
@@ -177,77 +227,92 @@ export function serviceCommand(): Command {
       ctx.print(await ctx.api.list("services", query, o.top), SERVICE_VIEW);
     });
 
-  realtime(service, "delete", "Delete a service: its replicas stop and its scoring URL goes away")
-    .requiredOption("-i, --id <id>", "the service's id or name")
-    .action(async (opts: { id: string }, command: Command) => {
+  addServiceRef(realtime(service, "delete", "Delete a service: its replicas stop and its scoring URL goes away")).action(async (opts: ServiceRef, command: Command) => {
       const ctx = contextOf(command);
-      const current = await resolveService(ctx, opts.id);
+      const current = await namedService(ctx, opts, command);
       const answer = await ctx.api.call("DELETE", `services/${current.id}`);
       ctx.note(answer.status === 204 ? `Service ${current.name} was already gone.` : `Deleted service ${current.name} (${current.id}).`);
     });
 
-  realtime(service, "run", "Score: send input to a service and print its answer")
-    .requiredOption("-i, --id <id>", "the service's id or name")
-    .requiredOption("-d, --data <json>", "the input, as JSON")
-    .action(async (opts: { id: string; data: string }, command: Command) => {
+  addServiceRef(realtime(service, "run", "Score: send input to a service and print its answer (without -d, the example of its schema)"))
+    .option("-d, --data <json>", "the input, as JSON (default: the example input of the service's schema)")
+    .action(async (opts: ServiceRef & { data?: string }, command: Command) => {
       const ctx = contextOf(command);
-      try {
-        JSON.parse(opts.data);
-      } catch {
-        command.error("error: -d/--data must be JSON, e.g. -d '{\"input\": [[1, 2]]}'", { exitCode: EXIT.usage });
+      if (opts.data !== undefined) {
+        try {
+          JSON.parse(opts.data);
+        } catch {
+          command.error("error: -d/--data must be JSON, e.g. -d '{\"input\": [[1, 2]]}'", { exitCode: EXIT.usage });
+        }
       }
-      const current = await resolveService(ctx, opts.id);
+      const current = await namedService(ctx, opts, command);
       if (!current.scoringUri) throw new CliError(`Service ${current.name} has no scoring URL yet (it is ${current.state}).`);
+      let data = opts.data;
+      if (data === undefined) {
+        const example = await exampleInput(current);
+        if (example === undefined) throw new CliError(`Service ${current.name} publishes no example input (it was deployed without a schema): give the input with -d '<json>'.`, EXIT.usage);
+        data = JSON.stringify(example);
+        ctx.verbose(`scoring the schema's example: ${data}`);
+      }
       const keys = await ctx.api.get<{ primaryKey: string }>(`services/${current.id}/keys`);
-      const res = await fetch(current.scoringUri, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${keys.primaryKey}` }, body: opts.data });
+      const res = await fetch(current.scoringUri, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${keys.primaryKey}` }, body: data });
       const text = await res.text();
-      if (!res.ok) throw new CliError(`The service answered ${res.status}: ${text.slice(0, 2000)}`);
+      if (!res.ok) throw new CliError(`The service answered ${res.status}: ${errorText(text).slice(0, 2000)}`);
       let result: unknown = text;
       try {
         result = JSON.parse(text);
       } catch {
-        // A driver may answer plain text.
+        // A driver may answer plain bytes.
       }
-      ctx.print(result);
+      ctx.printResult(result);
     });
 
-  realtime(service, "usage", "How to call a service: scoring URL, headers, swagger, a sample curl")
-    .requiredOption("-i, --id <id>", "the service's id or name")
-    .action(async (opts: { id: string }, command: Command) => {
-      const ctx = contextOf(command);
-      const current = await resolveService(ctx, opts.id);
-      const uri = current.scoringUri;
-      ctx.printText(usageText(ctx, current), { scoringUri: uri ?? null, swaggerUri: uri ? uri.replace(/\/score$/, "/swagger.json") : null });
-    });
+  addServiceRef(realtime(service, "usage", "How to call a service: scoring URL, headers, swagger, a sample curl")).action(async (opts: ServiceRef, command: Command) => {
+    const ctx = contextOf(command);
+    const current = await namedService(ctx, opts, command);
+    const uri = current.scoringUri;
+    const example = await exampleInput(current);
+    ctx.printText(usageText(ctx, current, example), { scoringUri: uri ?? null, swaggerUri: uri ? swaggerUriOf(uri) : null, sampleInput: example ?? null });
+  });
 
-  realtime(service, "keys", "Show a service's keys, or regenerate one")
-    .requiredOption("-i, --id <id>", "the service's id or name")
-    .option("--regen <keyType>", "regenerate Primary or Secondary (the old value stops working at once)")
-    .action(async (opts: { id: string; regen?: string }, command: Command) => {
+  addServiceRef(realtime(service, "keys", "Show a service's keys, or regenerate one: --regen --key Primary|Secondary"))
+    .option("--regen [keyType]", "regenerate a key (Primary unless --key says; the old value stops working at once)")
+    .option("-k, --key <keyType>", "the key to regenerate: Primary or Secondary")
+    .action(async (opts: ServiceRef & { regen?: string | boolean; key?: string }, command: Command) => {
       const ctx = contextOf(command);
-      const current = await resolveService(ctx, opts.id);
+      if (opts.regen === undefined && opts.key !== undefined) command.error("error: --key goes with --regen: mm service keys realtime -i <id> --regen --key Secondary", { exitCode: EXIT.usage });
+      const current = await namedService(ctx, opts, command);
       if (opts.regen === undefined) return ctx.print(await ctx.api.get(`services/${current.id}/keys`));
-      const keyType = /^primary$/i.test(opts.regen) ? "Primary" : /^secondary$/i.test(opts.regen) ? "Secondary" : undefined;
-      if (!keyType) command.error("error: --regen takes Primary or Secondary", { exitCode: EXIT.usage });
+      const named = opts.key ?? (typeof opts.regen === "string" ? opts.regen : "Primary");
+      const keyType = /^primary$/i.test(named) ? "Primary" : /^secondary$/i.test(named) ? "Secondary" : undefined;
+      if (!keyType) command.error("error: the key to regenerate is Primary or Secondary", { exitCode: EXIT.usage });
       ctx.print((await ctx.api.call("POST", `services/${current.id}/keys`, { body: { keyType } })).body);
     });
 
-  realtime(service, "logs", "Show the last lines each replica wrote")
-    .requiredOption("-i, --id <id>", "the service's id or name")
+  addServiceRef(realtime(service, "logs", "Show the last lines each replica wrote"))
     .option("--tail <n>", "lines per replica", positiveInt)
-    .action(async (opts: { id: string; tail?: number }, command: Command) => {
+    .action(async (opts: ServiceRef & { tail?: number }, command: Command) => {
       const ctx = contextOf(command);
-      const current = await resolveService(ctx, opts.id);
+      const current = await namedService(ctx, opts, command);
       const text = await ctx.api.get<string>(`services/${current.id}/logs`, { tail: opts.tail });
       ctx.printText(typeof text === "string" ? text : JSON.stringify(text, null, 2), { logs: text });
     });
 
-  realtime(service, "deployments", "List a service's deployments (rollouts), newest first")
-    .requiredOption("-i, --id <id>", "the service's id or name")
-    .action(async (opts: { id: string }, command: Command) => {
+  addServiceRef(realtime(service, "deployments", "List a service's deployments (rollouts), newest first")).action(async (opts: ServiceRef, command: Command) => {
       const ctx = contextOf(command);
-      const current = await resolveService(ctx, opts.id);
+      const current = await namedService(ctx, opts, command);
       ctx.print(await ctx.api.get("deployments", { serviceId: current.id }), DEPLOYMENT_VIEW);
     });
   return service;
+}
+
+/** The message of a scoring server's JSON error, or the text as it came. */
+function errorText(text: string): string {
+  try {
+    const body = JSON.parse(text) as { error?: unknown };
+    if (typeof body.error === "string") return body.error;
+  } catch {
+    // not JSON
+  }
+  return text;
 }

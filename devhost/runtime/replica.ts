@@ -1,16 +1,33 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import type { Readable } from "node:stream";
 import { freePort } from "../ports.js";
 import { join } from "node:path";
+import { boundedLines } from "./bounded-lines.js";
+import { MAX_RECORD_BYTES, collectedRecord, type CollectedRecord } from "./data-collector.js";
 
 export type ReplicaState = "Starting" | "Healthy" | "Unhealthy" | "Failed" | "Stopped";
 
 const LOG_LINES = 500;
 const HEALTH_EVERY_MS = 500;
 
+/** The replica's end of the data collection pipe: the scoring server's file descriptor 3. */
+const COLLECTION_FD = 3;
+
+export interface ReplicaOptions {
+  /** The interpreter that runs the scoring server (the host's, or a service environment's). */
+  python: string;
+  rootfs: string;
+  env: Record<string, string>;
+  /** Lines that open the replica's log: how its environment was made. */
+  notes?: string[];
+  /** Receives what the driver's ModelDataCollector sends, when the service collects model data. */
+  onCollected?: (record: CollectedRecord) => void;
+}
+
 /**
  * One replica: a scoring server process on its own loopback port, run from an unpacked image
- * with the host's Python. It is health-checked (`GET /`) and restarted with back-off when it
- * dies; it keeps the last lines of its output for `service logs`.
+ * with the host's Python (or the service's environment). It is health-checked (`GET /`) and
+ * restarted with back-off when it dies; it keeps the last lines of its output for `service logs`.
  */
 export class Replica {
   state: ReplicaState = "Starting";
@@ -27,7 +44,7 @@ export class Replica {
 
   constructor(
     readonly id: string,
-    private readonly options: { python: string; rootfs: string; env: Record<string, string> },
+    private readonly options: ReplicaOptions,
   ) {}
 
   get healthy(): boolean {
@@ -35,13 +52,14 @@ export class Replica {
   }
 
   async start(): Promise<void> {
+    for (const note of this.options.notes ?? []) this.#keep(note);
     this.port = await freePort();
     this.#spawn();
     this.#health = setInterval(() => void this.#check(), HEALTH_EVERY_MS);
   }
 
   #spawn(): void {
-    const { rootfs, env, python } = this.options;
+    const { rootfs, env, python, onCollected } = this.options;
     this.state = "Starting";
     const child = spawn(python, [join(rootfs, "var", "azureml-server", "server.py")], {
       env: {
@@ -52,16 +70,14 @@ export class Replica {
         AML_APP_ROOT: join(rootfs, "var", "azureml-app"),
         AML_HOST: "127.0.0.1",
         AML_PORT: String(this.port),
+        ...(onCollected ? { AML_MODEL_DC_PIPE_FD: String(COLLECTION_FD) } : {}),
       },
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: onCollected ? ["ignore", "pipe", "pipe", "pipe"] : ["ignore", "pipe", "pipe"],
     });
+    if (onCollected) this.#readCollected(child.stdio[COLLECTION_FD] as Readable, onCollected);
     this.#child = child;
     const keep = (chunk: Buffer) => {
-      for (const line of chunk.toString("utf8").split("\n")) {
-        if (!line) continue;
-        this.logs.push(`${new Date().toISOString()} ${line}`);
-        if (this.logs.length > LOG_LINES) this.logs.shift();
-      }
+      for (const line of chunk.toString("utf8").split("\n")) if (line) this.#keep(line);
     };
     child.stdout?.on("data", keep);
     child.stderr?.on("data", keep);
@@ -79,6 +95,32 @@ export class Replica {
       this.restarts++;
       this.#restartTimer = setTimeout(() => void this.#restart(), delay);
     });
+  }
+
+  /** Each JSON line the driver's collector writes is a record; a malformed or oversized one is logged and dropped. */
+  #readCollected(pipe: Readable, onCollected: (record: CollectedRecord) => void): void {
+    const drop = (why: string) => this.#keep(`data collection: a record was dropped (${why})`);
+    boundedLines(
+      pipe,
+      MAX_RECORD_BYTES,
+      (line) => {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(line);
+        } catch {
+          return drop("not JSON");
+        }
+        const record = collectedRecord.safeParse(parsed);
+        if (!record.success) return drop("not a collected record");
+        onCollected(record.data);
+      },
+      (bytes) => drop(`${bytes} bytes, over the ${MAX_RECORD_BYTES} a collect() call may send`),
+    );
+  }
+
+  #keep(line: string): void {
+    this.logs.push(`${new Date().toISOString()} ${line}`);
+    if (this.logs.length > LOG_LINES) this.logs.shift();
   }
 
   /** Starts the process again, on a fresh port (the old one may have been why it died). */
@@ -106,13 +148,19 @@ export class Replica {
     } else if (status === 503 && body.includes('"failed"')) {
       this.state = "Unhealthy";
       try {
-        this.lastError = `init() failed: ${(JSON.parse(body) as { error?: string }).error ?? "unknown error"}`;
+        const failure = JSON.parse(body) as { error?: string; details?: string };
+        this.lastError = `init() failed: ${failure.error ?? "unknown error"}${failure.details ? `\n${failure.details}` : ""}`;
       } catch {
         this.lastError = "init() failed";
       }
     } else if (this.#everHealthy || this.state === "Healthy") {
       this.state = "Unhealthy";
     }
+  }
+
+  /** True when the process keeps dying before it ever served: restarting will not help. */
+  get crashLooping(): boolean {
+    return !this.#everHealthy && this.restarts >= 2;
   }
 
   /** True once init() has failed: the replica will never become healthy. */
@@ -140,3 +188,4 @@ export class Replica {
     });
   }
 }
+

@@ -4,10 +4,16 @@ import { join } from "node:path";
 import { timingSafeEqual } from "node:crypto";
 import { writeFileAtomically } from "../cosmos/journal.js";
 import { ImageUnpacker } from "./image-unpacker.js";
-import { ServiceController, type ServiceSpec } from "./service-controller.js";
+import { ServiceController, type ControllerDeps, type ServiceSpec } from "./service-controller.js";
+import { ServiceEnvironments } from "./service-environments.js";
 import { createGateway } from "./gateway.js";
 import { DataCollector } from "./data-collector.js";
 import { BlobServiceClient } from "@azure/storage-blob";
+import { z } from "zod";
+
+/** A blob path prefix a service may write model data under: no dot segments. */
+const blobPrefix = z.string().min(1).refine((p) => !p.split("/").some((s) => s === "." || s === ".."));
+const dataCollectionTarget = z.object({ container: z.string().min(1), servicePrefix: blobPrefix, models: z.array(z.object({ names: z.array(z.string()), prefix: blobPrefix })) });
 
 export interface RuntimeOptions {
   dataDir: string;
@@ -40,7 +46,8 @@ export async function startRuntime(o: RuntimeOptions): Promise<LocalRuntime> {
   const services = new Map<string, ServiceController>();
   const unpacker = new ImageUnpacker(join(o.dataDir, "images"));
   const save = () => writeFileAtomically(statePath, [JSON.stringify([...services.values()].map((s) => s.spec), null, 2)]);
-  const deps = { unpacker, python: o.python };
+  const collector = o.storageConnection ? new DataCollector(BlobServiceClient.fromConnectionString(o.storageConnection), (m) => console.error(m)) : undefined;
+  const deps: ControllerDeps = { unpacker, environments: new ServiceEnvironments({ dir: join(o.dataDir, "environments"), python: o.python }), ...(collector ? { collector } : {}) };
 
   if (existsSync(statePath)) {
     for (const spec of JSON.parse(readFileSync(statePath, "utf8")) as ServiceSpec[]) {
@@ -109,7 +116,6 @@ export async function startRuntime(o: RuntimeOptions): Promise<LocalRuntime> {
     }
   }
 
-  const collector = o.storageConnection ? new DataCollector(BlobServiceClient.fromConnectionString(o.storageConnection), (m) => console.error(m)) : undefined;
   const gatewayHandler = createGateway(services, collector);
   const gateway = createServer((req, res) => {
     gatewayHandler(req, res).catch((err: unknown) => {
@@ -146,7 +152,7 @@ function parseSpec(name: string, body: unknown): ServiceSpec | string {
   const a = b.autoscaler;
   if (a && !(a.minReplicas >= 0 && a.maxReplicas >= Math.max(1, a.minReplicas) && a.targetUtilization > 0 && a.targetUtilization <= 100 && a.refreshPeriodInSeconds >= 1)) return "autoscaler is not valid.";
   const dc = b.dataCollection;
-  if (dc && !(typeof dc.container === "string" && Array.isArray(dc.prefixes) && dc.prefixes.every((p) => typeof p === "string" && !p.includes("..")))) return "dataCollection is not valid.";
+  if (dc && !dataCollectionTarget.safeParse(dc).success) return "dataCollection is not valid.";
   return { name, deploymentId: b.deploymentId, image: b.image, replicas: b.replicas!, autoscaler: a, maxConcurrentRequestsPerContainer: b.maxConcurrentRequestsPerContainer!, keyHashes: b.keyHashes, env: b.env ?? {}, ...(dc ? { dataCollection: dc } : {}) };
 }
 

@@ -1,6 +1,9 @@
 import { randomUUID } from "node:crypto";
+import type { DataCollectionTarget } from "../../shared/compute/compute-target.js";
 import { Replica } from "./replica.js";
 import { ImageUnpacker } from "./image-unpacker.js";
+import type { DataCollector } from "./data-collector.js";
+import type { ServiceEnvironments } from "./service-environments.js";
 
 export interface AutoscalerSpec {
   minReplicas: number;
@@ -19,7 +22,7 @@ export interface ServiceSpec {
   maxConcurrentRequestsPerContainer: number;
   keyHashes: string[];
   env: Record<string, string>;
-  dataCollection?: { container: string; prefixes: string[] };
+  dataCollection?: DataCollectionTarget;
 }
 
 export interface RolloutStatus {
@@ -32,7 +35,16 @@ interface Deployment {
   deploymentId: string;
   digest: string;
   rootfs: string;
+  /** The interpreter its replicas run on, and how it was chosen (for their logs). */
+  python: { python: string; notes: string[] };
   replicas: Replica[];
+}
+
+export interface ControllerDeps {
+  unpacker: ImageUnpacker;
+  environments: ServiceEnvironments;
+  /** Where model data goes, when the stack has storage for it. */
+  collector?: DataCollector;
 }
 
 /** How long new replicas get to become healthy before a rollout is rolled back. */
@@ -55,7 +67,7 @@ export class ServiceController {
   #sampler: NodeJS.Timeout | undefined;
   #deleted = false;
 
-  constructor(spec: ServiceSpec, private readonly deps: { unpacker: ImageUnpacker; python: string }) {
+  constructor(spec: ServiceSpec, private readonly deps: ControllerDeps) {
     this.spec = spec;
   }
 
@@ -122,10 +134,20 @@ export class ServiceController {
     return Math.min(a.maxReplicas, Math.max(a.minReplicas, current));
   }
 
-  async #startReplicas(rootfs: string, count: number, deploymentId: string): Promise<Replica[]> {
+  async #startReplicas(rootfs: string, python: Deployment["python"], count: number, deploymentId: string): Promise<Replica[]> {
     // The image's environment first (its driver's name, …), then the deployment's switches.
     const env = { ...ImageUnpacker.environment(rootfs), ...this.spec.env };
-    const replicas = Array.from({ length: count }, () => new Replica(`${this.spec.name}-${deploymentId.slice(0, 8)}-${randomUUID().slice(0, 5)}`, { python: this.deps.python, rootfs, env }));
+    const collector = this.deps.collector;
+    const onCollected = collector
+      ? (record: Parameters<DataCollector["collected"]>[1]) => {
+          const target = this.spec.dataCollection;
+          if (target) collector.collected(target, record);
+        }
+      : undefined;
+    const replicas = Array.from(
+      { length: count },
+      () => new Replica(`${this.spec.name}-${deploymentId.slice(0, 8)}-${randomUUID().slice(0, 5)}`, { python: python.python, rootfs, env, notes: python.notes, ...(onCollected ? { onCollected } : {}) }),
+    );
     await Promise.all(replicas.map((r) => r.start()));
     return replicas;
   }
@@ -135,14 +157,17 @@ export class ServiceController {
     let fresh: Replica[] = [];
     try {
       const rootfs = await this.deps.unpacker.rootfs(spec.image.layout, spec.image.digest);
+      const python = await this.deps.environments.pythonFor(rootfs, ImageUnpacker.environment(rootfs));
       const count = spec.autoscaler ? Math.max(1, this.#wantedReplicas()) : spec.replicas;
-      fresh = await this.#startReplicas(rootfs, count, spec.deploymentId);
+      fresh = await this.#startReplicas(rootfs, python, count, spec.deploymentId);
       const deadline = Date.now() + ROLLOUT_TIMEOUT_MS;
       for (;;) {
         if (this.#deleted) throw new Error("the service was deleted");
         if (fresh.every((r) => r.healthy)) break;
         const broken = fresh.find((r) => r.initFailed);
-        if (broken) throw new Error(`replica ${broken.id}: ${broken.lastError}\n${broken.logs.slice(-15).join("\n")}`);
+        if (broken) throw new Error(`replica ${broken.id}: ${broken.lastError}`);
+        const crashing = fresh.find((r) => r.crashLooping);
+        if (crashing) throw new Error(`replica ${crashing.id}: ${crashing.lastError}, ${crashing.restarts} times before it ever became healthy\n${crashing.logs.slice(-15).join("\n")}`);
         if (Date.now() > deadline) {
           const slow = fresh.find((r) => !r.healthy)!;
           throw new Error(`replica ${slow.id} did not become healthy within ${ROLLOUT_TIMEOUT_MS / 1000} s (${slow.lastError ?? slow.state})\n${slow.logs.slice(-15).join("\n")}`);
@@ -150,7 +175,7 @@ export class ServiceController {
         await new Promise((r) => setTimeout(r, 100));
       }
       const old = this.active;
-      this.active = { deploymentId: spec.deploymentId, digest: spec.image.digest, rootfs, replicas: fresh };
+      this.active = { deploymentId: spec.deploymentId, digest: spec.image.digest, rootfs, python, replicas: fresh };
       this.rollout = { deploymentId: spec.deploymentId, state: "Succeeded" };
       // The old replicas take no new requests now; those in flight finish before they stop.
       await Promise.all((old?.replicas ?? []).map((r) => r.stop()));
@@ -165,7 +190,7 @@ export class ServiceController {
     if (!active || this.#deleted) return;
     const current = active.replicas.length;
     if (count > current) {
-      active.replicas.push(...(await this.#startReplicas(active.rootfs, count - current, active.deploymentId)));
+      active.replicas.push(...(await this.#startReplicas(active.rootfs, active.python, count - current, active.deploymentId)));
     } else if (count < current) {
       // Stop the replicas with the least work first; they take no new requests once stopping.
       const victims = [...active.replicas].sort((a, b) => a.inFlight - b.inFlight).slice(0, current - count);

@@ -3,7 +3,8 @@ import type { HttpHandler } from "@azure/functions";
 import { accountEndpoint } from "../../shared/http/endpoint.js";
 import { json } from "../../shared/http/responses.js";
 import { nextLink } from "../../shared/http/request.js";
-import { DEFAULT_PAGE_SIZE } from "../../shared/schemas/common.js";
+import { DEFAULT_PAGE_SIZE, contentUrl } from "../../shared/schemas/common.js";
+import { ENVIRONMENT_FILES } from "../../shared/build/environment-files.js";
 import { manifestListQuery, manifestRequest } from "../../shared/schemas/manifests.js";
 import { manifestView } from "../../shared/views.js";
 import { Errors } from "../../shared/errors.js";
@@ -23,10 +24,11 @@ export const makeCreateManifest = (deps: Deps): HttpHandler =>
     run: async ({ deps, pk, body }) => {
       const assetIds = body.assets.map((a) => a.id);
       if (!assetIds.includes(body.driverProgram)) throw Errors.driverProgramNotAnAsset(body.driverProgram, assetIds);
-      // The image build installs these files (pip or conda): they must be among the assets.
-      for (const property of ["pipRequirements", "condaEnvFile"]) {
+      // The image build installs these files (pip or conda): each names an asset, or is a URL
+      // the build fetches (what the 2017 CLI sent).
+      for (const property of Object.keys(ENVIRONMENT_FILES)) {
         const file = body.targetRuntime.properties[property];
-        if (file !== undefined && !assetIds.includes(file)) throw Errors.runtimeFileNotAnAsset(property, file);
+        if (file !== undefined && !assetIds.includes(file) && !contentUrl.safeParse(file).success) throw Errors.runtimeFileNotAnAsset(property, file);
       }
       const modelIds = [...new Set(body.modelIds ?? [])];
       const registered = await deps.models.existingIds(pk, modelIds);

@@ -84,7 +84,10 @@ export const makeCreateService = (deps: Deps): HttpHandler =>
         targetName,
         scoringUri: target.scoringUri(targetName),
       };
-      if (!(await deps.services.create(service, deployment, operation))) throw Errors.serviceNameConflict(name);
+      if (!(await deps.services.create(service, deployment, operation))) {
+        const [existing] = (await deps.services.list(pk, { serviceName: name }, 1, undefined)).items;
+        throw Errors.serviceNameConflict(name, existing?.state === "Failed" ? existing.id : undefined);
+      }
       await enqueueRollout(deps, context, operation.id, pk);
       return { status: 202, headers: { "operation-location": apiUrl(request, `${pk}/operations/${operation.id}`) } };
     },

@@ -10,6 +10,8 @@ import { checkDriverCompiles } from "./driver-check.js";
 import { fetchContent, type FetchedContent } from "./fetch-content.js";
 import type { ImageBuilder, ImageBuildRequest, ImageBuildResult } from "./image-builder.js";
 import { unpackArchive } from "./archive.js";
+import { DEFAULT_CONDA_BASE_IMAGE, ENV_ROOT, ENVIRONMENT_FILES, findCondaTool, gatherEnvironmentFiles, type ImageEnvironment } from "./environment-files.js";
+import { DEFAULT_SCHEMA_FILE, findServiceSchema } from "./service-schema-file.js";
 import { writeLayer, type LayerFile } from "./oci/layer-writer.js";
 import { OciLayout } from "./oci/oci-layout.js";
 import { MEDIA, type LayerDescriptor } from "./oci/media-types.js";
@@ -30,6 +32,8 @@ export interface LocalOciBuilderOptions {
   scoringServerDir: string;
   /** The base image recorded in the config and used by the Dockerfile, e.g. python:3.11-slim. */
   baseImage: string;
+  /** The Dockerfile's base image when the manifest has a conda file: one with conda on its PATH. */
+  condaBaseImage?: string;
   /** The interpreter that checks drivers compile. */
   python: string;
   guard: UrlGuard;
@@ -67,8 +71,16 @@ export class LocalOciBuilder implements ImageBuilder {
       if (!existsSync(driverPath)) throw new BuildFailure("DriverNotFound", `The driver ${manifest.driverProgram} is not in the build (was its asset an archive without it?).`);
       await log.step(`check driver ${manifest.driverProgram} compiles (${this.options.python} -m py_compile)`, () => checkDriverCompiles(this.options.python, driverPath, manifest.driverProgram, join(work, "pycache")));
 
+      const environment = await gatherEnvironmentFiles(manifest, appDir, join(work, "env"), (url, what, target) => this.#download(open, url, what, target), log);
+      const schema = await findServiceSchema(appDir);
+      if (schema) {
+        log.line(`schema: ${schema.path} (run() arguments: ${schema.inputs.map((i) => `${i.name} ${i.type}`).join(", ") || "none"})${schema.others.length ? `; also found, not used: ${schema.others.join(", ")}` : ""}`);
+      }
+      const image: ImageSettings = { environment, ...(schema ? { schemaFile: schema.path } : {}) };
+      this.#logEnvironmentNotes(environment, log);
+
       const modelFiles = await this.#modelFiles(request.models, modelsDir, work, log, open);
-      const appFiles = await filesUnder(appDir, APP_ROOT.slice(1));
+      const appFiles = [...(await filesUnder(appDir, APP_ROOT.slice(1))), ...(await filesUnder(join(work, "env"), ENV_ROOT.slice(1)))];
       const taken = new Set(appFiles.map((f) => f.path));
       const clash = modelFiles.find((f) => taken.has(f.path));
       if (clash) throw new BuildFailure("FileConflict", `A model and an asset would both be /${clash.path}; rename one of them.`);
@@ -80,7 +92,7 @@ export class LocalOciBuilder implements ImageBuilder {
       layers.push(await log.step("layer 2/3: driver and assets", () => writeLayer(appFiles, blobs), (l) => l.size));
       layers.push(await log.step("layer 3/3: models", () => writeLayer(modelFiles, blobs), (l) => l.size));
 
-      const config = await this.layout.putJson(MEDIA.config, this.#config(request, layers));
+      const config = await this.layout.putJson(MEDIA.config, this.#config(request, image, layers));
       const imageManifest = await this.layout.putJson(MEDIA.manifest, {
         schemaVersion: 2,
         mediaType: MEDIA.manifest,
@@ -91,7 +103,7 @@ export class LocalOciBuilder implements ImageBuilder {
       const ref = `${repository}:${request.version}`;
       await this.layout.tag(imageManifest, ref);
       log.line(`image ${ref}: manifest ${imageManifest.digest} in the OCI layout ${this.layout.dir}`);
-      await log.step("Dockerfile build context", () => this.#writeContext(request, layers));
+      await log.step("Dockerfile build context", () => this.#writeContext(request, image, layers));
 
       let imageLocation = `oci:${this.layout.dir}:${ref}`;
       const registry = this.options.registry;
@@ -193,7 +205,24 @@ export class LocalOciBuilder implements ImageBuilder {
     return [...files, ...unpacked];
   }
 
-  #config(request: ImageBuildRequest, layers: LayerDescriptor[]) {
+  /** Where the manifest's environment files take effect, said where the user reads the build. */
+  #logEnvironmentNotes(environment: ImageEnvironment, log: BuildLog): void {
+    const python = this.options.python;
+    if (environment.condaEnvFile) {
+      const tool = findCondaTool(process.env.PATH);
+      log.line(
+        tool
+          ? `conda file: ${environment.condaEnvFile}; the local runtime applies it with ${tool.name} when a service starts (cached per file)`
+          : `conda file: ${environment.condaEnvFile} is NOT applied on the local runtime: there is no conda, mamba or micromamba on its PATH, so drivers run on ${python} (PYTHON)${environment.pipRequirements ? " with the pip requirements" : ""}`,
+      );
+      log.line(`conda file: a Dockerfile build (ACR Tasks) starts from ${this.options.condaBaseImage ?? DEFAULT_CONDA_BASE_IMAGE} and applies it`);
+    }
+    if (environment.pipRequirements) {
+      log.line(`pip requirements: ${environment.pipRequirements}; the local runtime installs them into a virtual environment of ${python} when a service starts (cached per file, with your pip settings); a Dockerfile build runs pip install`);
+    }
+  }
+
+  #config(request: ImageBuildRequest, image: ImageSettings, layers: LayerDescriptor[]) {
     const { manifest } = request;
     return {
       created: "1970-01-01T00:00:00Z",
@@ -202,7 +231,7 @@ export class LocalOciBuilder implements ImageBuilder {
       config: {
         Entrypoint: ["python3", `${SERVER_ROOT}/server.py`],
         WorkingDir: APP_ROOT,
-        Env: scoringEnvironment(manifest),
+        Env: scoringEnvironment(manifest, image),
         ExposedPorts: { [`${SCORING_PORT}/tcp`]: {} },
         Labels: imageLabels(manifest, this.options.baseImage),
       },
@@ -216,7 +245,7 @@ export class LocalOciBuilder implements ImageBuilder {
    * (hard links to the OCI blobs: ADD unpacks them, so nothing is stored twice), the manifest's
    * pip or conda requirements installed when it names them, the same environment and entrypoint.
    */
-  async #writeContext(request: ImageBuildRequest, layers: LayerDescriptor[]): Promise<void> {
+  async #writeContext(request: ImageBuildRequest, image: ImageSettings, layers: LayerDescriptor[]): Promise<void> {
     const dir = this.contextDir(request.imageId);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
@@ -225,19 +254,19 @@ export class LocalOciBuilder implements ImageBuilder {
       const target = join(dir, names[i]!);
       await link(this.layout.blobPath(layer.digest), target).catch(() => copyFile(this.layout.blobPath(layer.digest), target));
     }
-    const props = request.manifest.targetRuntime.properties;
+    const { pipRequirements, condaEnvFile } = image.environment;
     const lines = [
       `# Built by model-management from manifest ${request.manifest.name} v${request.manifest.version}.`,
-      `FROM ${this.options.baseImage}`,
+      `FROM ${condaEnvFile ? (this.options.condaBaseImage ?? DEFAULT_CONDA_BASE_IMAGE) : this.options.baseImage}`,
       `ADD ${names[0]} /`,
       `ADD ${names[1]} /`,
     ];
-    if (props.pipRequirements) lines.push(`RUN pip install --no-cache-dir -r ${posix.join(APP_ROOT, props.pipRequirements)}`);
-    if (props.condaEnvFile) lines.push(`RUN conda env update --name base --file ${posix.join(APP_ROOT, props.condaEnvFile)} && conda clean --all --yes`);
+    if (condaEnvFile) lines.push(`RUN conda env update --name base --file ${condaEnvFile} && conda clean --all --yes`);
+    if (pipRequirements) lines.push(`RUN python3 -m pip install --no-cache-dir -r ${pipRequirements}`);
     lines.push(
       `ADD ${names[2]} /`,
       `WORKDIR ${APP_ROOT}`,
-      ...scoringEnvironment(request.manifest).map((e) => `ENV ${e.replace("=", '="')}"`),
+      ...scoringEnvironment(request.manifest, image).map((e) => `ENV ${e.replace("=", '="')}"`),
       ...Object.entries(imageLabels(request.manifest, this.options.baseImage)).map(([k, v]) => `LABEL ${k}="${v}"`),
       `EXPOSE ${SCORING_PORT}`,
       `ENTRYPOINT ["python3", "${SERVER_ROOT}/server.py"]`,
@@ -246,12 +275,21 @@ export class LocalOciBuilder implements ImageBuilder {
   }
 }
 
+/** What the build learnt of the app that the image's configuration records. */
+interface ImageSettings {
+  environment: ImageEnvironment;
+  /** The service's schema file, relative to the app root. */
+  schemaFile?: string;
+}
+
 /** The scoring server's settings baked into the image; a deployment may override the AML_* switches. */
-export function scoringEnvironment(manifest: ManifestDocument): string[] {
+export function scoringEnvironment(manifest: ManifestDocument, image: ImageSettings): string[] {
   return [
     "PYTHONUNBUFFERED=1",
     `AML_APP_ROOT=${APP_ROOT}`,
     `AML_DRIVER=${manifest.driverProgram}`,
+    `AML_SCHEMA=${image.schemaFile ?? DEFAULT_SCHEMA_FILE}`,
+    ...Object.entries(image.environment).map(([property, path]) => `${ENVIRONMENT_FILES[property as keyof typeof ENVIRONMENT_FILES].env}=${path}`),
     `AML_PORT=${SCORING_PORT}`,
     "AML_HOST=0.0.0.0",
     "AML_APP_INSIGHTS_ENABLED=false",

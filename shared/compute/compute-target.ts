@@ -11,11 +11,20 @@ export interface DeploymentSpec {
   keys: { primary: string; secondary: string };
   /** The scoring server's settings (AML_*). */
   env: Record<string, string>;
-  /**
-   * Model data collection: where inputs and predictions go, one blob path prefix per model in
-   * the `modeldata` container (`<subscription>/<resourceGroup>/<account>/<service>/<modelId>-<modelName>-<version>`).
-   */
-  dataCollection?: { container: string; prefixes: string[] };
+  /** Model data collection, when the service has it on: where collected rows go. */
+  dataCollection?: DataCollectionTarget;
+}
+
+/**
+ * Where a service's model data goes (the 2017 layout): in `container`, one blob path prefix per
+ * model of the service, `<subscription>/<resourceGroup>/<account>/<service>/<modelId>-<modelName>-<version>`.
+ * A driver's `ModelDataCollector(name)` goes to the model it names (by its registered name or its
+ * file name in the image); rows of a name no model has go under `servicePrefix/<name>`.
+ */
+export interface DataCollectionTarget {
+  container: string;
+  servicePrefix: string;
+  models: { names: string[]; prefix: string }[];
 }
 
 export interface RolloutState {

@@ -8,6 +8,16 @@ export const displayString = (max: number) =>
     .regex(/\S/, "must not be blank")
     .regex(/^[^\u0000-\u001f\u007f]*$/, "must not contain control characters");
 
+/**
+ * A resource's optional description. The 2017 CLI sent `"description": null` when none was
+ * given; null is taken as leaving it out.
+ */
+export const description = z
+  .string()
+  .max(4096, "must be at most 4096 characters")
+  .nullish()
+  .transform((v) => v ?? undefined);
+
 /** Where a worker will fetch content from: an absolute http(s) URL. The URL guard checks hosts when it is fetched. */
 export const contentUrl = z
   .string()

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { contentUrl, displayString, pageQuery } from "./common.js";
+import { contentUrl, description, displayString, pageQuery } from "./common.js";
 
 export const assetSchema = z.object({
   id: displayString(255),
@@ -12,7 +12,7 @@ export const assetSchema = z.object({
 export const manifestRequest = z
   .object({
     name: displayString(255),
-    description: z.string().max(4096, "must be at most 4096 characters").optional(),
+    description,
     driverProgram: displayString(255),
     assets: z.array(assetSchema).min(1, "must list at least the driver program's asset").max(100, "must have at most 100 assets"),
     modelIds: z.array(z.string().min(1, "must not be empty").max(64, "is not a model id")).max(100, "must have at most 100 models").optional(),

@@ -1,10 +1,10 @@
 import { z } from "zod";
-import { contentUrl, displayString, pageQuery } from "./common.js";
+import { contentUrl, description, displayString, pageQuery } from "./common.js";
 
 /** Model (request): the read-only id, version and createdAt are ignored if sent. */
 export const modelRequest = z.object({
   name: displayString(255),
-  description: z.string().max(4096, "must be at most 4096 characters").optional(),
+  description,
   tags: z.array(displayString(256)).max(100, "must have at most 100 tags").optional(),
   mimeType: displayString(255),
   unpack: z.boolean().optional(),

@@ -12,7 +12,9 @@ export const autoScalerSchema = z.object({
 });
 
 /** Kubernetes quantities: cpu `0.5`, `500m`; memory `2G`, `512Mi`. */
-const cpuQuantity = z.string().regex(/^(\d+(\.\d+)?|\d+m)$/, "must be a Kubernetes CPU quantity such as 0.5 or 500m");
+const cpuQuantity = z
+  .union([z.number().positive("must be more than 0").transform(String), z.string()])
+  .pipe(z.string().regex(/^(\d+(\.\d+)?|\d+m)$/, "must be a Kubernetes CPU quantity such as 0.5 or 500m"));
 const memoryQuantity = z.string().regex(/^\d+(\.\d+)?(E|P|T|G|M|k|K|Ei|Pi|Ti|Gi|Mi|Ki)?$/, "must be a Kubernetes memory quantity such as 2G or 512Mi");
 
 const settings = {

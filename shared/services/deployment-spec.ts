@@ -1,4 +1,5 @@
-import type { DeploymentSpec } from "../compute/compute-target.js";
+import type { DataCollectionTarget, DeploymentSpec } from "../compute/compute-target.js";
+import { modelFileName } from "../build/local-oci-builder.js";
 import type { DeploymentDocument, ImageDocument, ModelDocument, ServiceDocument } from "../store/documents.js";
 import { parseAccountPath } from "../account-ref.js";
 
@@ -21,19 +22,24 @@ export function deploymentSpecOf(service: ServiceDocument, deployment: Deploymen
     ...(s.containerResourceReservation ? { containerResourceReservation: s.containerResourceReservation } : {}),
     keys,
     env: {
+      AML_SERVICE_NAME: service.name,
       AML_APP_INSIGHTS_ENABLED: String(Boolean(s.appInsightsEnabled)),
       AML_MODEL_DC_STORAGE_ENABLED: String(Boolean(s.dataCollection?.storageEnabled)),
       AML_MODEL_DC_EVENT_HUB_ENABLED: String(Boolean(s.dataCollection?.eventHubEnabled)),
     },
-    ...(s.dataCollection?.storageEnabled ? { dataCollection: { container: "modeldata", prefixes: dataCollectionPrefixes(service, models) } } : {}),
+    ...(s.dataCollection?.storageEnabled ? { dataCollection: dataCollectionTarget(service, models) } : {}),
   };
 }
 
-/** `<subscription>/<resourceGroup>/<account>/<service>/<modelId>-<modelName>-<version>`, per model (the 2017 layout). */
-export function dataCollectionPrefixes(service: ServiceDocument, models: ModelDocument[]): string[] {
+/** The `modeldata` paths of a service's models (the 2017 layout, see DataCollectionTarget). */
+export function dataCollectionTarget(service: ServiceDocument, models: ModelDocument[]): DataCollectionTarget {
   const ref = parseAccountPath(service.pk);
-  const base = `${ref.subscriptionId}/${ref.resourceGroupName}/${ref.accountName}/${service.name}`;
-  return models.map((m) => `${base}/${m.id}-${m.name.replace(/[\/\\]/g, "_")}-${m.version}`);
+  const servicePrefix = `${ref.subscriptionId}/${ref.resourceGroupName}/${ref.accountName}/${service.name}`;
+  return {
+    container: "modeldata",
+    servicePrefix,
+    models: models.map((m) => ({ names: [...new Set([m.name, modelFileName(m)])], prefix: `${servicePrefix}/${m.id}-${m.name.replace(/[\/\\]/g, "_")}-${m.version}` })),
+  };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

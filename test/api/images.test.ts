@@ -166,13 +166,54 @@ describe("image builds", () => {
       assets: [{ id: "requirements.txt", url: await blobs.put("context/requirements.txt", "numpy\n") }],
       properties: { pipRequirements: "requirements.txt" },
     });
-    const { image } = await createImage(manifestId);
+    const { image, operation } = await createImage(manifestId);
+    expect(operation.state, JSON.stringify(operation.error)).toBe("Succeeded");
     const dir = join(stack.dataDir, "images", "contexts", image.id);
     const dockerfile = readFileSync(join(dir, "Dockerfile"), "utf8");
     expect(dockerfile).toMatch(/^FROM python:3\.11-slim$/m);
-    expect(dockerfile).toContain("RUN pip install --no-cache-dir -r /var/azureml-app/requirements.txt");
+    expect(dockerfile).toContain("RUN python3 -m pip install --no-cache-dir -r /var/azureml-env/requirements.txt");
+    expect(dockerfile).not.toContain("conda");
+    expect(dockerfile).toContain('ENV AML_PIP_REQUIREMENTS="/var/azureml-env/requirements.txt"');
     expect(dockerfile).toContain('ENTRYPOINT ["python3", "/var/azureml-server/server.py"]');
     for (const layer of ["layer-1-scoring-server.tar.gz", "layer-2-app.tar.gz", "layer-3-models.tar.gz"]) expect(existsSync(join(dir, layer)), layer).toBe(true);
+  });
+
+  it("takes pip and conda files given as URLs (as the 2017 CLI sent them), and comments out what the image already has", async () => {
+    const conda = "name: env\ndependencies:\n  - python=3.5.2\n  - scikit-learn\n  - pip:\n    - azure-ml-api-sdk==0.1.0a10\n    - azureml.datacollector==0.1.0a13\n    - requests\n";
+    const manifestId = await linearManifest("env-urls", {
+      properties: { pipRequirements: await blobs.put("env-urls/requirementsX1.txt", "requests==2.31.0\nazure-ml-api-sdk==0.1.0a11\n"), condaEnvFile: await blobs.put("env-urls/conda_dependencies.yml", conda) },
+    });
+    const { image, operation } = await createImage(manifestId);
+    expect(operation.state, JSON.stringify(operation.error)).toBe("Succeeded");
+    const dockerfile = readFileSync(join(stack.dataDir, "images", "contexts", image.id, "Dockerfile"), "utf8");
+    expect(dockerfile).toMatch(/^FROM mcr\.microsoft\.com\/azureml\/openmpi4\.1\.0-ubuntu22\.04$/m);
+    expect(dockerfile).toContain("RUN conda env update --name base --file /var/azureml-env/conda_dependencies.yml");
+    const bundle = join(mkdtempSync(join(tmpdir(), "mm-umoci-")), "bundle");
+    run("umoci", ["unpack", "--rootless", "--image", ociRef(image).slice("oci:".length), bundle]);
+    const env = join(bundle, "rootfs", "var", "azureml-env");
+    expect(readFileSync(join(env, "requirements.txt"), "utf8")).toBe("requests==2.31.0\n# provided by the service: azure-ml-api-sdk==0.1.0a11\n");
+    const editedConda = readFileSync(join(env, "conda_dependencies.yml"), "utf8");
+    expect(editedConda).toContain("  # - python=3.5.2 (older than the scoring server needs)\n  - scikit-learn\n");
+    expect(editedConda).toContain("    # provided by the service: azure-ml-api-sdk==0.1.0a10\n    # provided by the service: azureml.datacollector==0.1.0a13\n    - requests\n");
+    const config = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8"));
+    expect(config.process.env).toEqual(expect.arrayContaining(["AML_PIP_REQUIREMENTS=/var/azureml-env/requirements.txt", "AML_CONDA_FILE=/var/azureml-env/conda_dependencies.yml"]));
+    // The build log says what was changed and where the files take effect; the SAS-free URL only.
+    const log = await (await fetch(image.imageBuildLogUri)).text();
+    expect(log).toContain('condaEnvFile: "- azure-ml-api-sdk==0.1.0a10" commented out');
+    expect(log).toMatch(/conda file: \/var\/azureml-env\/conda_dependencies\.yml is NOT applied on the local runtime: there is no conda, mamba or micromamba on its PATH, so drivers run on \S+ \(PYTHON\)/);
+    expect(log).toContain("pip requirements: /var/azureml-env/requirements.txt; the local runtime installs them into a virtual environment");
+  });
+
+  it("refuses pip and conda properties that are neither asset ids nor URLs, without echoing a query", async () => {
+    const modelId = await registerModel("env-bad-model", await blobs.put("env-bad/model.json", LINEAR_MODEL));
+    const res = await api.post(`${A}/manifests`, {
+      ...manifestBody("env-bad", [modelId]),
+      targetRuntime: { runtimeType: "Python", properties: { condaEnvFile: "ftp://host/env.yml?sig=SECRET" } },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe("RuntimeFileNotFound");
+    expect(res.body.message).toBe('targetRuntime.properties.condaEnvFile "ftp://host/env.yml" must be the id of one of the manifest\'s assets, or an http(s) URL of the file.');
+    expect(res.text).not.toContain("SECRET");
   });
 });
 

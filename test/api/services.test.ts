@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { ApiClient, DEFAULT_ACCOUNT, readAllPages, tokensFor, waitForOperation } from "../support/api-client.js";
 import { startLocalStack, type LocalStack } from "../support/local-stack.js";
-import { TestBlobs, readBlob } from "../support/blobs.js";
+import { TestBlobs, today, waitForBlob } from "../support/blobs.js";
 import { requireTool } from "../support/tools.js";
 import { COUNTING_DRIVER, FAILING_INIT_DRIVER, LINEAR_DRIVER, LINEAR_MODEL, SKLEARN_DRIVER, SLOW_DRIVER } from "../fixtures/drivers.js";
 
@@ -264,28 +264,19 @@ print(json.dumps(model.predict(rows).tolist()))
     expect(count).toBe(1);
   });
 
-  it("collects inputs and predictions into blob storage under the documented modeldata path", async () => {
+  it("collects each scored request and answer into blob storage under the documented modeldata path", async () => {
     const { imageId, modelId } = await buildImage("collected", LINEAR_DRIVER);
     const { service, keys } = await createService("collected", imageId, { dataCollection: { storageEnabled: true } });
     expect(service.dataCollection).toEqual({ storageEnabled: true });
     await score(service.scoringUri, keys.primaryKey, { data: [[1, 2, 3]] });
     await score(service.scoringUri, keys.primaryKey, { data: [[0, 0, 1]] });
     const model = (await api.get(`${A}/models/${modelId}`)).body;
-    const d = new Date();
-    const day = `${d.getUTCFullYear()}/${String(d.getUTCMonth() + 1).padStart(2, "0")}/${String(d.getUTCDate()).padStart(2, "0")}`;
     const base = `00000000-0000-0000-0000-000000000000/local/default/collected/${model.id}-${model.name}-${model.version}`;
-    let inputs: string | undefined;
-    let predictions: string | undefined;
-    // Inputs and predictions are two blobs, appended one after the other: wait for both.
-    for (let i = 0; i < 50 && !(inputs?.includes("[[0,0,1]]") && predictions?.includes('"[3]"')); i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      inputs = await readBlob(stack.ports.blobPort, "modeldata", `${base}/inputs/${day}/data.csv`);
-      predictions = await readBlob(stack.ports.blobPort, "modeldata", `${base}/prediction/${day}/data.csv`);
-    }
-    expect(inputs).toContain('"{""data"":[[1,2,3]]}"');
-    expect(inputs).toContain('"{""data"":[[0,0,1]]}"');
-    expect(predictions).toContain('"[14]"');
-    expect(predictions).toContain('"[3]"');
+    // Requests and answers are two blobs, appended one after the other: wait for both.
+    const requests = await waitForBlob(stack.ports.blobPort, "modeldata", `${base}/request/${today()}/data.csv`, '{""data"":[[0,0,1]]}');
+    const responses = await waitForBlob(stack.ports.blobPort, "modeldata", `${base}/response/${today()}/data.csv`, '"[3]"');
+    expect(requests).toContain('"{""data"":[[1,2,3]]}"');
+    expect(responses).toContain('"[14]"');
   });
 
   it("deletes a service: replicas stop, the scoring URL answers 404, a second delete is 204", async () => {

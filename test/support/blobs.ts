@@ -35,3 +35,20 @@ export async function readBlob(blobPort: number, container: string, name: string
   if (!(await blob.exists())) return undefined;
   return (await blob.downloadToBuffer()).toString("utf8");
 }
+
+/** Waits (up to 10 s) for a blob to contain `text`, as appended blobs fill within seconds; returns what it holds. */
+export async function waitForBlob(blobPort: number, container: string, name: string, text: string): Promise<string> {
+  let content: string | undefined;
+  for (let i = 0; i < 50 && !content?.includes(text); i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 200));
+    content = await readBlob(blobPort, container, name);
+  }
+  if (!content?.includes(text)) throw new Error(`${container}/${name} does not contain ${text} after 10 s; it holds: ${content ?? "(no such blob)"}`);
+  return content;
+}
+
+/** Today's `yyyy/mm/dd` (UTC), as model data paths have it. */
+export function today(): string {
+  const d = new Date();
+  return `${d.getUTCFullYear()}/${String(d.getUTCMonth() + 1).padStart(2, "0")}/${String(d.getUTCDate()).padStart(2, "0")}`;
+}

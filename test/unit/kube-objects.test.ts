@@ -37,7 +37,7 @@ const configurations: [string, DeploymentSpec][] = [
   ["fixed replicas", base],
   ["autoscaler, reservation", { ...base, autoscaler: { minReplicas: 1, maxReplicas: 8, targetUtilization: 70, refreshPeriodInSeconds: 1 }, containerResourceReservation: { cpu: "500m", memory: "1Gi" } }],
   ["autoscaler from zero, cpu only", { ...base, autoscaler: { minReplicas: 0, maxReplicas: 3, targetUtilization: 40, refreshPeriodInSeconds: 30 }, containerResourceReservation: { cpu: "0.25" } }],
-  ["data collection, no replicas", { ...base, replicas: 0, dataCollection: { container: "modeldata", prefixes: ["s/rg/a/iris/m-1"] }, env: { ...base.env, AML_MODEL_DC_STORAGE_ENABLED: "true" } }],
+  ["data collection, no replicas", { ...base, replicas: 0, dataCollection: { container: "modeldata", servicePrefix: "s/rg/a/iris", models: [{ names: ["iris", "model.pkl"], prefix: "s/rg/a/iris/m-1" }] }, env: { ...base.env, AML_MODEL_DC_STORAGE_ENABLED: "true" } }],
 ];
 
 describe("the AKS target's Kubernetes objects", () => {
