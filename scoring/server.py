@@ -209,7 +209,7 @@ def make_handler(driver, swagger_bytes, keys=None, admission=None, telemetry=Non
             except UnicodeDecodeError:
                 return self._json(400, {"error": "The request body is not UTF-8 text."})
             try:
-                result = driver.call(text)
+                result = driver.call(text, self.headers.get("x-ms-request-id"))
             except BadInput as err:
                 return self._json(400, {"error": str(err)})
             except Exception as err:  # noqa: BLE001 - a driver failure is this request's error only

@@ -132,14 +132,14 @@ function usageText(ctx: Context, service: Service, example: unknown): string {
   return [
     `Scoring URL:  ${uri}`,
     `Headers:      Content-Type: application/json`,
-    `              Authorization: Bearer <key>   (npx mm service keys realtime -i ${service.name})`,
+    `              Authorization: Bearer <key>   (mm service keys realtime -i ${service.name})`,
     `Swagger:      ${swagger}`,
     ...(example === undefined ? [] : [`Sample input: ${JSON.stringify(example)}   (the schema's example)`]),
     `Sample curl:`,
     `  curl -X POST '${uri}' -H 'Content-Type: application/json' \\`,
-    `    -H "Authorization: Bearer $(npx mm service keys realtime -i ${service.id} --account ${account} --query primaryKey -o tsv)" \\`,
+    `    -H "Authorization: Bearer $(mm service keys realtime -i ${service.id} --account ${account} --query primaryKey -o tsv)" \\`,
     `    -d ${input}`,
-    `Or:           npx mm service run realtime -i ${service.name}${example === undefined ? " -d '<input json>'" : ""}`,
+    `Or:           mm service run realtime -i ${service.name}${example === undefined ? " -d '<input json>'" : ""}`,
   ].join("\n");
 }
 

@@ -65,8 +65,10 @@ export function createGateway(services: Map<string, ServiceController>, collecto
       return reply(res, 503, { error: service.healthyReplicas() ? "The service is busy; try again shortly." : "The service has no healthy replica right now." }, { "retry-after": "1" });
     }
     const collect = what === "score" && collector && service.spec.dataCollection;
-    const recorded = await forward(req, res, replica, what === "score" ? "/score" : "/swagger.json", Boolean(collect));
-    if (collect && recorded && recorded.status === 200) collector.record(collect, randomUUID(), recorded.input, recorded.output);
+    // One id for the request's body and answer and for the rows the driver collects while scoring it.
+    const requestId = collect ? randomUUID() : undefined;
+    const recorded = await forward(req, res, replica, what === "score" ? "/score" : "/swagger.json", requestId);
+    if (collect && recorded && recorded.status === 200) collector.record(collect, requestId!, recorded.input, recorded.output);
   };
 }
 
@@ -116,19 +118,23 @@ function recorder(stream: NodeJS.ReadableStream, into: Buffer[]): void {
 
 const replicas = new ReplicaClient();
 
-/** Forwards a request to a replica: small bodies (the usual scoring request) whole, anything else streamed. */
-function forward(req: IncomingMessage, res: ServerResponse, replica: Replica, path: string, record: boolean): Promise<Recorded | undefined> {
+/**
+ * Forwards a request to a replica: small bodies (the usual scoring request) whole, anything else
+ * streamed. With a `requestId` (the service collects model data) what passed is recorded too.
+ */
+function forward(req: IncomingMessage, res: ServerResponse, replica: Replica, path: string, requestId: string | undefined): Promise<Recorded | undefined> {
   const length = Number(req.headers["content-length"] ?? -1);
-  if (length >= 0 && length <= SMALL_BODY) return forwardWhole(req, res, replica, path, record);
-  return forwardStreaming(req, res, replica, path, record);
+  if (length >= 0 && length <= SMALL_BODY) return forwardWhole(req, res, replica, path, requestId);
+  return forwardStreaming(req, res, replica, path, requestId);
 }
 
-async function forwardWhole(req: IncomingMessage, res: ServerResponse, replica: Replica, path: string, record: boolean): Promise<Recorded | undefined> {
+async function forwardWhole(req: IncomingMessage, res: ServerResponse, replica: Replica, path: string, requestId: string | undefined): Promise<Recorded | undefined> {
+  const record = requestId !== undefined;
   try {
     const body = await readWhole(req);
     let answer;
     try {
-      answer = await replicas.send(replica.port, req.method ?? "POST", path, req.headers["content-type"] ?? "application/json", body);
+      answer = await replicas.send(replica.port, req.method ?? "POST", path, req.headers["content-type"] ?? "application/json", body, requestId);
     } catch (err) {
       reply(res, 502, { error: `The replica failed: ${err instanceof Error ? err.message : String(err)}` });
       return undefined;
@@ -150,7 +156,8 @@ function readWhole(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-function forwardStreaming(req: IncomingMessage, res: ServerResponse, replica: Replica, path: string, record: boolean): Promise<Recorded | undefined> {
+function forwardStreaming(req: IncomingMessage, res: ServerResponse, replica: Replica, path: string, requestId: string | undefined): Promise<Recorded | undefined> {
+  const record = requestId !== undefined;
   const input: Buffer[] = [];
   const output: Buffer[] = [];
   let status = 0;
@@ -160,7 +167,7 @@ function forwardStreaming(req: IncomingMessage, res: ServerResponse, replica: Re
       replica.inFlight--;
       resolve(record ? { status, input: Buffer.concat(input).toString("utf8"), output: Buffer.concat(output).toString("utf8") } : undefined);
     };
-    const headers: Record<string, string> = { "content-type": req.headers["content-type"] ?? "application/json" };
+    const headers: Record<string, string> = { "content-type": req.headers["content-type"] ?? "application/json", ...(requestId ? { "x-ms-request-id": requestId } : {}) };
     if (req.headers["content-length"]) headers["content-length"] = req.headers["content-length"];
     const upstream = request({ host: "127.0.0.1", port: replica.port, method: req.method, path, headers, agent }, (up) => {
       status = up.statusCode ?? 0;

@@ -23,10 +23,12 @@ const MAX_HEAD = 16 * 1024;
 export class ReplicaClient {
   readonly #idle = new Map<number, Socket[]>();
 
-  send(port: number, method: string, path: string, contentType: string, body: Buffer): Promise<ReplicaAnswer> {
+  /** `requestId` (letters, digits and '-' only) goes as `x-ms-request-id`: what the driver's collected rows are filed under. */
+  send(port: number, method: string, path: string, contentType: string, body: Buffer, requestId?: string): Promise<ReplicaAnswer> {
     // Node's parser already refuses line breaks in incoming headers; refuse them here too.
     const type = contentType.replace(/[\r\n]/g, "");
-    const head = `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const id = requestId && /^[A-Za-z0-9-]{1,64}$/.test(requestId) ? `x-ms-request-id: ${requestId}\r\n` : "";
+    const head = `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\n${id}\r\n`;
     const message = Buffer.concat([Buffer.from(head, "latin1"), body]);
     const idle = this.#idle.get(port);
     let socket = idle?.pop();

@@ -4,6 +4,7 @@ import importlib.machinery
 import importlib.util
 import json
 import os
+import re
 import sys
 import threading
 import traceback
@@ -15,6 +16,7 @@ from azureml.datacollector import request_context
 # Import names whose pip package has another name: what to tell a user to add.
 PIP_NAMES = {"sklearn": "scikit-learn", "cv2": "opencv-python", "PIL": "Pillow", "yaml": "PyYAML", "skimage": "scikit-image", "bs4": "beautifulsoup4"}
 TRACEBACK_LINES = 12
+REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 
 
 class Driver(object):
@@ -68,10 +70,11 @@ class Driver(object):
         loader.exec_module(module)
         return module
 
-    def call(self, text):
-        """run()'s result for one request body (BadInput when the body does not fit the schema)."""
+    def call(self, text, request_id=None):
+        """run()'s result for one request body (BadInput when the body does not fit the schema).
+        What the driver collects meanwhile is filed under `request_id` (the gateway's, when given)."""
         args, kwargs = self.input.arguments(text)
-        request_context.request_id = uuid.uuid4().hex
+        request_context.request_id = request_id if request_id and REQUEST_ID.match(request_id) else uuid.uuid4().hex
         try:
             return self.module.run(*args, **kwargs)
         finally:

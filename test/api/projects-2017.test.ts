@@ -129,7 +129,11 @@ describe("2017 projects, deployed with the 2017 CLI's payloads", () => {
     const base = `00000000-0000-0000-0000-000000000000/local/default/irisapp/${model.id}-model.pkl-${model.version}`;
     const inputs = await waitForBlob(stack.ports.blobPort, "modeldata", `${base}/inputs/${today()}/data.csv`, "7.7,3,6.1,2.3");
     expect(inputs.split("\n")[0]).toBe(["$timestamp", "$request_id", "$correlation_id", ...IRIS_COLUMNS].join(","));
-    expect(inputs).toMatch(/\n\d{4}-\d\d-\d\dT[\d:.]+Z,[0-9a-f]{32},,3,3\.6,1\.3,0\.25\n/);
+    const row = /\n\d{4}-\d\d-\d\dT[\d:.]+Z,([0-9a-f-]{36}),,3,3\.6,1\.3,0\.25\n/.exec(inputs);
+    expect(row, inputs).not.toBeNull();
+    // The rows the driver collected and the request they came from share one request id.
+    const requests = await waitForBlob(stack.ports.blobPort, "modeldata", `${base}/request/${today()}/data.csv`, row![1]!);
+    expect(requests).toContain(`,${row![1]},"{""input_df"":[{""petal width"":0.25`);
     const predictions = await waitForBlob(stack.ports.blobPort, "modeldata", `${base}/prediction/${today()}/data.csv`, "Iris-virginica");
     expect(predictions.split("\n")[0]).toBe("$timestamp,$request_id,$correlation_id,feature_0");
     expect(predictions).toContain(",Iris-setosa\n");

@@ -52,7 +52,7 @@ describe("mm with a project written for the 2017 service", () => {
 
     const usage = await mm(["service", "usage", "realtime", "-n", "irisapp"]);
     expect(usage.stdout).toContain(`-d '{"input_df":[{"sepal length":3,"sepal width":3.6,"petal length":1.3,"petal width":0.25}]}'`);
-    expect(usage.stdout).toContain("npx mm service run realtime -i irisapp\n");
+    expect(usage.stdout).toContain("mm service run realtime -i irisapp\n");
 
     // The 2017 key regeneration: --regen --key Secondary.
     const keys = (await mm(["service", "keys", "realtime", "-n", "irisapp"])).json();

@@ -61,8 +61,8 @@ def _say_off_once():
     global _said_off
     if not _said_off:
         _said_off = True
-        sys.stderr.write("[azureml.datacollector] model data collection is off for this service: collect() calls are "
-                         "ignored (turn it on with --collect-model-data true, or dataCollection.storageEnabled)\n")
+        sys.stderr.write("[azureml.datacollector] model data collection is off here: collect() calls are ignored (a service "
+                         "collects with --collect-model-data true; AML_MODEL_DC_DEBUG=true prints what would be collected)\n")
         sys.stderr.flush()
 
 
