@@ -10,38 +10,34 @@ import { ensureAccount } from "../shared/account-service.js";
 import { parseAccountPath } from "../shared/account-ref.js";
 import { storageClients, type StorageClients } from "../shared/storage.js";
 import { WorkQueue } from "../shared/queue/work-queue.js";
-import type { ImageBuildMessage } from "../shared/schemas/images.js";
 import { LocalOciBuilder } from "../shared/build/local-oci-builder.js";
 import type { ImageBuilder } from "../shared/build/image-builder.js";
 import { UrlGuard } from "../shared/build/url-guard.js";
 import { BuildLogStore } from "../shared/build/build-log-store.js";
 import { OwnBlobReader } from "../shared/build/own-blob-reader.js";
 import { isAksClusterId } from "../shared/compute/aks/cluster-id.js";
-import type { Container } from "@azure/cosmos";
 import { ServiceRepository } from "../shared/store/service-repository.js";
 import { SecretBox } from "../shared/crypto/secret-box.js";
 import type { ComputeTarget } from "../shared/compute/compute-target.js";
 import { LocalComputeTarget } from "../shared/compute/local-compute-target.js";
-import type { ServiceRolloutMessage } from "../shared/schemas/services.js";
+import type { OperationMessage } from "../shared/schemas/operations.js";
+import { Operations } from "../shared/operations/operations.js";
+import { imageBuildKind } from "../shared/operations/image-build.js";
+import { serviceRolloutKind } from "../shared/operations/service-rollout.js";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** Everything the functions use, built once per process from the app settings. */
 export interface AppDeps {
   config: Config;
-  container: Container;
   authenticate: TokenValidator;
   accounts: AccountRepository;
   models: ModelRepository;
   manifests: ManifestRepository;
   images: ImageRepository;
-  operations: OperationRepository;
-  imageBuildQueue: WorkQueue<ImageBuildMessage>;
-  /** The image builder for a compute target, if one serves it. */
-  builderFor(computeResourceId: string): ImageBuilder | undefined;
-  buildLogs: BuildLogStore;
   services: ServiceRepository;
-  serviceRolloutQueue: WorkQueue<ServiceRolloutMessage>;
+  /** Every asynchronous operation's life: image builds and service rollouts. */
+  operations: Operations;
   /** The compute target of a compute resource id, if one is configured. */
   computeFor(computeResourceId: string): ComputeTarget | undefined;
   secrets: SecretBox;
@@ -76,27 +72,36 @@ async function buildDeps(): Promise<AppDeps> {
       : undefined;
   const aksTargets = await aksTargetsOf(config);
   const acrBuilder = config.acr && localBuilder ? await acrBuilderOf(config.acr, localBuilder) : undefined;
+  // The local builder's images run on the local runtime; AKS pulls what ACR Tasks built.
+  const builderFor = (computeResourceId: string) =>
+    computeResourceId === "local" ? (config.computeTargets.includes("local") ? localBuilder : undefined) : aksTargets.has(computeResourceId.toLowerCase()) ? acrBuilder : undefined;
+  // `local` is the local runtime when one is configured; AKS clusters are named by resource id.
+  const computeFor = (computeResourceId: string) =>
+    computeResourceId === "local" ? (config.computeTargets.includes("local") ? localTarget : undefined) : aksTargets.get(computeResourceId.toLowerCase());
+  const queue = (name: string) => new WorkQueue<OperationMessage>(storage.queues.getQueueClient(name));
+  const [models, manifests, images, services] = [new ModelRepository(container), new ManifestRepository(container), new ImageRepository(container), new ServiceRepository(container)];
+  const secrets = secretBoxOf(config.serviceKeysSecret);
+  const operations = new Operations({
+    store: new OperationRepository(container),
+    kinds: [
+      imageBuildKind({ images, manifests, models, builderFor, logs: new BuildLogStore(storage.blobs), queue: queue(config.imageBuildQueue) }),
+      serviceRolloutKind({ services, images, manifests, models, computeFor, secrets, rolloutTimeoutMs: config.rolloutTimeoutMs, queue: queue(config.serviceRolloutQueue) }),
+    ],
+    ...config.operations,
+  });
   const deps: AppDeps = {
     config,
-    container,
     authenticate: createTokenValidator(config.auth),
     accounts: new AccountRepository(container),
-    models: new ModelRepository(container),
-    manifests: new ManifestRepository(container),
-    images: new ImageRepository(container),
-    operations: new OperationRepository(container),
-    imageBuildQueue: new WorkQueue<ImageBuildMessage>(storage.queues.getQueueClient(config.imageBuildQueue)),
-    // ACR Tasks builds for AKS clusters arrive with the cloud issue; locally every target builds here.
-    // The local builder's images run on the local runtime; AKS pulls what ACR Tasks built.
-    builderFor: (computeResourceId) => (computeResourceId === "local" ? (config.computeTargets.includes("local") ? localBuilder : undefined) : aksTargets.has(computeResourceId.toLowerCase()) ? acrBuilder : undefined),
-    buildLogs: new BuildLogStore(storage.blobs),
+    models,
+    manifests,
+    images,
+    services,
+    operations,
     storage,
     ownBlobs,
-    services: new ServiceRepository(container),
-    serviceRolloutQueue: new WorkQueue<ServiceRolloutMessage>(storage.queues.getQueueClient(config.serviceRolloutQueue)),
-    // `local` is the local runtime when one is configured; AKS clusters are named by resource id.
-    computeFor: (computeResourceId) => (computeResourceId === "local" ? (config.computeTargets.includes("local") ? localTarget : undefined) : aksTargets.get(computeResourceId.toLowerCase())),
-    secrets: secretBoxOf(config.serviceKeysSecret),
+    computeFor,
+    secrets,
   };
   if (config.bootstrap) {
     const { accountPath, ownerId } = config.bootstrap;

@@ -14,11 +14,10 @@ import * as models from "./http/models.js";
 import * as manifests from "./http/manifests.js";
 import * as images from "./http/images.js";
 import { makeGetOperation } from "./http/operations.js";
-import { makeImageBuildPoisonHandler, makeImageBuildWorker } from "./workers/image-builds.js";
+import { makeOperationPoisonHandler, makeOperationWorker } from "./workers/operation-workers.js";
 import { makeOperationSweeper } from "./timers/sweep-operations.js";
 import * as services from "./http/services.js";
 import { makeModelBlobCreated } from "./events/model-blob-created.js";
-import { makeServiceRolloutPoisonHandler, makeServiceRolloutWorker } from "./workers/service-rollouts.js";
 
 // Telemetry first, so that what follows is traced (a no-op without a connection string).
 await startTelemetry().catch((err: unknown) => console.error("Telemetry could not start:", err instanceof Error ? err.message : err));
@@ -61,16 +60,16 @@ app.http("getServiceLogs", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_R
 app.http("listDeployments", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/deployments`, handler: services.makeListDeployments(getDeps) });
 app.http("getDeployment", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/deployments/{id}`, handler: services.makeGetDeployment(getDeps) });
 
-app.storageQueue("serviceRolloutWorker", { queueName: "%SERVICE_ROLLOUT_QUEUE%", connection: "AzureWebJobsStorage", handler: makeServiceRolloutWorker(getDeps) });
-app.storageQueue("serviceRolloutPoison", { queueName: "%SERVICE_ROLLOUT_QUEUE%-poison", connection: "AzureWebJobsStorage", handler: makeServiceRolloutPoisonHandler(getDeps) });
+app.storageQueue("serviceRolloutWorker", { queueName: "%SERVICE_ROLLOUT_QUEUE%", connection: "AzureWebJobsStorage", handler: makeOperationWorker(getDeps, "Service") });
+app.storageQueue("serviceRolloutPoison", { queueName: "%SERVICE_ROLLOUT_QUEUE%-poison", connection: "AzureWebJobsStorage", handler: makeOperationPoisonHandler(getDeps, "Service") });
 
 // Any other path under /api: an ErrorResponse rather than the host's empty 404. Catch-all
 // routes come last in the host's route precedence, so this never shadows an endpoint.
 app.http("routeNotFound", { ...anonymous, methods: ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"], route: "{*path}", handler: routeNotFound });
 
 // The queue's name is an app setting (IMAGE_BUILD_QUEUE, default image-builds), resolved by the host.
-app.storageQueue("imageBuildWorker", { queueName: "%IMAGE_BUILD_QUEUE%", connection: "AzureWebJobsStorage", handler: makeImageBuildWorker(getDeps) });
-app.storageQueue("imageBuildPoison", { queueName: "%IMAGE_BUILD_QUEUE%-poison", connection: "AzureWebJobsStorage", handler: makeImageBuildPoisonHandler(getDeps) });
+app.storageQueue("imageBuildWorker", { queueName: "%IMAGE_BUILD_QUEUE%", connection: "AzureWebJobsStorage", handler: makeOperationWorker(getDeps, "Image") });
+app.storageQueue("imageBuildPoison", { queueName: "%IMAGE_BUILD_QUEUE%-poison", connection: "AzureWebJobsStorage", handler: makeOperationPoisonHandler(getDeps, "Image") });
 app.eventGrid("modelBlobCreated", { handler: makeModelBlobCreated(getDeps) });
 app.timer("operationSweeper", { schedule: "*/10 * * * * *", handler: makeOperationSweeper(getDeps) });
 

@@ -9,6 +9,7 @@ import { imageView } from "../../shared/views.js";
 import { Errors } from "../../shared/errors.js";
 import type { ImageDocument, ManifestDocument } from "../../shared/store/documents.js";
 import type { AppDeps } from "../composition-root.js";
+import { Operations } from "../../shared/operations/operations.js";
 import { apiPrefix, apiUrl } from "./api-urls.js";
 
 type Deps = () => Promise<AppDeps>;
@@ -16,7 +17,7 @@ type Deps = () => Promise<AppDeps>;
 /**
  * 7 `POST {account}/images`: checks the manifest and the compute resource, writes the image
  * (NotStarted, the next version of its name) and its operation in one batch, enqueues the build
- * and answers 202 with `Operation-Location`. A lost message is enqueued again by the sweeper.
+ * and answers 202 with `Operation-Location`.
  */
 export const makeCreateImage = (deps: Deps): HttpHandler =>
   accountEndpoint(deps, {
@@ -27,9 +28,7 @@ export const makeCreateImage = (deps: Deps): HttpHandler =>
       if (!manifest) throw Errors.manifestNotInAccount(body.manifestId);
       if (!deps.config.computeTargets.includes(body.computeResourceId)) throw Errors.unknownComputeResource(body.computeResourceId, deps.config.computeTargets);
       const imageId = randomUUID();
-      const operationId = randomUUID();
-      const now = new Date().toISOString();
-      const prefix = apiPrefix(request);
+      const operation = Operations.create("Image", pk, { id: imageId, path: `${apiPrefix(request)}/${pk}/images/${imageId}` });
       await deps.images.create(
         pk,
         body.name,
@@ -44,28 +43,14 @@ export const makeCreateImage = (deps: Deps): HttpHandler =>
           imageType: body.imageType,
           manifestId: manifest.id,
           manifestName: manifest.name,
-          createdTime: now,
+          createdTime: operation.createdTime,
           creationState: "NotStarted",
-          operationId,
+          operationId: operation.id,
         }),
-        (image) => ({
-          id: operationId,
-          pk,
-          kind: "operation",
-          operationType: "Image",
-          state: "NotStarted",
-          createdTime: now,
-          resourcePath: `${prefix}/${pk}/images/${image.id}`,
-          resourceId: image.id,
-          attempts: 0,
-        }),
+        operation,
       );
-      try {
-        await deps.imageBuildQueue.send({ operationId, accountPath: pk });
-      } catch (err) {
-        context.warn(`Image build ${operationId} was accepted but not enqueued (the sweeper will enqueue it): ${err instanceof Error ? err.message : String(err)}`);
-      }
-      return { status: 202, headers: { "operation-location": apiUrl(request, `${pk}/operations/${operationId}`) } };
+      await deps.operations.enqueue(operation, (m) => context.warn(m));
+      return { status: 202, headers: { "operation-location": apiUrl(request, `${pk}/operations/${operation.id}`) } };
     },
   });
 

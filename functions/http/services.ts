@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import type { HttpHandler, HttpRequest, InvocationContext } from "@azure/functions";
+import type { HttpHandler, HttpRequest } from "@azure/functions";
 import { accountEndpoint } from "../../shared/http/endpoint.js";
 import { json } from "../../shared/http/responses.js";
 import { nextLink } from "../../shared/http/request.js";
@@ -8,7 +8,8 @@ import { deploymentListQuery, regenerateKeyRequest, serviceCreateRequest, servic
 import { deploymentView, serviceView } from "../../shared/views.js";
 import { Errors } from "../../shared/errors.js";
 import { newServiceKey } from "../../shared/crypto/secret-box.js";
-import type { DeploymentDocument, ModelDocument, OperationDocument, ServiceDocument, ServiceSettings } from "../../shared/store/documents.js";
+import type { DeploymentDocument, ModelDocument, ServiceDocument, ServiceSettings } from "../../shared/store/documents.js";
+import { Operations } from "../../shared/operations/operations.js";
 import type { AppDeps } from "../composition-root.js";
 import { apiPrefix, apiUrl } from "./api-urls.js";
 
@@ -25,28 +26,10 @@ async function requireDeployableImage(deps: AppDeps, pk: string, imageId: string
   return image;
 }
 
-async function enqueueRollout(deps: AppDeps, context: InvocationContext, operationId: string, pk: string): Promise<void> {
-  try {
-    await deps.serviceRolloutQueue.send({ operationId, accountPath: pk });
-  } catch (err) {
-    context.warn(`Rollout ${operationId} was accepted but not enqueued (the sweeper will enqueue it): ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
-
+/** A rollout of the settings: its deployment, and the operation that rolls it out. */
 function newDeploymentAndOperation(request: HttpRequest, pk: string, service: { id: string; name: string }, settings: ServiceSettings, now: string) {
   const deployment: DeploymentDocument = { id: randomUUID(), pk, kind: "deployment", serviceId: service.id, serviceName: service.name, imageId: settings.imageId, status: "NotStarted", createdAt: now, settings };
-  const operation: OperationDocument = {
-    id: randomUUID(),
-    pk,
-    kind: "operation",
-    operationType: "Service",
-    state: "NotStarted",
-    createdTime: now,
-    resourcePath: `${apiPrefix(request)}/${pk}/services/${service.id}`,
-    resourceId: service.id,
-    deploymentId: deployment.id,
-    attempts: 0,
-  };
+  const operation = Operations.create("Service", pk, { id: service.id, path: `${apiPrefix(request)}/${pk}/services/${service.id}` }, { deploymentId: deployment.id });
   return { deployment, operation };
 }
 
@@ -88,7 +71,7 @@ export const makeCreateService = (deps: Deps): HttpHandler =>
         const [existing] = (await deps.services.list(pk, { serviceName: name }, 1, undefined)).items;
         throw Errors.serviceNameConflict(name, existing?.state === "Failed" ? existing.id : undefined);
       }
-      await enqueueRollout(deps, context, operation.id, pk);
+      await deps.operations.enqueue(operation, (m) => context.warn(m));
       return { status: 202, headers: { "operation-location": apiUrl(request, `${pk}/operations/${operation.id}`) } };
     },
   });
@@ -154,7 +137,7 @@ export const makeUpdateService = (deps: Deps): HttpHandler =>
       const now = new Date().toISOString();
       const { deployment, operation } = newDeploymentAndOperation(request, pk, service, settings, now);
       if (!(await deps.services.startUpdate({ ...service, operationId: operation.id, updatedAt: now }, deployment, operation))) throw Errors.serviceBusy(service.name);
-      await enqueueRollout(deps, context, operation.id, pk);
+      await deps.operations.enqueue(operation, (m) => context.warn(m));
       return { status: 202, headers: { "operation-location": apiUrl(request, `${pk}/operations/${operation.id}`) } };
     },
   });
@@ -168,10 +151,6 @@ export const makeDeleteService = (deps: Deps): HttpHandler =>
       const service = await deps.services.get(pk, id);
       if (!service) return { status: 204 };
       await deps.computeFor(service.computeResource.id)?.delete(service.targetName);
-      if (service.currentDeploymentId) {
-        const current = await deps.services.getDeployment(pk, service.currentDeploymentId);
-        if (current && !current.expiredAt) await deps.container.item(current.id, pk).replace({ ...current, expiredAt: new Date().toISOString() });
-      }
       await deps.services.delete(service);
       return { status: 200 };
     },

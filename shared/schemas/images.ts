@@ -19,10 +19,3 @@ export const imageListQuery = z.object({
   manifestName: z.string().min(1, "must not be empty").optional(),
   ...pageQuery,
 });
-
-/** What the HTTP function tells the build worker. */
-export const imageBuildMessage = z.object({
-  operationId: z.string().min(1),
-  accountPath: z.string().min(1),
-});
-export type ImageBuildMessage = z.output<typeof imageBuildMessage>;

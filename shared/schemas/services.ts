@@ -67,6 +67,3 @@ export type ServiceFilters = Omit<z.output<typeof serviceListQuery>, "count" | "
 export const regenerateKeyRequest = z.object({ keyType: z.enum(["Primary", "Secondary"]) });
 
 export const deploymentListQuery = z.object({ serviceId: z.string().min(1).optional() });
-
-export const serviceRolloutMessage = z.object({ operationId: z.string().min(1), accountPath: z.string().min(1) });
-export type ServiceRolloutMessage = z.output<typeof serviceRolloutMessage>;

@@ -179,3 +179,6 @@ export interface ServiceNameClaim extends StoredDocument {
   kind: "service-name";
   serviceId: string;
 }
+
+/** A document as read, with the ETag that a conditional write checks. */
+export type WithEtag<T> = T & { _etag: string };

@@ -3,7 +3,7 @@ import type { ImageDocument, OperationDocument } from "./documents.js";
 import type { Page } from "./pagination.js";
 import { filteredList } from "./filtered-list.js";
 import { createVersioned } from "./versioning.js";
-import type { Versioned } from "./batch-replace.js";
+import type { WithEtag } from "./documents.js";
 import { readOfKind } from "./document-io.js";
 
 export interface ImageFilters {
@@ -15,11 +15,11 @@ export class ImageRepository {
   constructor(private readonly container: Container) {}
 
   /** Stores the image under the next version of its name, and its operation, in one batch. */
-  create(pk: string, name: string, build: (version: number) => ImageDocument, operation: (image: ImageDocument) => OperationDocument): Promise<ImageDocument> {
-    return createVersioned(this.container, pk, "image", name, build, (image) => [operation(image)]);
+  create(pk: string, name: string, build: (version: number) => ImageDocument, operation: OperationDocument): Promise<ImageDocument> {
+    return createVersioned(this.container, pk, "image", name, build, () => [operation]);
   }
 
-  get(pk: string, id: string): Promise<Versioned<ImageDocument> | undefined> {
+  get(pk: string, id: string): Promise<WithEtag<ImageDocument> | undefined> {
     return readOfKind<ImageDocument>(this.container, pk, id, "image");
   }
 

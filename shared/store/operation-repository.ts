@@ -1,27 +1,36 @@
 import type { Container } from "@azure/cosmos";
-import type { OperationDocument } from "./documents.js";
-import type { Versioned } from "./batch-replace.js";
+import type { OperationDocument, StoredDocument, WithEtag } from "./documents.js";
 import { readOfKind, replaceIfUnchanged } from "./document-io.js";
+import { replaceTogether } from "./batch-replace.js";
 
 export class OperationRepository {
   constructor(private readonly container: Container) {}
 
-  get(pk: string, id: string): Promise<Versioned<OperationDocument> | undefined> {
+  get(pk: string, id: string): Promise<WithEtag<OperationDocument> | undefined> {
     return readOfKind<OperationDocument>(this.container, pk, id, "operation");
   }
 
   /** Replaces the operation if unchanged since read; undefined when it changed meanwhile. */
-  replace(op: Versioned<OperationDocument>): Promise<Versioned<OperationDocument> | undefined> {
+  replace(op: WithEtag<OperationDocument>): Promise<WithEtag<OperationDocument> | undefined> {
     return replaceIfUnchanged(this.container, op);
+  }
+
+  /**
+   * Writes the operation and documents of its resource together (one transactional batch in the
+   * account's partition), each only if unchanged since it was read. False when any changed
+   * meanwhile: then nothing was written.
+   */
+  commit(op: WithEtag<OperationDocument>, resources: WithEtag<StoredDocument>[]): Promise<boolean> {
+    return replaceTogether(this.container, op.pk, [op, ...resources]);
   }
 
   /**
    * Unfinished operations (NotStarted or Running) whose worker has shown no sign of life since
    * `before`: across all accounts, the sweeper's one cross-partition query.
    */
-  async listStalled(before: string, limit: number): Promise<Versioned<OperationDocument>[]> {
+  async listStalled(before: string, limit: number): Promise<WithEtag<OperationDocument>[]> {
     const { resources } = await this.container.items
-      .query<Versioned<OperationDocument>>(
+      .query<WithEtag<OperationDocument>>(
         {
           query:
             "SELECT * FROM c WHERE c.kind = 'operation' AND (c.state = 'NotStarted' OR c.state = 'Running') AND ((IS_DEFINED(c.heartbeatAt) AND c.heartbeatAt < @before) OR (NOT IS_DEFINED(c.heartbeatAt) AND c.createdTime < @before))",

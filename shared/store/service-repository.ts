@@ -3,11 +3,17 @@ import type { Container, JSONObject, OperationInput } from "@azure/cosmos";
 import type { DeploymentDocument, OperationDocument, ServiceDocument, ServiceNameClaim, StoredDocument } from "./documents.js";
 import type { Page } from "./pagination.js";
 import { filteredList } from "./filtered-list.js";
-import type { Versioned } from "./batch-replace.js";
+import type { WithEtag } from "./documents.js";
 import { readOfKind, replaceIfUnchanged } from "./document-io.js";
 import type { ServiceFilters } from "../schemas/services.js";
 
 export const claimIdOf = (name: string) => `service-name-${createHash("sha256").update(name).digest("hex").slice(0, 40)}`;
+
+const withoutEtag = <T extends object>(doc: T): T => {
+  const { _etag, ...rest } = doc as T & { _etag?: string };
+  void _etag;
+  return rest as T;
+};
 
 const create = (pk: string, doc: StoredDocument): OperationInput => ({ operationType: "Create", partitionKey: pk, resourceBody: doc as unknown as JSONObject });
 
@@ -28,7 +34,7 @@ export class ServiceRepository {
   }
 
   /** Replaces the service (if unchanged since read) and creates the update's deployment and operation, together. */
-  async startUpdate(service: Versioned<ServiceDocument>, deployment: DeploymentDocument, operation: OperationDocument): Promise<boolean> {
+  async startUpdate(service: WithEtag<ServiceDocument>, deployment: DeploymentDocument, operation: OperationDocument): Promise<boolean> {
     const { _etag, ...body } = service;
     const response = await this.container.items.batch(
       [
@@ -44,16 +50,21 @@ export class ServiceRepository {
     throw new Error(`Updating service ${service.name} failed: batch answered ${results.map((r) => r.statusCode).join(", ") || response.code}.`);
   }
 
-  get(pk: string, id: string): Promise<Versioned<ServiceDocument> | undefined> {
+  get(pk: string, id: string): Promise<WithEtag<ServiceDocument> | undefined> {
     return readOfKind<ServiceDocument>(this.container, pk, id, "service");
   }
 
-  replace(service: Versioned<ServiceDocument>): Promise<Versioned<ServiceDocument> | undefined> {
+  replace(service: WithEtag<ServiceDocument>): Promise<WithEtag<ServiceDocument> | undefined> {
     return replaceIfUnchanged(this.container, service);
   }
 
-  /** Removes the service and its name claim (its deployments stay, as history). */
+  /**
+   * Removes the service and its name claim; its deployments stay, as history, the one it ran
+   * expired now.
+   */
   async delete(service: ServiceDocument): Promise<void> {
+    const current = service.currentDeploymentId ? await this.getDeployment(service.pk, service.currentDeploymentId) : undefined;
+    if (current && !current.expiredAt) await this.container.item(current.id, current.pk).replace({ ...withoutEtag(current), expiredAt: new Date().toISOString() });
     for (const id of [service.id, claimIdOf(service.name)]) {
       try {
         await this.container.item(id, service.pk).delete();
@@ -83,7 +94,7 @@ export class ServiceRepository {
     );
   }
 
-  getDeployment(pk: string, id: string): Promise<Versioned<DeploymentDocument> | undefined> {
+  getDeployment(pk: string, id: string): Promise<WithEtag<DeploymentDocument> | undefined> {
     return readOfKind<DeploymentDocument>(this.container, pk, id, "deployment");
   }
 
