@@ -10,6 +10,7 @@ import { startBenchStack, type BenchStack } from "./support/local-stack.js";
 import { createVersioned } from "../shared/store/versioning.js";
 import { seedModels } from "./support/seed-models.js";
 import type { ModelDocument } from "../shared/store/documents.js";
+import { API_VERSION } from "../shared/schemas/api-version.js";
 
 /**
  * Control-plane benchmarks: each API call, through the local Functions host and authenticated
@@ -38,7 +39,7 @@ async function setupFixture(ctx: BenchmarkContext, seedCount: number): Promise<F
 }
 
 function call(f: Fixture, method: string, path: string, body?: unknown): Promise<{ status: number; body: string }> {
-  return send(f, method, new URL(`${f.account}/${path}${path.includes("?") ? "&" : "?"}api-version=2017-09-01-preview`), body);
+  return send(f, method, new URL(`${f.account}/${path}${path.includes("?") ? "&" : "?"}api-version=${API_VERSION}`), body);
 }
 
 function send(f: Fixture, method: string, url: URL, body?: unknown): Promise<{ status: number; body: string }> {

@@ -5,6 +5,7 @@ import { BlobSASPermissions, BlobServiceClient } from "@azure/storage-blob";
 import { writeRandomFile } from "./support/random-file.js";
 import { withPeakRss, type Benchmark, type BenchmarkContext } from "./harness.js";
 import { PROJECT_ROOT, azuriteConnection, startBenchStack, type BenchStack } from "./support/local-stack.js";
+import { API_VERSION } from "../shared/schemas/api-version.js";
 
 const GiB = 1024 ** 3;
 
@@ -57,7 +58,7 @@ export const imageBuild: Benchmark<Fixture> = {
     const account = `${bench.stack.apiBaseUrl}/${bench.stack.accountPath}`;
     const headers = { authorization: `Bearer ${bench.token}`, "content-type": "application/json" };
     const post = async (path: string, body: unknown) => {
-      const res = await fetch(`${account}/${path}?api-version=2017-09-01-preview`, { method: "POST", headers, body: JSON.stringify(body) });
+      const res = await fetch(`${account}/${path}?api-version=${API_VERSION}`, { method: "POST", headers, body: JSON.stringify(body) });
       if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
       return (await res.json()) as { id: string };
     };
@@ -76,7 +77,7 @@ export const imageBuild: Benchmark<Fixture> = {
     const hostPid = f.bench.stack.pids.functions!;
     const started = performance.now();
     const { peakRssMb } = await withPeakRss(hostPid, async () => {
-      const res = await fetch(`${f.account}/images?api-version=2017-09-01-preview`, {
+      const res = await fetch(`${f.account}/images?api-version=${API_VERSION}`, {
         method: "POST",
         headers,
         body: JSON.stringify({ name: "bench", imageType: "Docker", computeResourceId: "local", manifestId: f.manifestId }),

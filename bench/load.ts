@@ -3,6 +3,7 @@ import { Agent, request } from "node:http";
 import { medianOf, type Benchmark, type BenchmarkContext, type Sample } from "./harness.js";
 import { startBenchStack, type BenchStack } from "./support/local-stack.js";
 import { startStack } from "../devhost/stack.js";
+import { API_VERSION } from "../shared/schemas/api-version.js";
 
 /**
  * Load runs: a bounded mixed workload (register, get, list, create manifest) from 200
@@ -26,7 +27,7 @@ const CLIENTS = 200;
 const MODEL = { mimeType: "application/octet-stream", url: "https://models.example.com/m.pkl" };
 
 function send(f: Fixture, method: string, path: string, body?: unknown): Promise<Outcome> {
-  const url = new URL(`${f.bench.stack.apiBaseUrl}/${f.bench.stack.accountPath}/${path}${path.includes("?") ? "&" : "?"}api-version=2017-09-01-preview`);
+  const url = new URL(`${f.bench.stack.apiBaseUrl}/${f.bench.stack.accountPath}/${path}${path.includes("?") ? "&" : "?"}api-version=${API_VERSION}`);
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   return new Promise((resolve) => {
     const req = request(

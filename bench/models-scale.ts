@@ -3,6 +3,7 @@ import { CosmosClient, type Container } from "@azure/cosmos";
 import { medianOf, metricRatio, type Benchmark, type BenchmarkContext, type Sample } from "./harness.js";
 import { startBenchStack, type BenchStack } from "./support/local-stack.js";
 import { seedModels } from "./support/seed-models.js";
+import { API_VERSION } from "../shared/schemas/api-version.js";
 
 interface Fixture {
   bench: BenchStack;
@@ -30,7 +31,7 @@ async function timed(op: () => Promise<void>): Promise<number> {
 async function sample(f: Fixture, a: Account, smoke: boolean): Promise<Sample> {
   const headers = { authorization: `Bearer ${f.bench.token}` };
   const get = async (path: string) => {
-    const res = await fetch(`${a.url}/${path}${path.includes("?") ? "&" : "?"}api-version=2017-09-01-preview`, { headers });
+    const res = await fetch(`${a.url}/${path}${path.includes("?") ? "&" : "?"}api-version=${API_VERSION}`, { headers });
     const text = await res.text();
     if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${text.slice(0, 200)}`);
   };
@@ -71,7 +72,7 @@ export const modelsScale: Benchmark<Fixture> = {
     const base = `${bench.stack.apiBaseUrl}/`;
     const smallPk = bench.stack.accountPath;
     const largePk = smallPk.replace(/accounts\/[^/]+$/, "accounts/large");
-    const put = await fetch(`${base}${largePk}?api-version=2017-09-01-preview`, { method: "PUT", headers: { authorization: `Bearer ${bench.token}`, "content-type": "application/json" }, body: "{}" });
+    const put = await fetch(`${base}${largePk}?api-version=${API_VERSION}`, { method: "PUT", headers: { authorization: `Bearer ${bench.token}`, "content-type": "application/json" }, body: "{}" });
     if (put.status !== 201 && put.status !== 200) throw new Error(`PUT account: ${put.status} ${await put.text()}`);
     const smallCount = ctx.smoke ? 20 : 1_000;
     const largeCount = ctx.smoke ? 200 : 100_000;

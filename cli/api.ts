@@ -1,7 +1,9 @@
 import { CliError } from "./errors.js";
 import type { TokenSource } from "./auth.js";
 
-export const API_VERSION = "2017-09-01-preview";
+import { API_VERSION } from "../shared/schemas/api-version.js";
+
+export { API_VERSION };
 
 export interface ApiAnswer<T> {
   status: number;

@@ -1,6 +1,7 @@
 import { resolve, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { StackError, startStack } from "./stack.js";
+import { API_VERSION } from "../shared/schemas/api-version.js";
 
 /**
  * `npm start`: the whole service on this machine, on loopback. Settings: PORT (7071),
@@ -50,7 +51,7 @@ try {
     },
   });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  const models = `${stack.apiBaseUrl}/${stack.accountPath}/models?api-version=2017-09-01-preview`;
+  const models = `${stack.apiBaseUrl}/${stack.accountPath}/models?api-version=${API_VERSION}`;
   const summary = [
     `Model Management is running (ready in ${seconds} s). Data: ${dataDir}`,
     ``,

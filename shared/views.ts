@@ -1,4 +1,5 @@
 import type { AccountDocument, DeploymentDocument, ImageDocument, ManifestDocument, ModelDocument, OperationDocument, RoleAssignment, ServiceDocument } from "./store/documents.js";
+import { API_VERSION } from "./schemas/api-version.js";
 
 /** What the API shows of each stored document: the contract's fields, in its order, nothing internal. */
 
@@ -76,7 +77,7 @@ export function operationView(o: OperationDocument, origin: string) {
     state: o.state,
     createdTime: o.createdTime,
     ...(o.endTime !== undefined ? { endTime: o.endTime } : {}),
-    resourceLocation: `${origin}${o.resourcePath}?api-version=2017-09-01-preview`,
+    resourceLocation: `${origin}${o.resourcePath}?api-version=${API_VERSION}`,
     ...(o.error !== undefined ? { error: o.error } : {}),
   };
 }
@@ -115,3 +116,12 @@ export function deploymentView(d: DeploymentDocument) {
     ...(d.expiredAt !== undefined ? { expiredAt: d.expiredAt } : {}),
   };
 }
+
+export type ModelView = ReturnType<typeof modelView>;
+export type ManifestView = ReturnType<typeof manifestView>;
+export type AccountView = ReturnType<typeof accountView>;
+export type RoleAssignmentView = ReturnType<typeof roleAssignmentView>;
+export type ImageView = ReturnType<typeof imageView>;
+export type OperationView = ReturnType<typeof operationView>;
+export type ServiceView = ReturnType<typeof serviceView>;
+export type DeploymentView = ReturnType<typeof deploymentView>;

@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BlobSASPermissions, BlobServiceClient } from "@azure/storage-blob";
 import { azuriteConnection, startBenchStack, type BenchStack } from "./local-stack.js";
+import { API_VERSION } from "../../shared/schemas/api-version.js";
 
 /** A small linear model: scoring costs little, so the benchmarks measure the servers. */
 export const BENCH_DRIVER = `import json
@@ -27,7 +28,7 @@ export interface ScoringFixture {
 }
 
 async function api(f: { account: string; headers: Record<string, string> }, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${f.account}/${path}${path.includes("?") ? "&" : "?"}api-version=2017-09-01-preview`, { method, headers: f.headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${f.account}/${path}${path.includes("?") ? "&" : "?"}api-version=${API_VERSION}`, { method, headers: f.headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();
   if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status} ${text}`);
   return { status: res.status, location: res.headers.get("operation-location"), body: text ? JSON.parse(text) : undefined };

@@ -2,8 +2,9 @@ import type { HttpRequest } from "@azure/functions";
 import type { z } from "zod";
 import { Errors } from "../errors.js";
 import { issuesToDetails } from "./validation.js";
+import { API_VERSION } from "../schemas/api-version.js";
 
-export const SUPPORTED_API_VERSIONS = ["2017-09-01-preview"] as const;
+export const SUPPORTED_API_VERSIONS = [API_VERSION] as const;
 
 /** Bodies this API accepts are small JSON documents; 1 MB is far above any valid one. */
 export const MAX_BODY_BYTES = 1024 * 1024;

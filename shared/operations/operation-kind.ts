@@ -1,4 +1,5 @@
-import type { ErrorResponseBody, OperationDocument, StoredDocument, WithEtag } from "../store/documents.js";
+import type { OperationDocument, StoredDocument, WithEtag } from "../store/documents.js";
+import type { ErrorResponse } from "../errors.js";
 import type { OperationMessage } from "../schemas/operations.js";
 
 export type OperationType = OperationDocument["operationType"];
@@ -19,7 +20,7 @@ export class OperationFailure extends Error {
 }
 
 /** How an operation ended: its kind's result, or an error. */
-export type Outcome<R> = { state: "Succeeded"; result: R } | { state: "Failed"; error: ErrorResponseBody };
+export type Outcome<R> = { state: "Succeeded"; result: R } | { state: "Failed"; error: ErrorResponse };
 
 /** What a kind's steps are told about the attempt in hand. */
 export interface AttemptContext {

@@ -1,4 +1,5 @@
 import type { Role } from "../auth/roles.js";
+import type { ErrorResponse } from "../errors.js";
 
 /**
  * Every resource lives in one container, partitioned by its account (`pk`), told apart by
@@ -76,12 +77,6 @@ export function withoutSystemFields<T extends object>(doc: T): T {
 
 export type AsyncOperationState = "NotStarted" | "Running" | "Cancelled" | "Succeeded" | "Failed";
 
-export interface ErrorResponseBody {
-  code: string;
-  message: string;
-  details?: { code: string; message: string }[];
-  statusCode?: number;
-}
 
 export interface ImageDocument extends StoredDocument {
   kind: "image";
@@ -100,7 +95,7 @@ export interface ImageDocument extends StoredDocument {
   imageBuildLogUri?: string;
   /** The image manifest's digest once built. */
   digest?: string;
-  error?: ErrorResponseBody;
+  error?: ErrorResponse;
 }
 
 export interface OperationDocument extends StoredDocument {
@@ -112,7 +107,7 @@ export interface OperationDocument extends StoredDocument {
   /** The resource the operation creates or updates: its API path under /api. */
   resourcePath: string;
   resourceId: string;
-  error?: ErrorResponseBody;
+  error?: ErrorResponse;
   /** Set by the worker while it works; the sweeper re-enqueues operations whose heartbeat stopped. */
   heartbeatAt?: string;
   /** For Service operations: the deployment the operation rolls out. */
@@ -152,7 +147,7 @@ export interface ServiceDocument extends StoredDocument, ServiceSettings {
   createdAt: string;
   updatedAt: string;
   state: AsyncOperationState;
-  error?: ErrorResponseBody;
+  error?: ErrorResponse;
   /** Primary and secondary keys, encrypted (AES-256-GCM) with SERVICE_KEYS_SECRET. */
   keys: { primary: string; secondary: string };
   currentDeploymentId?: string;

@@ -29,7 +29,7 @@ describe("accounts", () => {
     expect(created.body).toMatchObject({ name: "acct", location: "westeurope", description: "first", tags: { team: "ml" } });
     const roles = await creator.get(`${path}/roleAssignments`);
     expect(roles.body.value).toHaveLength(1);
-    expect(roles.body.value[0].role).toBe("Owner");
+    expect(roles.body.value[0]!.role).toBe("Owner");
     const updated = await creator.put(path, { description: "second" });
     expect(updated.status).toBe(200);
     expect(updated.body).toMatchObject({ location: "westeurope", description: "second", tags: {} });
@@ -82,7 +82,7 @@ describe("accounts", () => {
     expect(remove.body.code).toBe("LastOwner");
     const bad = await api.put(`${path}/roleAssignments/${bob}`, { role: "Admin" });
     expect(bad.status).toBe(400);
-    expect(bad.body.details[0].code).toBe("InvalidEnumValue");
+    expect(bad.body.details[0]!.code).toBe("InvalidEnumValue");
   });
 
   it("deletes an account with everything in it; a new account of that name starts empty", async () => {

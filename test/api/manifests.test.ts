@@ -75,7 +75,7 @@ describe("manifests", () => {
     for (const field of ["name", "driverProgram", "assets", "targetRuntime.runtimeType", "targetRuntime.properties", "webserviceType"]) {
       expect(messages.some((m) => m.startsWith(`${field}:`)), field).toBe(true);
     }
-    expect(res.body.details.find((d: { message: string }) => d.message.startsWith("targetRuntime.runtimeType")).code).toBe("InvalidEnumValue");
+    expect(res.body.details.find((d: { message: string }) => d.message.startsWith("targetRuntime.runtimeType"))!.code).toBe("InvalidEnumValue");
   });
 
   it("answers 404 ManifestNotFound for an unknown id or a model's id", async () => {

@@ -10,6 +10,8 @@ import { requirePythonModules } from "../support/tools.js";
 import { tarOf } from "../fixtures/archives.js";
 import { CONDA_2017, IRIS_COLUMNS, writeIrisProject } from "../fixtures/drivers-2017.js";
 import { TINY_PACKAGE, buildWheelHouse } from "../fixtures/wheel-house.js";
+import type { Swagger } from "../support/swagger.js";
+import { jsonOf } from "../support/http.js";
 
 /**
  * Projects written for the 2017 service, sent as the 2017 CLI sent them (the payloads its verbose
@@ -96,7 +98,7 @@ async function deployAsThe2017Cli(name: string, options: { driver?: string; requ
 }
 
 async function serviceNamed(name: string) {
-  const [service] = (await api.get(`${A}/services`, { serviceName: name })).body.value;
+  const service = (await api.get(`${A}/services`, { serviceName: name })).body.value[0]!;
   const keys = (await api.get(`${A}/services/${service.id}/keys`)).body;
   return { service, keys };
 }
@@ -119,9 +121,9 @@ describe("2017 projects, deployed with the 2017 CLI's payloads", () => {
     expect(await virginica.json()).toBe('"Iris-virginica"');
     const unknown = await score(service.scoringUri, keys.primaryKey, { input: [] });
     expect(unknown.status).toBe(400);
-    expect((await unknown.json()).error).toBe('Unknown argument "input": run() takes input_df.');
+    expect((await jsonOf<{ error: string }>(unknown)).error).toBe('Unknown argument "input": run() takes input_df.');
 
-    const swagger = await (await fetch(service.scoringUri.replace(/score$/, "swagger.json"))).json();
+    const swagger = (await (await fetch(service.scoringUri.replace(/score$/, "swagger.json"))).json()) as Swagger;
     expect(swagger.definitions.ServiceInput.example).toEqual({ input_df: [{ "sepal length": 3.0, "sepal width": 3.6, "petal length": 1.3, "petal width": 0.25 }] });
 
     // What the driver collected, in the 2017 layout, as CSV rows with the DataFrame's columns.

@@ -8,6 +8,9 @@ import { ApiClient, DEFAULT_ACCOUNT, readAllPages, tokensFor, waitForOperation }
 import { startLocalStack, type LocalStack } from "../support/local-stack.js";
 import { TestBlobs, today, waitForBlob } from "../support/blobs.js";
 import { requireTool } from "../support/tools.js";
+import type { Swagger } from "../support/swagger.js";
+import { jsonOf } from "../support/http.js";
+import type { DeploymentView } from "../../shared/views.js";
 import { COUNTING_DRIVER, FAILING_INIT_DRIVER, LINEAR_DRIVER, LINEAR_MODEL, SKLEARN_DRIVER, SLOW_DRIVER } from "../fixtures/drivers.js";
 
 /** Debian's Python: python3-sklearn installs for it (CI installs the package). */
@@ -66,10 +69,10 @@ function score(uri: string, key: string | undefined, body: unknown): Promise<Res
 }
 
 /** The local runtime's own view of a service (replica counts), through its control API. */
-async function runtimeStatus(targetName: string): Promise<any> {
+async function runtimeStatus(targetName: string): Promise<{ replicas: unknown[] }> {
   const token = readFileSync(join(stack.dataDir, "auth", "runtime-token"), "utf8").trim();
   const res = await fetch(`http://127.0.0.1:${stack.ports.runtimePort}/v1/services/${targetName}`, { headers: { authorization: `Bearer ${token}` } });
-  return res.json();
+  return jsonOf(res);
 }
 
 describe("services on the local runtime", () => {
@@ -99,25 +102,25 @@ print(json.dumps(model.predict(rows).tolist()))
     expect(await res.json()).toEqual(expected);
     expect(expected).toEqual([0, 2, 1]);
     const swagger = await fetch(service.scoringUri.replace(/score$/, "swagger.json"));
-    expect((await swagger.json()).swagger).toBe("2.0");
+    expect(((await swagger.json()) as Swagger).swagger).toBe("2.0");
   });
 
   it("requires a key: a missing or wrong one is a 401 that never reaches the driver; regenerating works at once", async () => {
     const { imageId } = await buildImage("counting", COUNTING_DRIVER);
     const { service, keys } = await createService("counting", imageId, { numReplicas: 1 });
-    expect((await (await score(service.scoringUri, keys.primaryKey, {})).json()).calls).toBe(1);
+    expect((await jsonOf<{ calls: number }>(await score(service.scoringUri, keys.primaryKey, {}))).calls).toBe(1);
     const none = await score(service.scoringUri, undefined, {});
     expect(none.status).toBe(401);
     expect(none.headers.get("www-authenticate")).toMatch(/^Bearer/);
     expect((await score(service.scoringUri, "not-the-key", {})).status).toBe(401);
-    expect((await (await score(service.scoringUri, keys.secondaryKey, {})).json()).calls).toBe(2);
+    expect((await jsonOf<{ calls: number }>(await score(service.scoringUri, keys.secondaryKey, {}))).calls).toBe(2);
 
     const regenerated = await api.post(`${A}/services/${service.id}/keys`, { keyType: "Primary" });
     expect(regenerated.status).toBe(200);
     expect(regenerated.body.primaryKey).not.toBe(keys.primaryKey);
     expect(regenerated.body.secondaryKey).toBe(keys.secondaryKey);
     expect((await score(service.scoringUri, keys.primaryKey, {})).status).toBe(401);
-    expect((await (await score(service.scoringUri, regenerated.body.primaryKey, {})).json()).calls).toBe(3);
+    expect((await jsonOf<{ calls: number }>(await score(service.scoringUri, regenerated.body.primaryKey, {}))).calls).toBe(3);
     const viaCli = await api.post(`${A}/services/${service.id}/regenerateKeys`, { keyType: "Secondary" });
     expect(viaCli.status).toBe(200);
     expect((await score(service.scoringUri, keys.secondaryKey, {})).status).toBe(401);
@@ -134,7 +137,7 @@ print(json.dumps(model.predict(rows).tolist()))
     expect(taken.body.code).toBe("ServiceNameConflict");
     const both = await api.post(`${A}/services`, { name: "both", imageId, computeResource: { id: "local" }, numReplicas: 2, autoScaler: { autoscaleEnabled: true } });
     expect(both.status).toBe(400);
-    expect(both.body.details[0].message).toMatch(/^numReplicas: cannot be given when the autoscaler is enabled/);
+    expect(both.body.details[0]!.message).toMatch(/^numReplicas: cannot be given when the autoscaler is enabled/);
     const unknown = await api.post(`${A}/services`, { name: "nowhere", imageId, computeResource: { id: "/subscriptions/x/aks/y" } });
     expect(unknown.body.code).toBe("UnknownComputeResource");
     const ghost = await api.post(`${A}/services`, { name: "ghost", imageId: randomUUID(), computeResource: { id: "local" } });
@@ -171,7 +174,7 @@ print(json.dumps(model.predict(rows).tolist()))
       while (!stop) {
         try {
           const res = await score(service.scoringUri, keys.primaryKey, { data: [[1, 1, 1]] });
-          if (res.status === 200) answers.push((await res.json())[0]);
+          if (res.status === 200) answers.push(((await res.json()) as number[])[0]!);
           else failures.push(`${res.status} ${await res.text()}`);
         } catch (err) {
           failures.push(String(err));
@@ -191,12 +194,12 @@ print(json.dumps(model.predict(rows).tolist()))
     expect(answers[answers.length - 1]).toBe(6);
     const updated = (await api.get(`${A}/services/${service.id}`)).body;
     expect(updated).toMatchObject({ imageId: second.imageId, numReplicas: 2, state: "Succeeded" });
-    const deployments = (await api.get(`${A}/deployments`, { serviceId: service.id })).body;
+    const deployments = (await api.get<DeploymentView[]>(`${A}/deployments`, { serviceId: service.id })).body;
     expect(deployments).toHaveLength(2);
-    expect(deployments.map((d: { imageId: string }) => d.imageId)).toEqual([second.imageId, first.imageId]);
-    expect(deployments[0].expiredAt).toBeUndefined();
-    expect(deployments[1].expiredAt).toBeDefined();
-    expect((await api.get(`${A}/deployments/${deployments[1].id}`)).body).toEqual(deployments[1]);
+    expect(deployments.map((d) => d.imageId)).toEqual([second.imageId, first.imageId]);
+    expect(deployments[0]!.expiredAt).toBeUndefined();
+    expect(deployments[1]!.expiredAt).toBeDefined();
+    expect((await api.get(`${A}/deployments/${deployments[1]!.id}`)).body).toEqual(deployments[1]);
   });
 
   it("rolls a broken update back: the service keeps serving the old deployment and the operation says why", async () => {
@@ -213,10 +216,10 @@ print(json.dumps(model.predict(rows).tolist()))
     expect(after.error.code).toBe("DeploymentFailed");
     const res = await score(service.scoringUri, keys.primaryKey, { data: [[1, 1, 1]] });
     expect(await res.json()).toEqual([6]);
-    const deployments = (await api.get(`${A}/deployments`, { serviceId: service.id })).body;
+    const deployments = (await api.get<DeploymentView[]>(`${A}/deployments`, { serviceId: service.id })).body;
     expect(deployments[0]).toMatchObject({ imageId: broken.imageId, status: "Failed" });
     expect(deployments[1]).toMatchObject({ imageId: good.imageId, status: "Succeeded" });
-    expect(deployments[1].expiredAt).toBeUndefined();
+    expect(deployments[1]!.expiredAt).toBeUndefined();
     // The replicas' output, with the traceback of the failed init(), went to the operation; the
     // live replicas' output is readable too.
     const logs = await api.request("GET", `${A}/services/${service.id}/logs`, { query: { tail: "50" } });
@@ -242,7 +245,7 @@ print(json.dumps(model.predict(rows).tolist()))
       maxConcurrentRequestsPerContainer: 1,
       autoScaler: { autoscaleEnabled: true, minReplicas: 1, maxReplicas: 3, refreshPeriodInSeconds: 1, targetUtilization: 50 },
     });
-    const target = service.scoringUri.split("/service/")[1].split("/")[0];
+    const target = service.scoringUri.split("/service/")[1]!.split("/")[0]!;
     expect((await runtimeStatus(target)).replicas).toHaveLength(1);
     let stop = false;
     const clients = Array.from({ length: 4 }, async () => {

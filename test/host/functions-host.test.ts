@@ -67,7 +67,7 @@ describe("HTTP triggers", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("x-echo")).toBe("yes");
     expect(await res.json()).toEqual({ functionName: "echo", method: "POST", params: { id: "42", name: "widget" }, query: { q: "1", r: "two" }, header: "T", body: "hello" });
-    const optional = await (await fetch(`${base}/API/Items/7`)).json();
+    const optional = (await (await fetch(`${base}/API/Items/7`)).json()) as { params: unknown };
     expect(optional.params).toEqual({ id: "7" });
   });
 

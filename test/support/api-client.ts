@@ -1,10 +1,25 @@
 import { openLocalIssuer } from "../../devhost/local-issuer.js";
+import { API_VERSION } from "../../shared/schemas/api-version.js";
+import type { ErrorResponse } from "../../shared/errors.js";
+import type { AccountView, DeploymentView, ImageView, ManifestView, ModelView, OperationView, RoleAssignmentView, ServiceView } from "../../shared/views.js";
 
-export const API_VERSION = "2017-09-01-preview";
+export { API_VERSION };
+
+type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
+
+/**
+ * What the API answers, as tests read it: the fields of all its answers (a resource's view, a
+ * page of them, an ErrorResponse, keys), typed as the app's own views type them, so that a test
+ * reading a field no answer has, or misusing its type, does not compile. Whether a field is
+ * there is what the tests assert, so none is optional here. Plain arrays (DeploymentList) are
+ * asked for by their type.
+ */
+export type ApiBody = Required<UnionToIntersection<ModelView | ManifestView | AccountView | ImageView | OperationView | ServiceView | DeploymentView | RoleAssignmentView>> &
+  Required<ErrorResponse> & { value: ApiBody[]; nextLink: string; primaryKey: string; secondaryKey: string };
 export const DEFAULT_ACCOUNT = "subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/local/accounts/default";
 export const LOCAL_USER = "00000000-0000-0000-0000-000000000001";
 
-export interface ApiResponse<T = any> {
+export interface ApiResponse<T = ApiBody> {
   status: number;
   headers: Headers;
   body: T;
@@ -26,7 +41,7 @@ export class ApiClient {
     return url.toString();
   }
 
-  async request<T = any>(method: string, path: string, options: { body?: unknown; rawBody?: string | Buffer; query?: Record<string, string | undefined>; apiVersion?: string | null; headers?: Record<string, string> } = {}): Promise<ApiResponse<T>> {
+  async request<T = ApiBody>(method: string, path: string, options: { body?: unknown; rawBody?: string | Buffer; query?: Record<string, string | undefined>; apiVersion?: string | null; headers?: Record<string, string> } = {}): Promise<ApiResponse<T>> {
     const headers: Record<string, string> = { ...options.headers };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     let body: string | Buffer | undefined;
@@ -46,16 +61,16 @@ export class ApiClient {
     return { status: res.status, headers: res.headers, body: parsed as T, text };
   }
 
-  get<T = any>(path: string, query?: Record<string, string | undefined>) {
+  get<T = ApiBody>(path: string, query?: Record<string, string | undefined>) {
     return this.request<T>("GET", path, { query });
   }
-  post<T = any>(path: string, body: unknown) {
+  post<T = ApiBody>(path: string, body: unknown) {
     return this.request<T>("POST", path, { body });
   }
-  put<T = any>(path: string, body: unknown) {
+  put<T = ApiBody>(path: string, body: unknown) {
     return this.request<T>("PUT", path, { body });
   }
-  delete<T = any>(path: string) {
+  delete<T = ApiBody>(path: string) {
     return this.request<T>("DELETE", path);
   }
 }

@@ -163,7 +163,7 @@ export class FakeAcr {
     extract.on("entry", (header, stream, next) => {
       files.push(header.name);
       const chunks: Buffer[] = [];
-      stream.on("data", (c: Buffer) => chunks.push(c));
+      stream.on("data", (c: unknown) => chunks.push(c as Buffer));
       stream.on("end", () => {
         if (header.name === "Dockerfile") dockerfile = Buffer.concat(chunks).toString("utf8");
         next();

@@ -10,6 +10,8 @@ import { PROJECT_ROOT } from "../support/local-stack.js";
 import { LINEAR_DRIVER, LINEAR_MODEL, SLOW_DRIVER } from "../fixtures/drivers.js";
 import { TYPED_2017_DRIVER, runDriverScript } from "../fixtures/drivers-2017.js";
 import { requirePythonModules } from "../support/tools.js";
+import { jsonOf } from "../support/http.js";
+import type { Swagger } from "../support/swagger.js";
 
 const SERVER = join(PROJECT_ROOT, "scoring", "server.py");
 let server: ChildProcess | undefined;
@@ -35,7 +37,7 @@ async function start(files: Record<string, string>, env: Record<string, string> 
 async function waitFailed(base: string): Promise<{ error: string; details: string }> {
   for (let i = 0; i < 100; i++) {
     const res = await fetch(`${base}/`);
-    const body = await res.json();
+    const body = await jsonOf<{ status: string; error: string; details: string }>(res);
     if (body.status === "failed") {
       expect(res.status).toBe(503);
       return body;
@@ -72,7 +74,7 @@ describe("the scoring server", () => {
     await waitHealthy(base);
     const bad = await fetch(`${base}/score`, { method: "POST", body: "not json" });
     expect(bad.status).toBe(500);
-    expect((await bad.json()).error).toMatch(/JSONDecodeError/);
+    expect((await jsonOf<{ error: string }>(bad)).error).toMatch(/JSONDecodeError/);
     const good = await fetch(`${base}/score`, { method: "POST", body: '{"data":[[2,0,0]]}' });
     expect(await good.json()).toEqual([2]);
   });
@@ -94,9 +96,9 @@ describe("the scoring server", () => {
 
   it("serves Swagger without a schema, saying run() gets the body as text", async () => {
     const base = await start({ "score.py": LINEAR_DRIVER, "model.json": LINEAR_MODEL });
-    const swagger = await (await fetch(`${base}/swagger.json`)).json();
+    const swagger = await jsonOf<Swagger>(await fetch(`${base}/swagger.json`));
     expect(swagger.swagger).toBe("2.0");
-    expect(swagger.paths["/score"].post.parameters[0].schema).toEqual({ $ref: "#/definitions/ServiceInput" });
+    expect(swagger.paths["/score"]!.post!.parameters![0]!.schema).toEqual({ $ref: "#/definitions/ServiceInput" });
     expect(swagger.definitions.ServiceInput.description).toMatch(/no schema/);
     expect(swagger.definitions.ServiceInput.example).toBeUndefined();
   });
@@ -188,7 +190,7 @@ describe("the scoring server, as the 2017 runtime behaved", () => {
       scale: 2,
     });
     const scaled = await post(base, JSON.stringify({ label: "x", matrix: [[1, 1, 1]], frame: [{ a: 1, b: 1, c: "" }], scale: 10 }));
-    expect((await scaled.json()).matrix[2]).toEqual([[10, 10, 10]]);
+    expect((await jsonOf<{ matrix: unknown[] }>(scaled)).matrix[2]).toEqual([[10, 10, 10]]);
   });
 
   it("answers 400 naming what to fix when the body does not fit the schema", async () => {
@@ -206,7 +208,7 @@ describe("the scoring server, as the 2017 runtime behaved", () => {
     for (const [body, error] of cases) {
       const res = await post(base, body);
       expect(res.status, body).toBe(400);
-      expect((await res.json()).error, body).toContain(error);
+      expect((await jsonOf<{ error: string }>(res)).error, body).toContain(error);
     }
   });
 
@@ -214,7 +216,7 @@ describe("the scoring server, as the 2017 runtime behaved", () => {
     const dir = appWithSchema(TYPED_2017_DRIVER);
     const base = await start({}, { AML_SERVICE_NAME: "typed" }, { python: DEBIAN_PYTHON, appRoot: dir });
     const text = await (await fetch(`${base}/swagger.json`)).text();
-    const swagger = JSON.parse(text);
+    const swagger = JSON.parse(text) as Swagger;
     expect(swagger.info.title).toBe("typed");
     const input = swagger.definitions.ServiceInput;
     expect(Object.keys(input.properties)).toEqual(["frame", "matrix", "label", "scale"]);
