@@ -5,7 +5,15 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Agent, request } from "node:http";
 import { CosmosClient, type Container } from "@azure/cosmos";
-import { medianOf, metricRatio, type Benchmark, type BenchmarkContext, type BenchmarkResult, type Sample, type SharedFixture } from "./harness.js";
+import {
+  medianOf,
+  metricRatio,
+  type Benchmark,
+  type BenchmarkContext,
+  type BenchmarkResult,
+  type Sample,
+  type SharedFixture,
+} from "./harness.js";
 import { startBenchStack, type BenchStack } from "./support/local-stack.js";
 import { createVersioned } from "../shared/store/versioning.js";
 import { seedModels } from "./support/seed-models.js";
@@ -33,7 +41,14 @@ async function setupFixture(ctx: BenchmarkContext, seedCount: number): Promise<F
   const client = new CosmosClient({ endpoint: bench.stack.cosmosEndpoint, key: Buffer.from("local-emulator").toString("base64") });
   const container = client.database("modelmanagement").container("resources");
   const pk = bench.stack.accountPath;
-  const f: Fixture = { bench, container, pk, account: `${bench.stack.apiBaseUrl}/${pk}`, modelIds: [], agent: new Agent({ keepAlive: true, maxSockets: 256 }) };
+  const f: Fixture = {
+    bench,
+    container,
+    pk,
+    account: `${bench.stack.apiBaseUrl}/${pk}`,
+    modelIds: [],
+    agent: new Agent({ keepAlive: true, maxSockets: 256 }),
+  };
   f.modelIds.push(...(await seedModels(container, pk, seedCount, { prefix: "seed", names: 10 })));
   return f;
 }
@@ -46,7 +61,17 @@ function send(f: Fixture, method: string, url: URL, body?: unknown): Promise<{ s
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: url.hostname, port: url.port, path: url.pathname + url.search, method, agent: f.agent, headers: { authorization: `Bearer ${f.bench.token}`, ...(payload ? { "content-type": "application/json", "content-length": payload.length } : {}) } },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname + url.search,
+        method,
+        agent: f.agent,
+        headers: {
+          authorization: `Bearer ${f.bench.token}`,
+          ...(payload ? { "content-type": "application/json", "content-length": payload.length } : {}),
+        },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
@@ -75,7 +100,14 @@ async function drive(total: number, concurrency: number, op: (i: number) => Prom
   );
   const ms = performance.now() - started;
   const sorted = [...latencies].sort((a, b) => a - b);
-  return { ms, metrics: { ops_per_s: Math.round((total * 1000) / ms), p50_ms: medianOf(latencies), p99_ms: sorted[Math.floor(sorted.length * 0.99)] ?? sorted[sorted.length - 1]! } };
+  return {
+    ms,
+    metrics: {
+      ops_per_s: Math.round((total * 1000) / ms),
+      p50_ms: medianOf(latencies),
+      p99_ms: sorted[Math.floor(sorted.length * 0.99)] ?? sorted[sorted.length - 1]!,
+    },
+  };
 }
 
 function ok(res: { status: number; body: string }, what: string): void {
@@ -84,7 +116,10 @@ function ok(res: { status: number; body: string }, what: string): void {
 
 type Op = "get-model" | "register-model" | "list-models";
 
-const operations: Record<Op, { title: string; api: (f: Fixture, i: number) => Promise<void>; raw: (f: Fixture, i: number) => Promise<void>; rawLabel: string }> = {
+const operations: Record<
+  Op,
+  { title: string; api: (f: Fixture, i: number) => Promise<void>; raw: (f: Fixture, i: number) => Promise<void>; rawLabel: string }
+> = {
   "get-model": {
     title: "GET models/{id}",
     api: async (f, i) => ok(await call(f, "GET", `models/${f.modelIds[i % f.modelIds.length]}`), "GET model"),
@@ -101,7 +136,15 @@ const operations: Record<Op, { title: string; api: (f: Fixture, i: number) => Pr
     raw: async (f, i) => {
       await f.container.item("account", f.pk).read();
       const name = `raw-${i % 20}`;
-      await createVersioned<ModelDocument>(f.container, f.pk, "model", name, (version) => ({ id: randomUUID(), pk: f.pk, kind: "model", name, version, createdAt: new Date().toISOString(), ...MODEL }));
+      await createVersioned<ModelDocument>(f.container, f.pk, "model", name, (version) => ({
+        id: randomUUID(),
+        pk: f.pk,
+        kind: "model",
+        name,
+        version,
+        createdAt: new Date().toISOString(),
+        ...MODEL,
+      }));
     },
     rawLabel: "account read + counter read + transactional batch with @azure/cosmos",
   },
@@ -111,7 +154,13 @@ const operations: Record<Op, { title: string; api: (f: Fixture, i: number) => Pr
     raw: async (f) => {
       await f.container.item("account", f.pk).read();
       await f.container.items
-        .query({ query: "SELECT * FROM c WHERE c.pk = @pk AND c.kind = 'model' ORDER BY c.createdAt DESC", parameters: [{ name: "@pk", value: f.pk }] }, { partitionKey: f.pk, maxItemCount: 100 })
+        .query(
+          {
+            query: "SELECT * FROM c WHERE c.pk = @pk AND c.kind = 'model' ORDER BY c.createdAt DESC",
+            parameters: [{ name: "@pk", value: f.pk }],
+          },
+          { partitionKey: f.pk, maxItemCount: 100 },
+        )
         .fetchNext();
     },
     rawLabel: "account read + the same query, one page, with @azure/cosmos",
@@ -171,7 +220,9 @@ function controlPlane(op: Op, concurrency: number): Benchmark<Fixture> {
     notes: () => [
       `${perRound} operations a round, after a warm-up round; one stack serves every control-plane benchmark, warmed first with ${WARM_UP_CALLS} calls of each operation; the account holds 1 000 seeded models plus those the register benchmarks add; the raw calls go to the same durable emulator from the benchmark process.`,
     ],
-    findings: (r) => [`API/store latency ratio: ${metricRatio(r, "p50_ms").toFixed(2)} at p50, ${metricRatio(r, "p99_ms").toFixed(2)} at p99 (medians of the rounds' percentiles).`],
+    findings: (r) => [
+      `API/store latency ratio: ${metricRatio(r, "p50_ms").toFixed(2)} at p50, ${metricRatio(r, "p99_ms").toFixed(2)} at p99 (medians of the rounds' percentiles).`,
+    ],
   };
 }
 
@@ -236,21 +287,33 @@ export const hostOverhead: Benchmark<BareFixture> = {
   rounds: 5,
   shared: sharedStack,
   async setup(_ctx, f: Fixture) {
-    const bare = fork(join(dirname(fileURLToPath(import.meta.url)), "support", "bare-api-server.js"), [f.bench.stack.cosmosEndpoint, f.pk], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const bare = fork(
+      join(dirname(fileURLToPath(import.meta.url)), "support", "bare-api-server.js"),
+      [f.bench.stack.cosmosEndpoint, f.pk],
+      { stdio: ["ignore", "inherit", "inherit", "ipc"] },
+    );
     const port = await new Promise<number>((resolve, reject) => {
       bare.once("message", (m) => resolve((m as { port: number }).port));
       bare.once("exit", (code) => reject(new Error(`the bare server stopped (exit code ${code})`)));
     });
     return { ...f, bare, bareUrl: `http://127.0.0.1:${port}` };
   },
-  subject: (f, ctx) => drive(ctx.smoke ? 20 : 400, 1, async (i) => ok(await call(f, "GET", `models/${f.modelIds[i % f.modelIds.length]}`), "GET model")),
-  baseline: (f, ctx) => drive(ctx.smoke ? 20 : 400, 1, async (i) => ok(await send(f, "GET", new URL(`${f.bareUrl}/models/${f.modelIds[i % f.modelIds.length]}`)), "bare GET")),
+  subject: (f, ctx) =>
+    drive(ctx.smoke ? 20 : 400, 1, async (i) => ok(await call(f, "GET", `models/${f.modelIds[i % f.modelIds.length]}`), "GET model")),
+  baseline: (f, ctx) =>
+    drive(ctx.smoke ? 20 : 400, 1, async (i) =>
+      ok(await send(f, "GET", new URL(`${f.bareUrl}/models/${f.modelIds[i % f.modelIds.length]}`)), "bare GET"),
+    ),
   async teardown(f) {
     f.bare.kill();
   },
   targets: [{ description: "the host adds ≤ 0.5 ms at p50 over a bare HTTP server", met: (r) => p50Gap(r) <= 0.5 }],
-  notes: () => ["Both make the same two point reads on the same emulator and answer the model as JSON; the bare server checks no token, validates nothing and has no framework. 400 calls a round."],
-  findings: (r) => [`p50: ${(r.subject.metrics?.p50_ms ?? NaN).toFixed(2)} ms through the host against ${(r.baseline.metrics?.p50_ms ?? NaN).toFixed(2)} ms bare (the host adds ${p50Gap(r).toFixed(2)} ms).`],
+  notes: () => [
+    "Both make the same two point reads on the same emulator and answer the model as JSON; the bare server checks no token, validates nothing and has no framework. 400 calls a round.",
+  ],
+  findings: (r) => [
+    `p50: ${(r.subject.metrics?.p50_ms ?? NaN).toFixed(2)} ms through the host against ${(r.baseline.metrics?.p50_ms ?? NaN).toFixed(2)} ms bare (the host adds ${p50Gap(r).toFixed(2)} ms).`,
+  ],
 };
 
 export const controlPlaneBenchmarks: Benchmark<any>[] = [

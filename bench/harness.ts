@@ -86,8 +86,17 @@ export function summarize(samples: Sample[]): Summary {
   const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
   const rss = samples.map((s) => s.peakRssMb).filter((v): v is number => v !== undefined);
   const names = [...new Set(samples.flatMap((s) => Object.keys(s.metrics ?? {})))];
-  const metrics = Object.fromEntries(names.map((n) => [n, medianOf(samples.map((s) => s.metrics?.[n]).filter((v): v is number => v !== undefined))]));
-  return { median, min: sorted[0]!, max: sorted[sorted.length - 1]!, samples: ms, ...(rss.length ? { peakRssMb: Math.max(...rss) } : {}), ...(names.length ? { metrics } : {}) };
+  const metrics = Object.fromEntries(
+    names.map((n) => [n, medianOf(samples.map((s) => s.metrics?.[n]).filter((v): v is number => v !== undefined))]),
+  );
+  return {
+    median,
+    min: sorted[0]!,
+    max: sorted[sorted.length - 1]!,
+    samples: ms,
+    ...(rss.length ? { peakRssMb: Math.max(...rss) } : {}),
+    ...(names.length ? { metrics } : {}),
+  };
 }
 
 /** A metric's median for the subject over the baseline's; NaN where either lacks it (a target then fails). */
@@ -120,7 +129,9 @@ export async function runBenchmark<F>(bench: Benchmark<F>, ctx: BenchmarkContext
         if (which === "baseline" && !bench.baseline) continue;
         const sample = which === "subject" ? await bench.subject(fixture, ctx) : await bench.baseline!(fixture, ctx);
         (which === "subject" ? subject : baseline).push(sample);
-        ctx.log(`${bench.name}: round ${round + 1}/${rounds} ${which} ${sample.ms.toFixed(1)} ms${sample.peakRssMb !== undefined ? `, peak RSS ${sample.peakRssMb.toFixed(0)} MB` : ""}`);
+        ctx.log(
+          `${bench.name}: round ${round + 1}/${rounds} ${which} ${sample.ms.toFixed(1)} ms${sample.peakRssMb !== undefined ? `, peak RSS ${sample.peakRssMb.toFixed(0)} MB` : ""}`,
+        );
       }
     }
     const s = summarize(subject);

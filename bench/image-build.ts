@@ -21,7 +21,6 @@ interface Fixture {
 
 const DRIVER = "def init():\n    pass\n\ndef run(raw):\n    return raw\n";
 
-
 /**
  * `bench/image-build`: an image with a 1 GiB incompressible model, built through the API by the
  * local builder (fetch from Azurite, py_compile, three reproducible gzip layers, OCI layout),
@@ -54,7 +53,10 @@ export const imageBuild: Benchmark<Fixture> = {
     ctx.log("image-build: uploading the model to Azurite");
     await container.getBlockBlobClient("model.bin").uploadFile(modelPath, { blockSize: 8 << 20, concurrency: 4 });
     await container.getBlockBlobClient("score.py").upload(DRIVER, DRIVER.length);
-    const sas = (name: string) => container.getBlockBlobClient(name).generateSasUrl({ permissions: BlobSASPermissions.parse("r"), expiresOn: new Date(Date.now() + 24 * 3600_000) });
+    const sas = (name: string) =>
+      container
+        .getBlockBlobClient(name)
+        .generateSasUrl({ permissions: BlobSASPermissions.parse("r"), expiresOn: new Date(Date.now() + 24 * 3600_000) });
     const account = `${bench.stack.apiBaseUrl}/${bench.stack.accountPath}`;
     const headers = { authorization: `Bearer ${bench.token}`, "content-type": "application/json" };
     const post = async (path: string, body: unknown) => {

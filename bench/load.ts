@@ -27,11 +27,24 @@ const CLIENTS = 200;
 const MODEL = { mimeType: "application/octet-stream", url: "https://models.example.com/m.pkl" };
 
 function send(f: Fixture, method: string, path: string, body?: unknown): Promise<Outcome> {
-  const url = new URL(`${f.bench.stack.apiBaseUrl}/${f.bench.stack.accountPath}/${path}${path.includes("?") ? "&" : "?"}api-version=${API_VERSION}`);
+  const url = new URL(
+    `${f.bench.stack.apiBaseUrl}/${f.bench.stack.accountPath}/${path}${path.includes("?") ? "&" : "?"}api-version=${API_VERSION}`,
+  );
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   return new Promise((resolve) => {
     const req = request(
-      { host: url.hostname, port: url.port, path: url.pathname + url.search, method, agent: f.agent, timeout: 30_000, headers: { authorization: `Bearer ${f.bench.token}`, ...(payload ? { "content-type": "application/json", "content-length": payload.length } : {}) } },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname + url.search,
+        method,
+        agent: f.agent,
+        timeout: 30_000,
+        headers: {
+          authorization: `Bearer ${f.bench.token}`,
+          ...(payload ? { "content-type": "application/json", "content-length": payload.length } : {}),
+        },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
@@ -109,7 +122,9 @@ async function run(f: Fixture, ctx: BenchmarkContext, crash: boolean): Promise<S
   }
   for (const id of manifests) if ((await send(f, "GET", `manifests/${id}`)).status !== 200) lost++;
   const sorted = [...latencies].sort((a, b) => a - b);
-  ctx.log(`${ops} operations, ${models.length} models and ${manifests.length} manifests acknowledged${crash ? ` (${ackedBeforeCrash} models before the kill)` : ""}; ${serverErrors} 5xx, ${unanswered} without an answer, ${lost} lost`);
+  ctx.log(
+    `${ops} operations, ${models.length} models and ${manifests.length} manifests acknowledged${crash ? ` (${ackedBeforeCrash} models before the kill)` : ""}; ${serverErrors} 5xx, ${unanswered} without an answer, ${lost} lost`,
+  );
   return {
     ms,
     metrics: {
@@ -162,8 +177,20 @@ function loadBenchmark(crash: boolean): Benchmark<Fixture> {
       rmSync(f.bench.dataDir, { recursive: true, force: true });
     },
     targets: [
-      ...(crash ? [] : [{ description: "zero 5xx", met: (r: { subject: { metrics?: Record<string, number> } }) => r.subject.metrics?.server_errors === 0 }]),
-      { description: crash ? "every write acknowledged (before or after the kill) is there" : "every acknowledged write readable afterwards", met: (r) => r.subject.metrics?.lost_writes === 0 },
+      ...(crash
+        ? []
+        : [
+            {
+              description: "zero 5xx",
+              met: (r: { subject: { metrics?: Record<string, number> } }) => r.subject.metrics?.server_errors === 0,
+            },
+          ]),
+      {
+        description: crash
+          ? "every write acknowledged (before or after the kill) is there"
+          : "every acknowledged write readable afterwards",
+        met: (r) => r.subject.metrics?.lost_writes === 0,
+      },
     ],
     notes: () =>
       crash

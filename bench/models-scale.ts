@@ -37,7 +37,8 @@ async function sample(f: Fixture, a: Account, smoke: boolean): Promise<Sample> {
   };
   const started = performance.now();
   const gets: number[] = [];
-  for (let i = 0; i < (smoke ? 5 : SAMPLE_GETS); i++) gets.push(await timed(() => get(`models/${a.ids[Math.floor(Math.random() * a.ids.length)]}`)));
+  for (let i = 0; i < (smoke ? 5 : SAMPLE_GETS); i++)
+    gets.push(await timed(() => get(`models/${a.ids[Math.floor(Math.random() * a.ids.length)]}`)));
   const lists: number[] = [];
   for (let i = 0; i < (smoke ? 2 : SAMPLE_LISTS); i++) lists.push(await timed(() => get("models?count=100")));
   // The store's own query, for the record: how much of a list's time is the store's.
@@ -46,12 +47,21 @@ async function sample(f: Fixture, a: Account, smoke: boolean): Promise<Sample> {
     raw.push(
       await timed(async () => {
         await f.container.items
-          .query({ query: "SELECT * FROM c WHERE c.pk = @pk AND c.kind = 'model' ORDER BY c.createdAt DESC", parameters: [{ name: "@pk", value: a.pk }] }, { partitionKey: a.pk, maxItemCount: 100 })
+          .query(
+            {
+              query: "SELECT * FROM c WHERE c.pk = @pk AND c.kind = 'model' ORDER BY c.createdAt DESC",
+              parameters: [{ name: "@pk", value: a.pk }],
+            },
+            { partitionKey: a.pk, maxItemCount: 100 },
+          )
           .fetchNext();
       }),
     );
   }
-  return { ms: performance.now() - started, metrics: { get_p50_ms: medianOf(gets), list_p50_ms: medianOf(lists), raw_query_p50_ms: medianOf(raw) } };
+  return {
+    ms: performance.now() - started,
+    metrics: { get_p50_ms: medianOf(gets), list_p50_ms: medianOf(lists), raw_query_p50_ms: medianOf(raw) },
+  };
 }
 
 /**
@@ -72,13 +82,25 @@ export const modelsScale: Benchmark<Fixture> = {
     const base = `${bench.stack.apiBaseUrl}/`;
     const smallPk = bench.stack.accountPath;
     const largePk = smallPk.replace(/accounts\/[^/]+$/, "accounts/large");
-    const put = await fetch(`${base}${largePk}?api-version=${API_VERSION}`, { method: "PUT", headers: { authorization: `Bearer ${bench.token}`, "content-type": "application/json" }, body: "{}" });
+    const put = await fetch(`${base}${largePk}?api-version=${API_VERSION}`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${bench.token}`, "content-type": "application/json" },
+      body: "{}",
+    });
     if (put.status !== 201 && put.status !== 200) throw new Error(`PUT account: ${put.status} ${await put.text()}`);
     const smallCount = ctx.smoke ? 20 : 1_000;
     const largeCount = ctx.smoke ? 200 : 100_000;
     ctx.log(`models-scale: writing ${smallCount} and ${largeCount} models`);
-    const small = { pk: smallPk, url: `${base}${smallPk}`, ids: await seedModels(container, smallPk, smallCount, { prefix: "model", names: NAMES, log: ctx.log }) };
-    const large = { pk: largePk, url: `${base}${largePk}`, ids: await seedModels(container, largePk, largeCount, { prefix: "model", names: NAMES, log: ctx.log }) };
+    const small = {
+      pk: smallPk,
+      url: `${base}${smallPk}`,
+      ids: await seedModels(container, smallPk, smallCount, { prefix: "model", names: NAMES, log: ctx.log }),
+    };
+    const large = {
+      pk: largePk,
+      url: `${base}${largePk}`,
+      ids: await seedModels(container, largePk, largeCount, { prefix: "model", names: NAMES, log: ctx.log }),
+    };
     return { bench, container, small, large };
   },
   subject: (f, ctx) => sample(f, f.large, ctx.smoke),

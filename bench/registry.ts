@@ -7,4 +7,14 @@ import { upload } from "./upload.js";
 import { modelsScale } from "./models-scale.js";
 
 /** Every benchmark `npm run bench` runs, in order. */
-export const BENCHMARKS: Benchmark<any>[] = [...controlPlaneBenchmarks, modelsScale, loadMixed, loadMixedCrash, imageBuild, scoringGateway, scoringServer, serviceReady, upload];
+export const BENCHMARKS: Benchmark<any>[] = [
+  ...controlPlaneBenchmarks,
+  modelsScale,
+  loadMixed,
+  loadMixedCrash,
+  imageBuild,
+  scoringGateway,
+  scoringServer,
+  serviceReady,
+  upload,
+];

@@ -51,12 +51,29 @@ export function renderMarkdown(results: Results): string {
   }
   lines.push("");
   for (const r of Object.values(results.benchmarks)) {
-    lines.push(`## ${r.name}: ${r.title}`, "", `Measured ${r.machine.date} at commit ${r.machine.commit}${r.smoke ? " (smoke run: tiny sizes)" : ""}.`, "");
+    lines.push(
+      `## ${r.name}: ${r.title}`,
+      "",
+      `Measured ${r.machine.date} at commit ${r.machine.commit}${r.smoke ? " (smoke run: tiny sizes)" : ""}.`,
+      "",
+    );
     for (const n of r.notes) lines.push(`- ${n}`);
-    for (const [side, summary] of [["subject", r.subject], ["baseline", r.baseline]] as const) {
-      if (summary.metrics) lines.push(`- ${side} medians: ${Object.entries(summary.metrics).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(1)}`).join(", ")}`);
+    for (const [side, summary] of [
+      ["subject", r.subject],
+      ["baseline", r.baseline],
+    ] as const) {
+      if (summary.metrics)
+        lines.push(
+          `- ${side} medians: ${Object.entries(summary.metrics)
+            .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(1)}`)
+            .join(", ")}`,
+        );
     }
-    lines.push(`- subject samples: ${r.subject.samples.map(ms).join(", ")}`, `- baseline samples: ${r.baseline.samples.map(ms).join(", ")}`, "");
+    lines.push(
+      `- subject samples: ${r.subject.samples.map(ms).join(", ")}`,
+      `- baseline samples: ${r.baseline.samples.map(ms).join(", ")}`,
+      "",
+    );
   }
   return lines.join("\n");
 }

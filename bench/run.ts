@@ -47,7 +47,9 @@ async function main(): Promise<void> {
     const r = results[results.length - 1]!;
     // Written after each benchmark, so that a long run interrupted keeps what it measured.
     writeResults(outDir, machine, [r]);
-    console.log(`${r.name}: subject ${r.subject.median.toFixed(0)} ms, baseline ${r.baseline.median.toFixed(0)} ms, ratio ${Number.isNaN(r.ratio) ? "–" : r.ratio.toFixed(2)}; ${r.targets.map((t) => `${t.met ? "met" : "MISSED"}: ${t.description}`).join("; ")}`);
+    console.log(
+      `${r.name}: subject ${r.subject.median.toFixed(0)} ms, baseline ${r.baseline.median.toFixed(0)} ms, ratio ${Number.isNaN(r.ratio) ? "–" : r.ratio.toFixed(2)}; ${r.targets.map((t) => `${t.met ? "met" : "MISSED"}: ${t.description}`).join("; ")}`,
+    );
   }
   console.log(`Wrote ${join(outDir, "RESULTS.md")} and results.json.`);
 }

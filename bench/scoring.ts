@@ -5,7 +5,16 @@ import { rmSync } from "node:fs";
 import type { Benchmark, BenchmarkContext, Sample } from "./harness.js";
 import { wrk } from "./support/wrk.js";
 import { PROJECT_ROOT } from "./support/local-stack.js";
-import { BENCH_BODY, appDirOf, deploy, replicaPorts, scoringFixture, undeploy, writeFlaskApp, type ScoringFixture } from "./support/scoring-fixture.js";
+import {
+  BENCH_BODY,
+  appDirOf,
+  deploy,
+  replicaPorts,
+  scoringFixture,
+  undeploy,
+  writeFlaskApp,
+  type ScoringFixture,
+} from "./support/scoring-fixture.js";
 
 const CONCURRENCY = 8;
 /** Seconds of load per sample. */
@@ -22,7 +31,10 @@ interface Deployed extends ScoringFixture {
 
 async function waitFor(url: string, init?: RequestInit): Promise<void> {
   for (let i = 0; i < 400; i++) {
-    const ok = await fetch(url, init).then((r) => r.status === 200, () => false);
+    const ok = await fetch(url, init).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -40,7 +52,10 @@ async function deployed(ctx: BenchmarkContext, withPeer: boolean): Promise<Deplo
     writeFlaskApp(appDir);
     const peerPort = await freePort();
     // Same driver, same number of processes: one gunicorn worker (Flask's usual production setup).
-    d.peer = spawn("gunicorn", ["--workers", "1", "--bind", `127.0.0.1:${peerPort}`, "--log-level", "error", "bench_flask_app:app"], { cwd: appDir, stdio: "ignore" });
+    d.peer = spawn("gunicorn", ["--workers", "1", "--bind", `127.0.0.1:${peerPort}`, "--log-level", "error", "bench_flask_app:app"], {
+      cwd: appDir,
+      stdio: "ignore",
+    });
     d.peerUrl = `http://127.0.0.1:${peerPort}/score`;
     await waitFor(d.peerUrl, { method: "POST", body: BENCH_BODY, headers: { "content-type": "application/json" } });
   }
@@ -70,8 +85,18 @@ export const scoringGateway: Benchmark<Deployed> = {
   baselineLabel: "the same requests straight to the replica",
   rounds: 5,
   setup: (ctx) => deployed(ctx, false),
-  subject: async (d, ctx) => sampleOf(await wrk(d.service.scoringUri, { body: BENCH_BODY, headers: { authorization: `Bearer ${d.service.key}` }, seconds: secondsFor(ctx), connections: CONCURRENCY, workDir: ctx.workDir })),
-  baseline: async (d, ctx) => sampleOf(await wrk(d.replicaUrl, { body: BENCH_BODY, seconds: secondsFor(ctx), connections: CONCURRENCY, workDir: ctx.workDir })),
+  subject: async (d, ctx) =>
+    sampleOf(
+      await wrk(d.service.scoringUri, {
+        body: BENCH_BODY,
+        headers: { authorization: `Bearer ${d.service.key}` },
+        seconds: secondsFor(ctx),
+        connections: CONCURRENCY,
+        workDir: ctx.workDir,
+      }),
+    ),
+  baseline: async (d, ctx) =>
+    sampleOf(await wrk(d.replicaUrl, { body: BENCH_BODY, seconds: secondsFor(ctx), connections: CONCURRENCY, workDir: ctx.workDir })),
   teardown,
   targets: [{ description: "gateway ≥ 80% of direct throughput (ratio ≤ 1.25)", met: (r) => r.ratio <= 1.25 }],
   notes: () => [
@@ -90,8 +115,10 @@ export const scoringServer: Benchmark<Deployed> = {
   baselineLabel: "Flask 2.2 under gunicorn 20.1 (1 sync worker)",
   rounds: 5,
   setup: (ctx) => deployed(ctx, true),
-  subject: async (d, ctx) => sampleOf(await wrk(d.replicaUrl, { body: BENCH_BODY, seconds: secondsFor(ctx), connections: CONCURRENCY, workDir: ctx.workDir })),
-  baseline: async (d, ctx) => sampleOf(await wrk(d.peerUrl!, { body: BENCH_BODY, seconds: secondsFor(ctx), connections: CONCURRENCY, workDir: ctx.workDir })),
+  subject: async (d, ctx) =>
+    sampleOf(await wrk(d.replicaUrl, { body: BENCH_BODY, seconds: secondsFor(ctx), connections: CONCURRENCY, workDir: ctx.workDir })),
+  baseline: async (d, ctx) =>
+    sampleOf(await wrk(d.peerUrl!, { body: BENCH_BODY, seconds: secondsFor(ctx), connections: CONCURRENCY, workDir: ctx.workDir })),
   teardown,
   targets: [{ description: "ours at least as fast as Flask/gunicorn (ratio ≤ 1)", met: (r) => r.ratio <= 1 }],
   notes: () => ["Both run Debian's /usr/bin/python3 with the same score.py and model, the requests straight to the server (no gateway)."],
@@ -123,7 +150,11 @@ export const serviceReady: Benchmark<ReadyFixture> = {
   async subject(f) {
     const started = performance.now();
     const service = await deploy(f, `ready-${++f.rounds}`, { numReplicas: 1 });
-    await waitFor(service.scoringUri, { method: "POST", body: BENCH_BODY, headers: { authorization: `Bearer ${service.key}`, "content-type": "application/json" } });
+    await waitFor(service.scoringUri, {
+      method: "POST",
+      body: BENCH_BODY,
+      headers: { authorization: `Bearer ${service.key}`, "content-type": "application/json" },
+    });
     const ms = performance.now() - started;
     await undeploy(f, service.id);
     return { ms };
@@ -131,9 +162,16 @@ export const serviceReady: Benchmark<ReadyFixture> = {
   async baseline(f) {
     const port = await freePort();
     const started = performance.now();
-    const child = spawn(f.python, [join(PROJECT_ROOT, "scoring", "server.py")], { env: { ...process.env, AML_APP_ROOT: f.appDir, AML_HOST: "127.0.0.1", AML_PORT: String(port) }, stdio: "ignore" });
+    const child = spawn(f.python, [join(PROJECT_ROOT, "scoring", "server.py")], {
+      env: { ...process.env, AML_APP_ROOT: f.appDir, AML_HOST: "127.0.0.1", AML_PORT: String(port) },
+      stdio: "ignore",
+    });
     try {
-      await waitFor(`http://127.0.0.1:${port}/score`, { method: "POST", body: BENCH_BODY, headers: { "content-type": "application/json" } });
+      await waitFor(`http://127.0.0.1:${port}/score`, {
+        method: "POST",
+        body: BENCH_BODY,
+        headers: { "content-type": "application/json" },
+      });
       return { ms: performance.now() - started };
     } finally {
       child.kill();
@@ -143,6 +181,8 @@ export const serviceReady: Benchmark<ReadyFixture> = {
     await f.bench.stack.stop();
     rmSync(f.bench.dataDir, { recursive: true, force: true });
   },
-  targets: [{ description: "ready in < 3 s plus the server's own start-up and init()", met: (r) => r.subject.median - r.baseline.median < 3000 }],
+  targets: [
+    { description: "ready in < 3 s plus the server's own start-up and init()", met: (r) => r.subject.median - r.baseline.median < 3000 },
+  ],
   notes: () => ["The subject includes the API call, the queue, the rollout worker, the runtime starting a replica and its health check."],
 };

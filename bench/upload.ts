@@ -17,7 +17,6 @@ interface Fixture {
   blobs: BlobServiceClient;
 }
 
-
 /** Drops what a round uploaded, so that Azurite's disk holds one copy at a time. */
 async function emptyContainers(blobs: BlobServiceClient): Promise<void> {
   for (const name of ["uploads", "bench"]) {
@@ -53,10 +52,14 @@ export const upload: Benchmark<Fixture> = {
   async subject(f) {
     await emptyContainers(f.blobs);
     const started = performance.now();
-    const child = spawn(process.execPath, [join(PROJECT_ROOT, "dist", "cli", "main.js"), "model", "register", "-m", f.file, "-n", "bench-upload"], {
-      env: { ...process.env, DATA_DIR: f.bench.dataDir, MM_CONFIG_DIR: f.configDir },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [join(PROJECT_ROOT, "dist", "cli", "main.js"), "model", "register", "-m", f.file, "-n", "bench-upload"],
+      {
+        env: { ...process.env, DATA_DIR: f.bench.dataDir, MM_CONFIG_DIR: f.configDir },
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
     let stderr = "";
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
     const { result: code, peakRssMb } = await withPeakRss(child.pid!, async () => (await once(child, "exit"))[0] as number | null);

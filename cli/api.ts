@@ -25,13 +25,21 @@ export class ModelManagementApi {
   ) {}
 
   url(path: string, query: Record<string, string | number | undefined> = {}): URL {
-    const url = /^https?:/.test(path) ? new URL(path) : new URL(`${this.endpoint.replace(/\/$/, "")}/${path.startsWith("/") ? path.slice(1) : `${this.accountPath}${path ? `/${path}` : ""}`}`);
+    const url = /^https?:/.test(path)
+      ? new URL(path)
+      : new URL(
+          `${this.endpoint.replace(/\/$/, "")}/${path.startsWith("/") ? path.slice(1) : `${this.accountPath}${path ? `/${path}` : ""}`}`,
+        );
     if (!url.searchParams.has("api-version")) url.searchParams.set("api-version", API_VERSION);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
     return url;
   }
 
-  async call<T = unknown>(method: string, path: string, options: { query?: Record<string, string | number | undefined>; body?: unknown; allow?: number[] } = {}): Promise<ApiAnswer<T>> {
+  async call<T = unknown>(
+    method: string,
+    path: string,
+    options: { query?: Record<string, string | number | undefined>; body?: unknown; allow?: number[] } = {},
+  ): Promise<ApiAnswer<T>> {
     const url = this.url(path, options.query);
     const headers: Record<string, string> = { authorization: `Bearer ${await this.token()}`, accept: "application/json" };
     if (options.body !== undefined) headers["content-type"] = "application/json";
@@ -41,7 +49,9 @@ export class ModelManagementApi {
       res = await fetch(url, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new CliError(`Could not reach ${url.origin} (${cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err))}). Is the service running? (\`npm start\` locally, or check --endpoint.)`);
+      throw new CliError(
+        `Could not reach ${url.origin} (${cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err))}). Is the service running? (\`npm start\` locally, or check --endpoint.)`,
+      );
     }
     const text = await res.text();
     this.trace(`${method} ${url.pathname}${url.search} → ${res.status} in ${Date.now() - started} ms`);

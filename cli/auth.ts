@@ -16,7 +16,9 @@ export function tokenSource(auth: AuthSettings): TokenSource {
 /** The local stack's issuer signs a short token for the local user, as `npm run token` does. */
 async function localToken(dataDir: string): Promise<string> {
   if (!existsSync(join(dataDir, "auth", "signing-key.json"))) {
-    throw new CliError(`No local issuer key in ${join(dataDir, "auth")}: start the local stack with \`npm start\`, or run \`mm login\` for a hosted endpoint.`);
+    throw new CliError(
+      `No local issuer key in ${join(dataDir, "auth")}: start the local stack with \`npm start\`, or run \`mm login\` for a hosted endpoint.`,
+    );
   }
   return (await openLocalIssuer(dataDir)).mint({ ttlSeconds: 3600 });
 }
@@ -57,9 +59,15 @@ async function azureToken(auth: Extract<AuthSettings, { kind: "azure" }>): Promi
   try {
     token = await azureCredential(auth).getToken(auth.scope);
   } catch (err) {
-    throw new CliError(`Could not sign in to Entra ID for ${auth.scope}: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
+    throw new CliError(
+      `Could not sign in to Entra ID for ${auth.scope}: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`,
+    );
   }
   if (!token) throw new CliError(`Entra ID gave no token for ${auth.scope}.`);
-  if (auth.method === "device-code") writePrivate(cachePath, JSON.stringify({ scope: auth.scope, token: token.token, expiresOn: token.expiresOnTimestamp } satisfies SavedToken));
+  if (auth.method === "device-code")
+    writePrivate(
+      cachePath,
+      JSON.stringify({ scope: auth.scope, token: token.token, expiresOn: token.expiresOnTimestamp } satisfies SavedToken),
+    );
   return token.token;
 }

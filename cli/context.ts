@@ -40,7 +40,10 @@ export function normalizeAccount(value: string): string {
   if (ACCOUNT_PATH.test(trimmed)) return trimmed;
   const parts = trimmed.split("/");
   if (parts.length === 3 && parts.every(Boolean)) return `subscriptions/${parts[0]}/resourceGroups/${parts[1]}/accounts/${parts[2]}`;
-  throw new CliError(`--account "${value}" is not an account: give subscriptions/<id>/resourceGroups/<group>/accounts/<name>, or <id>/<group>/<name>.`, EXIT.usage);
+  throw new CliError(
+    `--account "${value}" is not an account: give subscriptions/<id>/resourceGroups/<group>/accounts/<name>, or <id>/<group>/<name>.`,
+    EXIT.usage,
+  );
 }
 
 export function contextOf(command: Command): Context {
@@ -61,12 +64,20 @@ export function contextOf(command: Command): Context {
     api,
     accountPath,
     print: (data, view) => process.stdout.write(render(data, { output, query: g.query }, view)),
-    printText: (text, data) => process.stdout.write(g.output || g.query ? render(data, { output, query: g.query }) : text.endsWith("\n") ? text : `${text}\n`),
-    printResult: (result) => process.stdout.write(typeof result === "string" && !g.output && !g.query ? `${result}\n` : render(result, { output, query: g.query })),
+    printText: (text, data) =>
+      process.stdout.write(g.output || g.query ? render(data, { output, query: g.query }) : text.endsWith("\n") ? text : `${text}\n`),
+    printResult: (result) =>
+      process.stdout.write(
+        typeof result === "string" && !g.output && !g.query ? `${result}\n` : render(result, { output, query: g.query }),
+      ),
     note: (line) => process.stderr.write(`${line}\n`),
     verbose,
     blobs: () => {
-      if (!profile.storage) throw new CliError("No storage account to upload to: run mm login with --storage <blob endpoint>, or register a URL with --url.", EXIT.usage);
+      if (!profile.storage)
+        throw new CliError(
+          "No storage account to upload to: run mm login with --storage <blob endpoint>, or register a URL with --url.",
+          EXIT.usage,
+        );
       return blobService(profile.storage, profile.auth);
     },
   };

@@ -15,13 +15,22 @@ try {
 } catch (err) {
   if (err instanceof CommanderError) {
     // Help and --version exit 0; commander already printed its usage error.
-    process.exitCode = err.exitCode === 0 ? 0 : err.code === "commander.help" || err.code === "commander.helpDisplayed" || err.code === "commander.version" ? 0 : err.exitCode === 1 ? EXIT.usage : err.exitCode;
+    process.exitCode =
+      err.exitCode === 0
+        ? 0
+        : err.code === "commander.help" || err.code === "commander.helpDisplayed" || err.code === "commander.version"
+          ? 0
+          : err.exitCode === 1
+            ? EXIT.usage
+            : err.exitCode;
   } else if (err instanceof CliError) {
     process.stderr.write(`mm: ${err.message}\n`);
     process.exitCode = err.exitCode;
   } else {
     const verbose = process.argv.includes("-v") || process.argv.includes("--verbose");
-    process.stderr.write(`mm: ${err instanceof Error ? err.message : String(err)}\n${verbose && err instanceof Error && err.stack ? `${err.stack}\n` : ""}`);
+    process.stderr.write(
+      `mm: ${err instanceof Error ? err.message : String(err)}\n${verbose && err instanceof Error && err.stack ? `${err.stack}\n` : ""}`,
+    );
     process.exitCode = EXIT.failed;
   }
 }

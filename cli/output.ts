@@ -22,7 +22,10 @@ export function render(data: unknown, options: OutputOptions, view?: TableView):
     try {
       shaped = jmespath.search(data, options.query);
     } catch (err) {
-      throw new CliError(`--query ${JSON.stringify(options.query)} is not valid JMESPath: ${err instanceof Error ? err.message : String(err)}`, EXIT.usage);
+      throw new CliError(
+        `--query ${JSON.stringify(options.query)} is not valid JMESPath: ${err instanceof Error ? err.message : String(err)}`,
+        EXIT.usage,
+      );
     }
   }
   switch (options.output) {
@@ -51,7 +54,16 @@ function scalar(v: unknown): string {
 /** One line per item; an object's scalar fields, tab-separated, in its own order. */
 function tsv(data: unknown): string {
   return rowsOf(data)
-    .map((row) => (row !== null && typeof row === "object" && !Array.isArray(row) ? Object.values(row).filter((v) => v === null || typeof v !== "object").map(scalar) : Array.isArray(row) ? row.map(scalar) : [scalar(row)]).join("\t"))
+    .map((row) =>
+      (row !== null && typeof row === "object" && !Array.isArray(row)
+        ? Object.values(row)
+            .filter((v) => v === null || typeof v !== "object")
+            .map(scalar)
+        : Array.isArray(row)
+          ? row.map(scalar)
+          : [scalar(row)]
+      ).join("\t"),
+    )
     .map((line) => line + "\n")
     .join("");
 }
@@ -65,7 +77,15 @@ function table(data: unknown, view: TableView | undefined): string {
     headers = view.map(([h]) => h);
     cells = rows.map((row) => view.map(([, expr]) => scalar(jmespath.search(row, expr))));
   } else if (rows.every((r) => r !== null && typeof r === "object" && !Array.isArray(r))) {
-    headers = [...new Set(rows.flatMap((r) => Object.entries(r as object).filter(([, v]) => v === null || typeof v !== "object").map(([k]) => k)))];
+    headers = [
+      ...new Set(
+        rows.flatMap((r) =>
+          Object.entries(r as object)
+            .filter(([, v]) => v === null || typeof v !== "object")
+            .map(([k]) => k),
+        ),
+      ),
+    ];
     cells = rows.map((r) => headers.map((h) => scalar((r as Record<string, unknown>)[h])));
     headers = headers.map((h) => h.charAt(0).toUpperCase() + h.slice(1));
   } else {
@@ -73,15 +93,22 @@ function table(data: unknown, view: TableView | undefined): string {
     cells = rows.map((r) => [scalar(r)]);
   }
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   return [line(headers), widths.map((w) => "-".repeat(w)).join("  "), ...cells.map(line)].join("\n") + "\n";
 }
 
 function colorJson(text: string): string {
   if (!process.stdout.isTTY) return text;
-  return text.replace(/("(?:\\.|[^"\\])*")(\s*:)?|\b(true|false|null)\b|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g, (m, str: string | undefined, colon: string | undefined, lit: string | undefined) => {
-    if (str) return colon ? `\x1b[36m${str}\x1b[0m${colon}` : `\x1b[32m${str}\x1b[0m`;
-    if (lit) return `\x1b[35m${m}\x1b[0m`;
-    return `\x1b[33m${m}\x1b[0m`;
-  });
+  return text.replace(
+    /("(?:\\.|[^"\\])*")(\s*:)?|\b(true|false|null)\b|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g,
+    (m, str: string | undefined, colon: string | undefined, lit: string | undefined) => {
+      if (str) return colon ? `\x1b[36m${str}\x1b[0m${colon}` : `\x1b[32m${str}\x1b[0m`;
+      if (lit) return `\x1b[35m${m}\x1b[0m`;
+      return `\x1b[33m${m}\x1b[0m`;
+    },
+  );
 }

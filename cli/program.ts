@@ -17,7 +17,7 @@ export function buildProgram(): Command {
     .option("--endpoint <url>", "the API's base URL (default: the local stack's, or the one mm login saved)")
     .option("--account <account>", "the account: subscriptions/<id>/resourceGroups/<group>/accounts/<name> (default: mm account set)")
     .addOption(new Option("-o, --output <format>", "output format").choices(OUTPUT_FORMATS))
-    .option("--query <jmespath>", "a JMESPath query over the output, e.g. \"[].{name: name, version: version}\"")
+    .option("--query <jmespath>", 'a JMESPath query over the output, e.g. "[].{name: name, version: version}"')
     .option("-v, --verbose", "say what is done: requests, uploads, timings")
     .option("--data-dir <dir>", "the local stack's data directory (default: $DATA_DIR or ./.data)")
     .showHelpAfterError("(add --help for usage)")

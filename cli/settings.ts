@@ -5,8 +5,7 @@ import { CliError } from "./errors.js";
 
 /** How `mm` signs in: the local stack's issuer, or Entra ID through @azure/identity. */
 export type AuthSettings =
-  | { kind: "local"; dataDir: string }
-  | { kind: "azure"; scope: string; tenantId?: string; method: "cli" | "device-code" | "default" };
+  { kind: "local"; dataDir: string } | { kind: "azure"; scope: string; tenantId?: string; method: "cli" | "device-code" | "default" };
 
 /** Where uploads go: Azurite's development account, or a storage account reached with Entra ID. */
 export interface StorageSettings {
@@ -71,7 +70,9 @@ export interface LocalEndpoints {
 export function readLocalEndpoints(dataDir: string): LocalEndpoints {
   const path = join(dataDir, "endpoints.json");
   if (!existsSync(path)) {
-    throw new CliError(`No local stack has run with data in ${dataDir}: start one with \`npm start\` (or point --data-dir / DATA_DIR at its data).`);
+    throw new CliError(
+      `No local stack has run with data in ${dataDir}: start one with \`npm start\` (or point --data-dir / DATA_DIR at its data).`,
+    );
   }
   return JSON.parse(readFileSync(path, "utf8")) as LocalEndpoints;
 }
@@ -82,5 +83,10 @@ export function currentProfile(dataDirOption?: string): Profile {
   if (saved) return saved;
   const dataDir = localDataDir(dataDirOption);
   const local = readLocalEndpoints(dataDir);
-  return { endpoint: local.api, account: local.account, auth: { kind: "local", dataDir }, storage: { blobEndpoint: local.blob, auth: "azurite" } };
+  return {
+    endpoint: local.api,
+    account: local.account,
+    auth: { kind: "local", dataDir },
+    storage: { blobEndpoint: local.blob, auth: "azurite" },
+  };
 }

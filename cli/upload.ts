@@ -14,14 +14,15 @@ import { CliError } from "./errors.js";
 import { byteProgress } from "./progress.js";
 import type { AuthSettings, StorageSettings } from "./settings.js";
 
-
 /** 8 MiB blocks, 8 in flight: enough to fill a link without holding more than 64 MiB. */
 export const BLOCK_SIZE = 8 * 1024 * 1024;
 export const CONCURRENCY = 8;
 
 export function blobService(storage: StorageSettings, auth: AuthSettings): BlobServiceClient {
-  if (storage.auth === "azurite") return new BlobServiceClient(storage.blobEndpoint, new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY));
-  if (auth.kind !== "azure") throw new CliError("Uploading to an Azure storage account needs an Entra ID sign-in: mm login --endpoint … --scope … --storage ….");
+  if (storage.auth === "azurite")
+    return new BlobServiceClient(storage.blobEndpoint, new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY));
+  if (auth.kind !== "azure")
+    throw new CliError("Uploading to an Azure storage account needs an Entra ID sign-in: mm login --endpoint … --scope … --storage ….");
   return new BlobServiceClient(storage.blobEndpoint, azureCredential(auth));
 }
 
@@ -41,7 +42,13 @@ export interface Uploaded {
  * at the archive's top, or, with `keepFolderName`, under the folder's own name (as the 2017 CLI
  * packed `-d` dependencies).
  */
-export async function upload(blobs: BlobServiceClient, accountPath: string, path: string, verbose: (line: string) => void, options: { keepFolderName?: boolean } = {}): Promise<Uploaded> {
+export async function upload(
+  blobs: BlobServiceClient,
+  accountPath: string,
+  path: string,
+  verbose: (line: string) => void,
+  options: { keepFolderName?: boolean } = {},
+): Promise<Uploaded> {
   let info;
   try {
     info = await stat(path);
@@ -50,7 +57,9 @@ export async function upload(blobs: BlobServiceClient, accountPath: string, path
   }
   const container = blobs.getContainerClient(UPLOAD_CONTAINER);
   await container.createIfNotExists().catch((err: unknown) => {
-    throw new CliError(`Could not reach the storage account at ${blobs.url}: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
+    throw new CliError(
+      `Could not reach the storage account at ${blobs.url}: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`,
+    );
   });
   const name = info.isDirectory() ? `${basename(resolve(path))}.tar.gz` : basename(path);
   const blobName = `${accountBlobPrefix(accountPath)}${randomUUID()}/${name}`;
@@ -66,7 +75,9 @@ export async function upload(blobs: BlobServiceClient, accountPath: string, path
     const gz = createGzip({ level: 6 });
     const counted = new PassThrough();
     const top = options.keepFolderName ? `${basename(resolve(path))}/` : "";
-    const packing = packFolder(files, top, (n) => bar.update((read += n))).pipe(gz).pipe(counted);
+    const packing = packFolder(files, top, (n) => bar.update((read += n)))
+      .pipe(gz)
+      .pipe(counted);
     let sent = 0;
     counted.on("data", (c: Buffer) => (sent += c.length));
     try {
@@ -79,7 +90,12 @@ export async function upload(blobs: BlobServiceClient, accountPath: string, path
   } else {
     const bar = byteProgress(name, info.size);
     try {
-      await blob.uploadFile(path, { blockSize: BLOCK_SIZE, concurrency: CONCURRENCY, onProgress: (p) => bar.update(p.loadedBytes), blobHTTPHeaders: { blobContentType: mimeType } });
+      await blob.uploadFile(path, {
+        blockSize: BLOCK_SIZE,
+        concurrency: CONCURRENCY,
+        onProgress: (p) => bar.update(p.loadedBytes),
+        blobHTTPHeaders: { blobContentType: mimeType },
+      });
     } catch (err) {
       throw new CliError(`Could not upload ${path}: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
     } finally {

@@ -79,13 +79,18 @@ export async function waitForOperation(api: ModelManagementApi, operationId: str
       if (interrupted) break;
       if (Date.now() - started > options.timeoutSeconds * 1000) {
         clearStatus();
-        throw new CliError(`Stopped waiting after ${options.timeoutSeconds} s; operation ${operationId} is still ${status.state}. Follow it with: mm operation wait -i ${operationId}`);
+        throw new CliError(
+          `Stopped waiting after ${options.timeoutSeconds} s; operation ${operationId} is still ${status.state}. Follow it with: mm operation wait -i ${operationId}`,
+        );
       }
       await sleepUnlessInterrupted(options.pollMs, () => interrupted);
       if (interrupted) break;
     }
     clearStatus();
-    throw new CliError(`Stopped waiting; operation ${operationId} goes on. Follow it with: mm operation wait -i ${operationId}`, EXIT.interrupted);
+    throw new CliError(
+      `Stopped waiting; operation ${operationId} goes on. Follow it with: mm operation wait -i ${operationId}`,
+      EXIT.interrupted,
+    );
   } finally {
     process.off("SIGINT", onInterrupt);
   }
@@ -105,7 +110,10 @@ class LogFollower {
   #offset = 0;
   #partial = "";
 
-  constructor(private readonly api: ModelManagementApi, private readonly imageId: string) {}
+  constructor(
+    private readonly api: ModelManagementApi,
+    private readonly imageId: string,
+  ) {}
 
   async next(final = false): Promise<string[]> {
     try {

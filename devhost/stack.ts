@@ -69,7 +69,8 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     if (other) throw new StackError(`${variable} and ${other[1]} both name port ${port}; give each its own.`);
   }
   for (const [port, variable] of ports) {
-    if (!(await isPortFree(port))) throw new StackError(`Port ${port} on 127.0.0.1 is already in use (set ${variable} to use another one, or stop what uses it).`);
+    if (!(await isPortFree(port)))
+      throw new StackError(`Port ${port} on 127.0.0.1 is already in use (set ${variable} to use another one, or stop what uses it).`);
   }
   const children: { name: string; child: ChildProcess }[] = [];
   let stopping = false;
@@ -94,21 +95,48 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     const azuriteBin = join(dirname(require.resolve("azurite/package.json")), "dist", "src");
     const azuriteArgs = ["--silent", "--disableTelemetry", "--location", azuriteDir, "--skipApiVersionCheck", "--loose"];
     // Azurite's stdout only says it started; its errors go to stderr, which we show.
-    track("azurite-blob", spawn(process.execPath, [join(azuriteBin, "blob", "main.js"), ...azuriteArgs, "--blobHost", "127.0.0.1", "--blobPort", String(o.blobPort)], { stdio: ["ignore", "ignore", "pipe"] }));
-    track("azurite-queue", spawn(process.execPath, [join(azuriteBin, "queue", "main.js"), ...azuriteArgs, "--queueHost", "127.0.0.1", "--queuePort", String(o.queuePort)], { stdio: ["ignore", "ignore", "pipe"] }));
+    track(
+      "azurite-blob",
+      spawn(
+        process.execPath,
+        [join(azuriteBin, "blob", "main.js"), ...azuriteArgs, "--blobHost", "127.0.0.1", "--blobPort", String(o.blobPort)],
+        { stdio: ["ignore", "ignore", "pipe"] },
+      ),
+    );
+    track(
+      "azurite-queue",
+      spawn(
+        process.execPath,
+        [join(azuriteBin, "queue", "main.js"), ...azuriteArgs, "--queueHost", "127.0.0.1", "--queuePort", String(o.queuePort)],
+        { stdio: ["ignore", "ignore", "pipe"] },
+      ),
+    );
     const blobEndpoint = `http://127.0.0.1:${o.blobPort}/${AZURITE_ACCOUNT}`;
     const storageConnection = azuriteConnectionString({ blob: o.blobPort, queue: o.queuePort });
     const runtimeTokenFile = localSecret(o.dataDir, "runtime-token", () => randomBytes(32).toString("base64url"));
-    const serviceKeysSecret = readFileSync(localSecret(o.dataDir, "service-keys.secret", () => randomBytes(32).toString("base64")), "utf8").trim();
+    const serviceKeysSecret = readFileSync(
+      localSecret(o.dataDir, "service-keys.secret", () => randomBytes(32).toString("base64")),
+      "utf8",
+    ).trim();
     const runtime = track(
       "runtime",
       fork(join(here, "runtime", "main.js"), [join(o.dataDir, "runtime"), String(o.runtimePort), String(o.scoringPort)], {
-        env: { ...process.env, LOCAL_RUNTIME_TOKEN_FILE: runtimeTokenFile, PYTHON: process.env.PYTHON ?? "python3", AzureWebJobsStorage: storageConnection },
+        env: {
+          ...process.env,
+          LOCAL_RUNTIME_TOKEN_FILE: runtimeTokenFile,
+          PYTHON: process.env.PYTHON ?? "python3",
+          AzureWebJobsStorage: storageConnection,
+        },
         stdio: ["ignore", "pipe", "pipe", "ipc"],
       }),
     );
     const runtimeReady = readyMessage(runtime, "runtime");
-    const cosmos = track("cosmos", fork(join(here, "cosmos", "main.js"), [join(o.dataDir, "cosmos"), String(o.cosmosPort)], { stdio: ["ignore", "pipe", "pipe", "ipc"] }));
+    const cosmos = track(
+      "cosmos",
+      fork(join(here, "cosmos", "main.js"), [join(o.dataDir, "cosmos"), String(o.cosmosPort)], {
+        stdio: ["ignore", "pipe", "pipe", "ipc"],
+      }),
+    );
     const cosmosReady = readyMessage<{ endpoint: string }>(cosmos, "cosmos");
     await Promise.all([waitForPort(o.blobPort), waitForPort(o.queuePort), cosmosReady, runtimeReady]);
 
@@ -142,13 +170,20 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     };
     const host = track(
       "functions",
-      fork(join(here, "functions-host", "main.js"), ["--app-dir", o.appDir, "--port", String(o.port), "--jwks", issuer.jwksPath], { env, stdio: ["ignore", "pipe", "pipe", "ipc"] }),
+      fork(join(here, "functions-host", "main.js"), ["--app-dir", o.appDir, "--port", String(o.port), "--jwks", issuer.jwksPath], {
+        env,
+        stdio: ["ignore", "pipe", "pipe", "ipc"],
+      }),
     );
     const ready = await readyMessage<{ functions: RunningStack["functions"] }>(host, "functions");
     // What clients on this machine (mm login) need to find the stack.
     writeFileSync(
       join(o.dataDir, "endpoints.json"),
-      JSON.stringify({ api: `${hostBaseUrl}/api`, blob: blobEndpoint, scoring: `http://127.0.0.1:${o.scoringPort}`, account: LOCAL_DEFAULT_ACCOUNT }, null, 2),
+      JSON.stringify(
+        { api: `${hostBaseUrl}/api`, blob: blobEndpoint, scoring: `http://127.0.0.1:${o.scoringPort}`, account: LOCAL_DEFAULT_ACCOUNT },
+        null,
+        2,
+      ),
     );
     return {
       apiBaseUrl: `${hostBaseUrl}/api`,
@@ -170,7 +205,8 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
 
 function readyMessage<T>(child: ChildProcess, name: string): Promise<T> {
   return new Promise((resolvePromise, reject) => {
-    const onExit = (code: number | null): void => reject(new StackError(`${name} stopped before it was ready (exit code ${code}); its output is above.`));
+    const onExit = (code: number | null): void =>
+      reject(new StackError(`${name} stopped before it was ready (exit code ${code}); its output is above.`));
     child.once("exit", onExit);
     child.on("message", (m: unknown) => {
       if (m && typeof m === "object" && (m as { ready?: unknown }).ready === true) {
@@ -221,7 +257,9 @@ function stopLeftovers(dataDir: string): void {
   }
   const supervisor = recorded.supervisor;
   if (typeof supervisor === "number" && supervisor !== process.pid && isAlive(supervisor) && cmdline(supervisor).includes("start.js")) {
-    throw new StackError(`Another local stack (process ${supervisor}) is running on ${dataDir}. Stop it first, or set DATA_DIR to start a second one.`);
+    throw new StackError(
+      `Another local stack (process ${supervisor}) is running on ${dataDir}. Stop it first, or set DATA_DIR to start a second one.`,
+    );
   }
   for (const pid of recorded.pids ?? []) {
     if (typeof pid !== "number") continue;

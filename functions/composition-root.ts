@@ -68,24 +68,60 @@ async function buildDeps(): Promise<AppDeps> {
     : undefined;
   const localTarget =
     config.localRuntime && config.images.dir
-      ? new LocalComputeTarget({ controlUrl: config.localRuntime.controlUrl, controlToken: config.localRuntime.token, scoringBaseUrl: config.localRuntime.scoringUrl, ociLayoutDir: join(config.images.dir, "oci") })
+      ? new LocalComputeTarget({
+          controlUrl: config.localRuntime.controlUrl,
+          controlToken: config.localRuntime.token,
+          scoringBaseUrl: config.localRuntime.scoringUrl,
+          ociLayoutDir: join(config.images.dir, "oci"),
+        })
       : undefined;
   const aksTargets = await aksTargetsOf(config);
   const acrBuilder = config.acr && localBuilder ? await acrBuilderOf(config.acr, localBuilder) : undefined;
   // The local builder's images run on the local runtime; AKS pulls what ACR Tasks built.
   const builderFor = (computeResourceId: string) =>
-    computeResourceId === "local" ? (config.computeTargets.includes("local") ? localBuilder : undefined) : aksTargets.has(computeResourceId.toLowerCase()) ? acrBuilder : undefined;
+    computeResourceId === "local"
+      ? config.computeTargets.includes("local")
+        ? localBuilder
+        : undefined
+      : aksTargets.has(computeResourceId.toLowerCase())
+        ? acrBuilder
+        : undefined;
   // `local` is the local runtime when one is configured; AKS clusters are named by resource id.
   const computeFor = (computeResourceId: string) =>
-    computeResourceId === "local" ? (config.computeTargets.includes("local") ? localTarget : undefined) : aksTargets.get(computeResourceId.toLowerCase());
+    computeResourceId === "local"
+      ? config.computeTargets.includes("local")
+        ? localTarget
+        : undefined
+      : aksTargets.get(computeResourceId.toLowerCase());
   const queue = (name: string) => new WorkQueue<OperationMessage>(storage.queues.getQueueClient(name));
-  const [models, manifests, images, services] = [new ModelRepository(container), new ManifestRepository(container), new ImageRepository(container), new ServiceRepository(container)];
+  const [models, manifests, images, services] = [
+    new ModelRepository(container),
+    new ManifestRepository(container),
+    new ImageRepository(container),
+    new ServiceRepository(container),
+  ];
   const secrets = secretBoxOf(config.serviceKeysSecret);
   const operations = new Operations({
     store: new OperationRepository(container),
     kinds: [
-      imageBuildKind({ images, manifests, models, builderFor, logs: new BuildLogStore(storage.blobs), queue: queue(config.imageBuildQueue) }),
-      serviceRolloutKind({ services, images, manifests, models, computeFor, secrets, rolloutTimeoutMs: config.rolloutTimeoutMs, queue: queue(config.serviceRolloutQueue) }),
+      imageBuildKind({
+        images,
+        manifests,
+        models,
+        builderFor,
+        logs: new BuildLogStore(storage.blobs),
+        queue: queue(config.imageBuildQueue),
+      }),
+      serviceRolloutKind({
+        services,
+        images,
+        manifests,
+        models,
+        computeFor,
+        secrets,
+        rolloutTimeoutMs: config.rolloutTimeoutMs,
+        queue: queue(config.serviceRolloutQueue),
+      }),
     ],
     ...config.operations,
   });
@@ -131,11 +167,19 @@ async function aksTargetsOf(config: Config): Promise<Map<string, ComputeTarget>>
     progressDeadlineSeconds: Math.ceil(config.rolloutTimeoutMs / 1000),
     appInsightsConnectionString: process.env.APPLICATIONINSIGHTS_CONNECTION_STRING,
   };
-  return new Map(clusters.map((id) => [id.toLowerCase(), new AksComputeTarget({ access: aksAccess(id, credential), settings, scoringBaseUrl: config.aks.scoringBaseUrl })]));
+  return new Map(
+    clusters.map((id) => [
+      id.toLowerCase(),
+      new AksComputeTarget({ access: aksAccess(id, credential), settings, scoringBaseUrl: config.aks.scoringBaseUrl }),
+    ]),
+  );
 }
 
 async function acrBuilderOf(acr: NonNullable<Config["acr"]>, local: LocalOciBuilder): Promise<ImageBuilder> {
-  const [{ AcrTasksBuilder }, { DefaultAzureCredential }] = await Promise.all([import("../shared/build/acr-tasks-builder.js"), import("@azure/identity")]);
+  const [{ AcrTasksBuilder }, { DefaultAzureCredential }] = await Promise.all([
+    import("../shared/build/acr-tasks-builder.js"),
+    import("@azure/identity"),
+  ]);
   return new AcrTasksBuilder({ local, ...acr, credential: new DefaultAzureCredential() });
 }
 

@@ -29,18 +29,58 @@ app.http("health", { ...anonymous, methods: ["GET"], route: "health", handler: h
 app.http("putAccount", { ...anonymous, methods: ["PUT"], route: ACCOUNT_ROUTE, handler: accounts.makePutAccount(getDeps) });
 app.http("getAccount", { ...anonymous, methods: ["GET"], route: ACCOUNT_ROUTE, handler: accounts.makeGetAccount(getDeps) });
 app.http("deleteAccount", { ...anonymous, methods: ["DELETE"], route: ACCOUNT_ROUTE, handler: accounts.makeDeleteAccount(getDeps) });
-app.http("listAccounts", { ...anonymous, methods: ["GET"], route: `${RESOURCE_GROUP_ROUTE}/accounts`, handler: accounts.makeListAccounts(getDeps) });
-app.http("listRoleAssignments", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/roleAssignments`, handler: accounts.makeListRoleAssignments(getDeps) });
-app.http("putRoleAssignment", { ...anonymous, methods: ["PUT"], route: `${ACCOUNT_ROUTE}/roleAssignments/{principalId}`, handler: accounts.makePutRoleAssignment(getDeps) });
-app.http("deleteRoleAssignment", { ...anonymous, methods: ["DELETE"], route: `${ACCOUNT_ROUTE}/roleAssignments/{principalId}`, handler: accounts.makeDeleteRoleAssignment(getDeps) });
+app.http("listAccounts", {
+  ...anonymous,
+  methods: ["GET"],
+  route: `${RESOURCE_GROUP_ROUTE}/accounts`,
+  handler: accounts.makeListAccounts(getDeps),
+});
+app.http("listRoleAssignments", {
+  ...anonymous,
+  methods: ["GET"],
+  route: `${ACCOUNT_ROUTE}/roleAssignments`,
+  handler: accounts.makeListRoleAssignments(getDeps),
+});
+app.http("putRoleAssignment", {
+  ...anonymous,
+  methods: ["PUT"],
+  route: `${ACCOUNT_ROUTE}/roleAssignments/{principalId}`,
+  handler: accounts.makePutRoleAssignment(getDeps),
+});
+app.http("deleteRoleAssignment", {
+  ...anonymous,
+  methods: ["DELETE"],
+  route: `${ACCOUNT_ROUTE}/roleAssignments/{principalId}`,
+  handler: accounts.makeDeleteRoleAssignment(getDeps),
+});
 
-app.http("registerModel", { ...anonymous, methods: ["POST"], route: `${ACCOUNT_ROUTE}/models`, handler: models.makeRegisterModel(getDeps) });
+app.http("registerModel", {
+  ...anonymous,
+  methods: ["POST"],
+  route: `${ACCOUNT_ROUTE}/models`,
+  handler: models.makeRegisterModel(getDeps),
+});
 app.http("listModels", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/models`, handler: models.makeListModels(getDeps) });
 app.http("getModel", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/models/{id}`, handler: models.makeGetModel(getDeps) });
 
-app.http("createManifest", { ...anonymous, methods: ["POST"], route: `${ACCOUNT_ROUTE}/manifests`, handler: manifests.makeCreateManifest(getDeps) });
-app.http("listManifests", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/manifests`, handler: manifests.makeListManifests(getDeps) });
-app.http("getManifest", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/manifests/{id}`, handler: manifests.makeGetManifest(getDeps) });
+app.http("createManifest", {
+  ...anonymous,
+  methods: ["POST"],
+  route: `${ACCOUNT_ROUTE}/manifests`,
+  handler: manifests.makeCreateManifest(getDeps),
+});
+app.http("listManifests", {
+  ...anonymous,
+  methods: ["GET"],
+  route: `${ACCOUNT_ROUTE}/manifests`,
+  handler: manifests.makeListManifests(getDeps),
+});
+app.http("getManifest", {
+  ...anonymous,
+  methods: ["GET"],
+  route: `${ACCOUNT_ROUTE}/manifests/{id}`,
+  handler: manifests.makeGetManifest(getDeps),
+});
 
 app.http("createImage", { ...anonymous, methods: ["POST"], route: `${ACCOUNT_ROUTE}/images`, handler: images.makeCreateImage(getDeps) });
 app.http("listImages", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/images`, handler: images.makeListImages(getDeps) });
@@ -48,28 +88,104 @@ app.http("getImage", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/
 
 app.http("getOperation", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/operations/{id}`, handler: makeGetOperation(getDeps) });
 
-app.http("createService", { ...anonymous, methods: ["POST"], route: `${ACCOUNT_ROUTE}/services`, handler: services.makeCreateService(getDeps) });
-app.http("listServices", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/services`, handler: services.makeListServices(getDeps) });
-app.http("getService", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/services/{id}`, handler: services.makeGetService(getDeps) });
-app.http("updateService", { ...anonymous, methods: ["PUT"], route: `${ACCOUNT_ROUTE}/services/{id}`, handler: services.makeUpdateService(getDeps) });
-app.http("deleteService", { ...anonymous, methods: ["DELETE"], route: `${ACCOUNT_ROUTE}/services/{id}`, handler: services.makeDeleteService(getDeps) });
-app.http("getServiceKeys", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/services/{id}/keys`, handler: services.makeGetServiceKeys(getDeps) });
-app.http("regenerateServiceKey", { ...anonymous, methods: ["POST"], route: `${ACCOUNT_ROUTE}/services/{id}/keys`, handler: services.makeRegenerateServiceKey(getDeps) });
-app.http("regenerateServiceKeys", { ...anonymous, methods: ["POST"], route: `${ACCOUNT_ROUTE}/services/{id}/regenerateKeys`, handler: services.makeRegenerateServiceKey(getDeps) });
-app.http("getServiceLogs", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/services/{id}/logs`, handler: services.makeGetServiceLogs(getDeps) });
-app.http("listDeployments", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/deployments`, handler: services.makeListDeployments(getDeps) });
-app.http("getDeployment", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/deployments/{id}`, handler: services.makeGetDeployment(getDeps) });
+app.http("createService", {
+  ...anonymous,
+  methods: ["POST"],
+  route: `${ACCOUNT_ROUTE}/services`,
+  handler: services.makeCreateService(getDeps),
+});
+app.http("listServices", {
+  ...anonymous,
+  methods: ["GET"],
+  route: `${ACCOUNT_ROUTE}/services`,
+  handler: services.makeListServices(getDeps),
+});
+app.http("getService", {
+  ...anonymous,
+  methods: ["GET"],
+  route: `${ACCOUNT_ROUTE}/services/{id}`,
+  handler: services.makeGetService(getDeps),
+});
+app.http("updateService", {
+  ...anonymous,
+  methods: ["PUT"],
+  route: `${ACCOUNT_ROUTE}/services/{id}`,
+  handler: services.makeUpdateService(getDeps),
+});
+app.http("deleteService", {
+  ...anonymous,
+  methods: ["DELETE"],
+  route: `${ACCOUNT_ROUTE}/services/{id}`,
+  handler: services.makeDeleteService(getDeps),
+});
+app.http("getServiceKeys", {
+  ...anonymous,
+  methods: ["GET"],
+  route: `${ACCOUNT_ROUTE}/services/{id}/keys`,
+  handler: services.makeGetServiceKeys(getDeps),
+});
+app.http("regenerateServiceKey", {
+  ...anonymous,
+  methods: ["POST"],
+  route: `${ACCOUNT_ROUTE}/services/{id}/keys`,
+  handler: services.makeRegenerateServiceKey(getDeps),
+});
+app.http("regenerateServiceKeys", {
+  ...anonymous,
+  methods: ["POST"],
+  route: `${ACCOUNT_ROUTE}/services/{id}/regenerateKeys`,
+  handler: services.makeRegenerateServiceKey(getDeps),
+});
+app.http("getServiceLogs", {
+  ...anonymous,
+  methods: ["GET"],
+  route: `${ACCOUNT_ROUTE}/services/{id}/logs`,
+  handler: services.makeGetServiceLogs(getDeps),
+});
+app.http("listDeployments", {
+  ...anonymous,
+  methods: ["GET"],
+  route: `${ACCOUNT_ROUTE}/deployments`,
+  handler: services.makeListDeployments(getDeps),
+});
+app.http("getDeployment", {
+  ...anonymous,
+  methods: ["GET"],
+  route: `${ACCOUNT_ROUTE}/deployments/{id}`,
+  handler: services.makeGetDeployment(getDeps),
+});
 
-app.storageQueue("serviceRolloutWorker", { queueName: "%SERVICE_ROLLOUT_QUEUE%", connection: "AzureWebJobsStorage", handler: makeOperationWorker(getDeps, "Service") });
-app.storageQueue("serviceRolloutPoison", { queueName: "%SERVICE_ROLLOUT_QUEUE%-poison", connection: "AzureWebJobsStorage", handler: makeOperationPoisonHandler(getDeps, "Service") });
+app.storageQueue("serviceRolloutWorker", {
+  queueName: "%SERVICE_ROLLOUT_QUEUE%",
+  connection: "AzureWebJobsStorage",
+  handler: makeOperationWorker(getDeps, "Service"),
+});
+app.storageQueue("serviceRolloutPoison", {
+  queueName: "%SERVICE_ROLLOUT_QUEUE%-poison",
+  connection: "AzureWebJobsStorage",
+  handler: makeOperationPoisonHandler(getDeps, "Service"),
+});
 
 // Any other path under /api: an ErrorResponse rather than the host's empty 404. Catch-all
 // routes come last in the host's route precedence, so this never shadows an endpoint.
-app.http("routeNotFound", { ...anonymous, methods: ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"], route: "{*path}", handler: routeNotFound });
+app.http("routeNotFound", {
+  ...anonymous,
+  methods: ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"],
+  route: "{*path}",
+  handler: routeNotFound,
+});
 
 // The queue's name is an app setting (IMAGE_BUILD_QUEUE, default image-builds), resolved by the host.
-app.storageQueue("imageBuildWorker", { queueName: "%IMAGE_BUILD_QUEUE%", connection: "AzureWebJobsStorage", handler: makeOperationWorker(getDeps, "Image") });
-app.storageQueue("imageBuildPoison", { queueName: "%IMAGE_BUILD_QUEUE%-poison", connection: "AzureWebJobsStorage", handler: makeOperationPoisonHandler(getDeps, "Image") });
+app.storageQueue("imageBuildWorker", {
+  queueName: "%IMAGE_BUILD_QUEUE%",
+  connection: "AzureWebJobsStorage",
+  handler: makeOperationWorker(getDeps, "Image"),
+});
+app.storageQueue("imageBuildPoison", {
+  queueName: "%IMAGE_BUILD_QUEUE%-poison",
+  connection: "AzureWebJobsStorage",
+  handler: makeOperationPoisonHandler(getDeps, "Image"),
+});
 app.eventGrid("modelBlobCreated", { handler: makeModelBlobCreated(getDeps) });
 app.timer("operationSweeper", { schedule: "*/10 * * * * *", handler: makeOperationSweeper(getDeps) });
 

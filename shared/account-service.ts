@@ -9,7 +9,12 @@ import type { AccountDocument, RoleAssignment } from "./store/documents.js";
 const MAX_ATTEMPTS = 20;
 
 /** Creates an account owned by its creator, or updates one the caller may write. */
-export async function putAccount(accounts: AccountRepository, ref: AccountRef, principal: Principal, request: AccountRequest): Promise<{ account: AccountDocument; created: boolean }> {
+export async function putAccount(
+  accounts: AccountRepository,
+  ref: AccountRef,
+  principal: Principal,
+  request: AccountRequest,
+): Promise<{ account: AccountDocument; created: boolean }> {
   const pk = accountPath(ref);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const existing = await accounts.get(pk);
@@ -35,7 +40,9 @@ export async function putAccount(accounts: AccountRepository, ref: AccountRef, p
 /** Makes sure an account exists (the local default account), owned by `ownerId` when created. */
 export async function ensureAccount(accounts: AccountRepository, path: string, ref: AccountRef, ownerId: string): Promise<void> {
   if (await accounts.get(path)) return;
-  await accounts.create(newAccount(ref, ownerId, { location: "local", description: "The default account of the local stack." }, new Date().toISOString()));
+  await accounts.create(
+    newAccount(ref, ownerId, { location: "local", description: "The default account of the local stack." }, new Date().toISOString()),
+  );
 }
 
 function newAccount(ref: AccountRef, ownerId: string, request: AccountRequest, now: string): AccountDocument {
@@ -62,12 +69,20 @@ export function roleOf(account: AccountDocument, principalId: string): Role | un
 }
 
 /** Gives a principal a role (or changes it). The last Owner cannot be demoted. */
-export async function setRole(accounts: AccountRepository, account: StoredAccount, principalId: string, role: Role): Promise<{ assignment: RoleAssignment; created: boolean }> {
+export async function setRole(
+  accounts: AccountRepository,
+  account: StoredAccount,
+  principalId: string,
+  role: Role,
+): Promise<{ assignment: RoleAssignment; created: boolean }> {
   return updateRoles(accounts, account, (assignments) => {
     const current = assignments.find((r) => r.principalId === principalId);
     if (current?.role === "Owner" && role !== "Owner") ensureAnotherOwner(assignments, principalId);
     const assignment: RoleAssignment = { principalId, role, createdAt: current?.createdAt ?? new Date().toISOString() };
-    return { assignments: [...assignments.filter((r) => r.principalId !== principalId), assignment], result: { assignment, created: !current } };
+    return {
+      assignments: [...assignments.filter((r) => r.principalId !== principalId), assignment],
+      result: { assignment, created: !current },
+    };
   });
 }
 
@@ -85,13 +100,20 @@ function ensureAnotherOwner(assignments: RoleAssignment[], principalId: string):
   if (!assignments.some((r) => r.role === "Owner" && r.principalId !== principalId)) throw Errors.lastOwner(principalId);
 }
 
-async function updateRoles<R>(accounts: AccountRepository, first: StoredAccount, change: (assignments: RoleAssignment[]) => { assignments: RoleAssignment[]; result: R }): Promise<R> {
+async function updateRoles<R>(
+  accounts: AccountRepository,
+  first: StoredAccount,
+  change: (assignments: RoleAssignment[]) => { assignments: RoleAssignment[]; result: R },
+): Promise<R> {
   let account: StoredAccount | undefined = first;
   for (let attempt = 0; attempt < MAX_ATTEMPTS && account; attempt++) {
     const { assignments, result } = change(account.roleAssignments);
     if (assignments === account.roleAssignments) return result;
     const sorted = [...assignments].sort((a, b) => a.principalId.localeCompare(b.principalId));
-    const updated = await accounts.replace({ ...account, roleAssignments: sorted, memberIds: sorted.map((r) => r.principalId) }, account._etag);
+    const updated = await accounts.replace(
+      { ...account, roleAssignments: sorted, memberIds: sorted.map((r) => r.principalId) },
+      account._etag,
+    );
     if (updated) return result;
     account = await accounts.get(account.pk);
   }

@@ -21,18 +21,27 @@ export const settingsSchema = z.object({
   AUTH_AUDIENCE: z.string().min(1, "must be the API's audience (its application ID URI or client id)"),
   AUTH_JWKS_URI: z.url({ message: "must be the URL of the issuer's JSON Web Key Set" }),
   /** An account to create at start, owned by BOOTSTRAP_OWNER (the local default account). */
-  BOOTSTRAP_ACCOUNT: z.string().regex(accountPathPattern, "must look like subscriptions/<id>/resourceGroups/<name>/accounts/<name>").optional(),
+  BOOTSTRAP_ACCOUNT: z
+    .string()
+    .regex(accountPathPattern, "must look like subscriptions/<id>/resourceGroups/<name>/accounts/<name>")
+    .optional(),
   BOOTSTRAP_OWNER: z.string().min(1).optional(),
   /** Compute targets images and services may name: `local` and/or Azure resource ids of AKS clusters. */
   COMPUTE_TARGETS: z.string().default("local"),
-  IMAGE_BUILD_QUEUE: z.string().regex(/^[a-z0-9](?:[a-z0-9]|-(?!-)){2,62}$/, "must be a storage queue name").default("image-builds"),
+  IMAGE_BUILD_QUEUE: z
+    .string()
+    .regex(/^[a-z0-9](?:[a-z0-9]|-(?!-)){2,62}$/, "must be a storage queue name")
+    .default("image-builds"),
   /** The local builder's directory (OCI layout, Dockerfile contexts); unset where images are built by ACR Tasks. */
   IMAGES_DIR: z.string().min(1).optional(),
   IMAGE_BASE: z.string().min(1).default("python:3.11-slim"),
   /** The Dockerfile's base image for manifests with a conda file: one with conda on its PATH. */
   IMAGE_CONDA_BASE: z.string().min(1).default(DEFAULT_CONDA_BASE_IMAGE),
   /** A registry the local builder pushes to (host[:port]); images stay in the OCI layout without one. */
-  IMAGE_REGISTRY: z.string().regex(/^[A-Za-z0-9.-]+(:\d+)?$/, "must be a registry host, e.g. 127.0.0.1:5000").optional(),
+  IMAGE_REGISTRY: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+(:\d+)?$/, "must be a registry host, e.g. 127.0.0.1:5000")
+    .optional(),
   IMAGE_REGISTRY_PLAIN_HTTP: bool,
   /** The Python interpreter that checks drivers (and, locally, runs them). */
   PYTHON: z.string().min(1).default("python3"),
@@ -40,7 +49,10 @@ export const settingsSchema = z.object({
   FETCH_ALLOWED_ORIGINS: z.string().default(""),
   /** An unfinished operation whose worker showed no sign of life for this long is taken up again. */
   OPERATION_STALL_SECONDS: z.coerce.number().int().min(1).default(120),
-  SERVICE_ROLLOUT_QUEUE: z.string().regex(/^[a-z0-9](?:[a-z0-9]|-(?!-)){2,62}$/, "must be a storage queue name").default("service-rollouts"),
+  SERVICE_ROLLOUT_QUEUE: z
+    .string()
+    .regex(/^[a-z0-9](?:[a-z0-9]|-(?!-)){2,62}$/, "must be a storage queue name")
+    .default("service-rollouts"),
   /** 32 bytes, base64: encrypts service keys at rest (Key Vault in Azure; a generated file locally). */
   SERVICE_KEYS_SECRET: z.string().min(1).optional(),
   /** The local compute runtime's control API, its bearer token, and the scoring gateway's public base URL. */
@@ -55,8 +67,17 @@ export const settingsSchema = z.object({
   AKS_INGRESS_CLASS: z.string().min(1).default("webapprouting.kubernetes.azure.com"),
   AKS_SCORING_BASE_URL: z.url().optional(),
   /** ACR Tasks builds images for AKS targets: the registry's resource id and login server (<name>.azurecr.io). */
-  ACR_REGISTRY_ID: z.string().regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.ContainerRegistry\/registries\/[^/]+$/i, "must be a container registry's resource id").optional(),
-  ACR_LOGIN_SERVER: z.string().regex(/^[a-z0-9]+\.azurecr\.[a-z.]+$/i, "must be the registry's login server, e.g. myregistry.azurecr.io").optional(),
+  ACR_REGISTRY_ID: z
+    .string()
+    .regex(
+      /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.ContainerRegistry\/registries\/[^/]+$/i,
+      "must be a container registry's resource id",
+    )
+    .optional(),
+  ACR_LOGIN_SERVER: z
+    .string()
+    .regex(/^[a-z0-9]+\.azurecr\.[a-z.]+$/i, "must be the registry's login server, e.g. myregistry.azurecr.io")
+    .optional(),
 });
 
 export type Settings = z.output<typeof settingsSchema>;
@@ -67,7 +88,12 @@ export interface Config {
   bootstrap: { accountPath: string; ownerId: string } | undefined;
   computeTargets: string[];
   imageBuildQueue: string;
-  images: { dir: string | undefined; baseImage: string; condaBaseImage: string; registry: { host: string; plainHttp: boolean } | undefined };
+  images: {
+    dir: string | undefined;
+    baseImage: string;
+    condaBaseImage: string;
+    registry: { host: string; plainHttp: boolean } | undefined;
+  };
   python: string;
   fetchAllowedOrigins: string[];
   /** heartbeatMs: how often a running worker tells the sweeper it is alive, well inside the stall period. */
@@ -97,12 +123,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError("The app settings are not valid:\n- BOOTSTRAP_ACCOUNT and BOOTSTRAP_OWNER go together: set both or neither.");
   }
   return {
-    cosmos: { endpoint: s.COSMOS_ENDPOINT, key: s.COSMOS_KEY, database: s.COSMOS_DATABASE, container: s.COSMOS_CONTAINER, createIfMissing: s.COSMOS_CREATE_IF_MISSING },
+    cosmos: {
+      endpoint: s.COSMOS_ENDPOINT,
+      key: s.COSMOS_KEY,
+      database: s.COSMOS_DATABASE,
+      container: s.COSMOS_CONTAINER,
+      createIfMissing: s.COSMOS_CREATE_IF_MISSING,
+    },
     auth: { issuer: s.AUTH_ISSUER, audience: s.AUTH_AUDIENCE, jwksUri: s.AUTH_JWKS_URI },
     bootstrap: s.BOOTSTRAP_ACCOUNT && s.BOOTSTRAP_OWNER ? { accountPath: s.BOOTSTRAP_ACCOUNT, ownerId: s.BOOTSTRAP_OWNER } : undefined,
     computeTargets: list(s.COMPUTE_TARGETS),
     imageBuildQueue: s.IMAGE_BUILD_QUEUE,
-    images: { dir: s.IMAGES_DIR, baseImage: s.IMAGE_BASE, condaBaseImage: s.IMAGE_CONDA_BASE, registry: s.IMAGE_REGISTRY ? { host: s.IMAGE_REGISTRY, plainHttp: s.IMAGE_REGISTRY_PLAIN_HTTP } : undefined },
+    images: {
+      dir: s.IMAGES_DIR,
+      baseImage: s.IMAGE_BASE,
+      condaBaseImage: s.IMAGE_CONDA_BASE,
+      registry: s.IMAGE_REGISTRY ? { host: s.IMAGE_REGISTRY, plainHttp: s.IMAGE_REGISTRY_PLAIN_HTTP } : undefined,
+    },
     python: s.PYTHON,
     fetchAllowedOrigins: list(s.FETCH_ALLOWED_ORIGINS),
     operations: {
@@ -112,7 +149,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     serviceRolloutQueue: s.SERVICE_ROLLOUT_QUEUE,
     serviceKeysSecret: s.SERVICE_KEYS_SECRET,
-    localRuntime: s.LOCAL_RUNTIME_URL && s.LOCAL_RUNTIME_TOKEN && s.LOCAL_SCORING_URL ? { controlUrl: s.LOCAL_RUNTIME_URL.replace(/\/$/, ""), token: s.LOCAL_RUNTIME_TOKEN, scoringUrl: s.LOCAL_SCORING_URL } : undefined,
+    localRuntime:
+      s.LOCAL_RUNTIME_URL && s.LOCAL_RUNTIME_TOKEN && s.LOCAL_SCORING_URL
+        ? { controlUrl: s.LOCAL_RUNTIME_URL.replace(/\/$/, ""), token: s.LOCAL_RUNTIME_TOKEN, scoringUrl: s.LOCAL_SCORING_URL }
+        : undefined,
     rolloutTimeoutMs: s.ROLLOUT_TIMEOUT_SECONDS * 1000,
     aks: { ingressClassName: s.AKS_INGRESS_CLASS, scoringBaseUrl: s.AKS_SCORING_BASE_URL },
     acr: s.ACR_REGISTRY_ID && s.ACR_LOGIN_SERVER ? { registryId: s.ACR_REGISTRY_ID, loginServer: s.ACR_LOGIN_SERVER } : undefined,

@@ -1,4 +1,13 @@
-import type { AccountDocument, DeploymentDocument, ImageDocument, ManifestDocument, ModelDocument, OperationDocument, RoleAssignment, ServiceDocument } from "./store/documents.js";
+import type {
+  AccountDocument,
+  DeploymentDocument,
+  ImageDocument,
+  ManifestDocument,
+  ModelDocument,
+  OperationDocument,
+  RoleAssignment,
+  ServiceDocument,
+} from "./store/documents.js";
 import { API_VERSION } from "./schemas/api-version.js";
 
 /** What the API shows of each stored document: the contract's fields, in its order, nothing internal. */
@@ -83,7 +92,12 @@ export function operationView(o: OperationDocument, origin: string) {
 }
 
 /** ServiceResponse: the service's settings with its image, manifest and models embedded. Never its keys. */
-export function serviceView(s: ServiceDocument, image: ImageDocument | undefined, manifest: ManifestDocument | undefined, models: ModelDocument[]) {
+export function serviceView(
+  s: ServiceDocument,
+  image: ImageDocument | undefined,
+  manifest: ManifestDocument | undefined,
+  models: ModelDocument[],
+) {
   return {
     id: s.id,
     name: s.name,
@@ -94,7 +108,9 @@ export function serviceView(s: ServiceDocument, image: ImageDocument | undefined
     ...(s.containerResourceReservation !== undefined ? { containerResourceReservation: s.containerResourceReservation } : {}),
     ...(s.dataCollection !== undefined ? { dataCollection: s.dataCollection } : {}),
     ...(s.appInsightsEnabled !== undefined ? { appInsightsEnabled: s.appInsightsEnabled } : {}),
-    ...(s.maxConcurrentRequestsPerContainer !== undefined ? { maxConcurrentRequestsPerContainer: s.maxConcurrentRequestsPerContainer } : {}),
+    ...(s.maxConcurrentRequestsPerContainer !== undefined
+      ? { maxConcurrentRequestsPerContainer: s.maxConcurrentRequestsPerContainer }
+      : {}),
     scoringUri: s.scoringUri,
     state: s.state,
     createdAt: s.createdAt,

@@ -11,7 +11,9 @@ import { CosmosClient } from "@azure/cosmos";
  * `node bare-api-server.js <cosmos endpoint> <account partition key>`; sends its port over IPC.
  */
 const [endpoint, pk] = process.argv.slice(2) as [string, string];
-const container = new CosmosClient({ endpoint, key: Buffer.from("local-emulator").toString("base64") }).database("modelmanagement").container("resources");
+const container = new CosmosClient({ endpoint, key: Buffer.from("local-emulator").toString("base64") })
+  .database("modelmanagement")
+  .container("resources");
 
 const server = createServer((req, res) => {
   const id = (req.url ?? "").split("?")[0]!.split("/").pop() ?? "";

@@ -23,7 +23,14 @@ export interface BenchStack {
 /** A local stack of its own for a benchmark: the same processes `npm start` runs, on free ports. */
 export async function startBenchStack(log: (m: string) => void): Promise<BenchStack> {
   const dataDir = mkdtempSync(join(tmpdir(), "mm-bench-"));
-  const [port, cosmosPort, blobPort, queuePort, scoringPort, runtimePort] = (await freePorts(6)) as [number, number, number, number, number, number];
+  const [port, cosmosPort, blobPort, queuePort, scoringPort, runtimePort] = (await freePorts(6)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const options: StackOptions = {
     appDir: PROJECT_ROOT,
     dataDir,
@@ -42,7 +49,6 @@ export async function startBenchStack(log: (m: string) => void): Promise<BenchSt
   const token = await (await openLocalIssuer(dataDir)).mint();
   return { stack, options, dataDir, blobPort, runtimeUrl: `http://127.0.0.1:${runtimePort}`, token };
 }
-
 
 export function azuriteConnection(blobPort: number): string {
   return azuriteConnectionString({ blob: blobPort });

@@ -16,7 +16,12 @@ def run(raw):
     rows = json.loads(raw)["data"]
     return [sum(w * x for w, x in zip(weights, row)) for row in rows]
 `;
-export const BENCH_BODY = JSON.stringify({ data: [[1, 2, 3], [4, 5, 6]] });
+export const BENCH_BODY = JSON.stringify({
+  data: [
+    [1, 2, 3],
+    [4, 5, 6],
+  ],
+});
 
 export interface ScoringFixture {
   bench: BenchStack;
@@ -28,15 +33,26 @@ export interface ScoringFixture {
 }
 
 async function api(f: { account: string; headers: Record<string, string> }, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${f.account}/${path}${path.includes("?") ? "&" : "?"}api-version=${API_VERSION}`, { method, headers: f.headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${f.account}/${path}${path.includes("?") ? "&" : "?"}api-version=${API_VERSION}`, {
+    method,
+    headers: f.headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await res.text();
   if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status} ${text}`);
   return { status: res.status, location: res.headers.get("operation-location"), body: text ? JSON.parse(text) : undefined };
 }
 
-export async function waitOperation(f: { headers: Record<string, string> }, location: string): Promise<{ state: string; resourceLocation: string; error?: unknown }> {
+export async function waitOperation(
+  f: { headers: Record<string, string> },
+  location: string,
+): Promise<{ state: string; resourceLocation: string; error?: unknown }> {
   for (;;) {
-    const op = (await (await fetch(location, { headers: f.headers })).json()) as { state: string; resourceLocation: string; error?: unknown };
+    const op = (await (await fetch(location, { headers: f.headers })).json()) as {
+      state: string;
+      resourceLocation: string;
+      error?: unknown;
+    };
     if (op.state === "Succeeded") return op;
     if (op.state === "Failed") throw new Error(`operation failed: ${JSON.stringify(op.error)}`);
     await new Promise((r) => setTimeout(r, 20));
@@ -53,10 +69,25 @@ export async function scoringFixture(log: (m: string) => void): Promise<ScoringF
   await container.getBlockBlobClient("score.py").upload(BENCH_DRIVER, BENCH_DRIVER.length);
   const model = JSON.stringify({ weights: [1, 2, 3] });
   await container.getBlockBlobClient("model.json").upload(model, model.length);
-  const sas = (n: string) => container.getBlockBlobClient(n).generateSasUrl({ permissions: BlobSASPermissions.parse("r"), expiresOn: new Date(Date.now() + 24 * 3600_000) });
-  const f = { bench, account: `${bench.stack.apiBaseUrl}/${bench.stack.accountPath}`, headers: { authorization: `Bearer ${bench.token}`, "content-type": "application/json" }, imageId: "", python };
+  const sas = (n: string) =>
+    container
+      .getBlockBlobClient(n)
+      .generateSasUrl({ permissions: BlobSASPermissions.parse("r"), expiresOn: new Date(Date.now() + 24 * 3600_000) });
+  const f = {
+    bench,
+    account: `${bench.stack.apiBaseUrl}/${bench.stack.accountPath}`,
+    headers: { authorization: `Bearer ${bench.token}`, "content-type": "application/json" },
+    imageId: "",
+    python,
+  };
   const m = await api(f, "POST", "models", { name: "bench", mimeType: "application/json", url: await sas("model.json") });
-  const mf = await api(f, "POST", "manifests", { name: "bench", driverProgram: "score.py", assets: [{ id: "score.py", url: await sas("score.py") }], modelIds: [m.body.id], targetRuntime: { runtimeType: "Python", properties: {} } });
+  const mf = await api(f, "POST", "manifests", {
+    name: "bench",
+    driverProgram: "score.py",
+    assets: [{ id: "score.py", url: await sas("score.py") }],
+    modelIds: [m.body.id],
+    targetRuntime: { runtimeType: "Python", properties: {} },
+  });
   const img = await api(f, "POST", "images", { name: "bench", imageType: "Docker", computeResourceId: "local", manifestId: mf.body.id });
   const op = await waitOperation(f, img.location!);
   f.imageId = new URL(op.resourceLocation).pathname.split("/").pop()!;
@@ -64,12 +95,21 @@ export async function scoringFixture(log: (m: string) => void): Promise<ScoringF
 }
 
 /** Creates a service; resolves when its operation ends, with its scoring URI and primary key. */
-export async function deploy(f: ScoringFixture, name: string, extra: Record<string, unknown> = {}): Promise<{ id: string; scoringUri: string; key: string; targetName: string }> {
+export async function deploy(
+  f: ScoringFixture,
+  name: string,
+  extra: Record<string, unknown> = {},
+): Promise<{ id: string; scoringUri: string; key: string; targetName: string }> {
   const res = await api(f, "POST", "services", { name, imageId: f.imageId, computeResource: { id: "local" }, ...extra });
   const op = await waitOperation(f, res.location!);
   const service = (await (await fetch(op.resourceLocation, { headers: f.headers })).json()) as { id: string; scoringUri: string };
   const keys = (await api(f, "GET", `services/${service.id}/keys`)).body as { primaryKey: string };
-  return { id: service.id, scoringUri: service.scoringUri, key: keys.primaryKey, targetName: service.scoringUri.split("/service/")[1]!.split("/")[0]! };
+  return {
+    id: service.id,
+    scoringUri: service.scoringUri,
+    key: keys.primaryKey,
+    targetName: service.scoringUri.split("/service/")[1]!.split("/")[0]!,
+  };
 }
 
 export async function undeploy(f: ScoringFixture, id: string): Promise<void> {
@@ -79,14 +119,18 @@ export async function undeploy(f: ScoringFixture, id: string): Promise<void> {
 /** The local runtime's view of a service: its replicas' ports and the unpacked image. */
 export async function replicaPorts(f: ScoringFixture, targetName: string): Promise<number[]> {
   const token = readFileSync(join(f.bench.dataDir, "auth", "runtime-token"), "utf8").trim();
-  const runtime = (await (await fetch(`${f.bench.runtimeUrl}/v1/services/${targetName}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { replicas: { port: number }[] };
+  const runtime = (await (
+    await fetch(`${f.bench.runtimeUrl}/v1/services/${targetName}`, { headers: { authorization: `Bearer ${token}` } })
+  ).json()) as { replicas: { port: number }[] };
   return runtime.replicas.map((r) => r.port);
 }
 
 /** The unpacked app directory of the image (driver and model), for peers that run the same driver. */
 export function appDirOf(f: ScoringFixture): string {
   const runtimeDir = join(f.bench.dataDir, "runtime", "images");
-  const digest = (JSON.parse(readFileSync(join(f.bench.dataDir, "runtime", "services.json"), "utf8")) as { image: { digest: string } }[])[0]!.image.digest;
+  const digest = (
+    JSON.parse(readFileSync(join(f.bench.dataDir, "runtime", "services.json"), "utf8")) as { image: { digest: string } }[]
+  )[0]!.image.digest;
   return join(runtimeDir, digest.replace(":", "-"), "rootfs", "var", "azureml-app");
 }
 

@@ -9,7 +9,12 @@ import { counterIdOf } from "../../shared/store/versioning.js";
  * and newest last. Seeding 100 000 models through the API would take minutes and measure
  * registration, which has benchmarks of its own.
  */
-export async function seedModels(container: Container, pk: string, count: number, options: { prefix: string; names: number; log?: (m: string) => void }): Promise<string[]> {
+export async function seedModels(
+  container: Container,
+  pk: string,
+  count: number,
+  options: { prefix: string; names: number; log?: (m: string) => void },
+): Promise<string[]> {
   const ids: string[] = [];
   const start = Date.now() - count * 1000;
   let next = 0;
@@ -18,7 +23,16 @@ export async function seedModels(container: Container, pk: string, count: number
       while (next < count) {
         const i = next++;
         const name = `${options.prefix}-${i % options.names}`;
-        const doc: ModelDocument = { id: randomUUID(), pk, kind: "model", name, version: Math.floor(i / options.names) + 1, mimeType: "application/octet-stream", url: `https://models.example.com/${name}.pkl`, createdAt: new Date(start + i * 1000).toISOString() };
+        const doc: ModelDocument = {
+          id: randomUUID(),
+          pk,
+          kind: "model",
+          name,
+          version: Math.floor(i / options.names) + 1,
+          mimeType: "application/octet-stream",
+          url: `https://models.example.com/${name}.pkl`,
+          createdAt: new Date(start + i * 1000).toISOString(),
+        };
         await container.items.create(doc);
         ids.push(doc.id);
         if (i > 0 && i % 20_000 === 0) options.log?.(`${i} of ${count} models written`);

@@ -35,7 +35,13 @@ export function wrk(url: string, o: WrkOptions): Promise<LoadResult> {
     execFile("wrk", args, { encoding: "utf8", timeout: (o.seconds + 30) * 1000 }, (err, stdout, stderr) => {
       if (err) {
         const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
-        return reject(new Error(missing ? "This benchmark needs wrk, which is not installed. Install it with: apt-get install -y wrk" : `wrk failed: ${stderr || err.message}`));
+        return reject(
+          new Error(
+            missing
+              ? "This benchmark needs wrk, which is not installed. Install it with: apt-get install -y wrk"
+              : `wrk failed: ${stderr || err.message}`,
+          ),
+        );
       }
       try {
         resolve(parseWrk(stdout));
@@ -60,7 +66,8 @@ export function parseWrk(out: string): LoadResult {
   const rps = number(/Requests\/sec:\s+([\d.]+)/);
   if (requests === undefined || rps === undefined) throw new Error(`Could not read wrk's output:\n${out}`);
   const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  const failures = (number(/Non-2xx or 3xx responses: (\d+)/) ?? 0) + (socketErrors ? socketErrors.slice(1).reduce((n, v) => n + Number(v), 0) : 0);
+  const failures =
+    (number(/Non-2xx or 3xx responses: (\d+)/) ?? 0) + (socketErrors ? socketErrors.slice(1).reduce((n, v) => n + Number(v), 0) : 0);
   return { ms: (requests / rps) * 1000, requests, failures, rps, p50: latency("50"), p99: latency("99") };
 }
 

@@ -22,7 +22,13 @@ export function accountCommand(): Command {
     .action(async (opts: { resourceGroup?: string }, command: Command) => {
       const ctx = contextOf(command);
       const ref = parseAccountPath(ctx.accountPath);
-      ctx.print(await ctx.api.list(`/subscriptions/${ref.subscriptionId}/resourceGroups/${opts.resourceGroup ?? ref.resourceGroupName}/accounts`, {}), ACCOUNT_VIEW);
+      ctx.print(
+        await ctx.api.list(
+          `/subscriptions/${ref.subscriptionId}/resourceGroups/${opts.resourceGroup ?? ref.resourceGroupName}/accounts`,
+          {},
+        ),
+        ACCOUNT_VIEW,
+      );
     });
 
   account
@@ -32,7 +38,10 @@ export function accountCommand(): Command {
     .option("--description <text>", "a description")
     .action(async (opts: { location?: string; description?: string }, command: Command) => {
       const ctx = contextOf(command);
-      const body = { ...(opts.location ? { location: opts.location } : {}), ...(opts.description ? { description: opts.description } : {}) };
+      const body = {
+        ...(opts.location ? { location: opts.location } : {}),
+        ...(opts.description ? { description: opts.description } : {}),
+      };
       ctx.print((await ctx.api.call("PUT", "", { body })).body, ACCOUNT_VIEW);
     });
 

@@ -8,7 +8,7 @@ import { CliError, EXIT } from "../errors.js";
  */
 export function completionCommand(root: () => Command): Command {
   return new Command("completion")
-    .description("Print a shell completion script: eval \"$(mm completion bash)\" (or zsh) in your shell's rc file")
+    .description('Print a shell completion script: eval "$(mm completion bash)" (or zsh) in your shell\'s rc file')
     .argument("[shell]", "bash or zsh", "bash")
     .action((shell: string) => {
       if (shell !== "bash" && shell !== "zsh") throw new CliError(`No completion for ${shell}: choose bash or zsh.`, EXIT.usage);

@@ -32,7 +32,13 @@ export async function createImage(ctx: Context, name: string, flags: ImageFlags)
     ctx.note(`Created manifest ${manifest.name} version ${manifest.version} (${manifest.id}).`);
     manifestId = manifest.id;
   }
-  const body = { name, manifestId, computeResourceId: flags.compute, imageType: "Docker", ...(flags.description ? { description: flags.description } : {}) };
+  const body = {
+    name,
+    manifestId,
+    computeResourceId: flags.compute,
+    imageType: "Docker",
+    ...(flags.description ? { description: flags.description } : {}),
+  };
   const { operationId } = await ctx.api.startOperation("POST", "images", body);
   if (!flags.wait) return { operationId };
   const imageId = resourceIdOf(await ctx.api.get<OperationStatus>(`operations/${operationId}`));
@@ -58,7 +64,8 @@ export function imageCommand(): Command {
       .option("--description <text>", "a description"),
   ).action(async (opts: ImageFlags & { name: string }, command: Command) => {
     const ctx = contextOf(command);
-    if (!opts.manifestId && !opts.file) command.error("error: give --manifest-id <id>, or the files: -m <model> -f <score.py> -r python", { exitCode: 2 });
+    if (!opts.manifestId && !opts.file)
+      command.error("error: give --manifest-id <id>, or the files: -m <model> -f <score.py> -r python", { exitCode: 2 });
     const { image: built, operationId } = await createImage(ctx, opts.name, opts);
     ctx.print(built ?? { operationId }, built ? IMAGE_VIEW : undefined);
   });
@@ -94,9 +101,17 @@ export function imageCommand(): Command {
       const lines = [`Image ${img.name} version ${img.version}: ${img.creationState}`];
       if (location?.startsWith("oci:")) {
         const ref = location.slice(4);
-        lines.push(`It is in a local OCI layout: ${ref}`, `Copy it to a registry:  skopeo copy ${location} docker://<registry>/${img.name}:${img.version}`, `Load it into Docker:    skopeo copy ${location} docker-daemon:${img.name}:${img.version}`);
+        lines.push(
+          `It is in a local OCI layout: ${ref}`,
+          `Copy it to a registry:  skopeo copy ${location} docker://<registry>/${img.name}:${img.version}`,
+          `Load it into Docker:    skopeo copy ${location} docker-daemon:${img.name}:${img.version}`,
+        );
       } else if (location) {
-        lines.push(`Pull it:  docker pull ${location}`, `Run it:   docker run -p 5001:5001 ${location}`, `Score:    curl -X POST http://127.0.0.1:5001/score -H 'Content-Type: application/json' -d '<input json>'`);
+        lines.push(
+          `Pull it:  docker pull ${location}`,
+          `Run it:   docker run -p 5001:5001 ${location}`,
+          `Score:    curl -X POST http://127.0.0.1:5001/score -H 'Content-Type: application/json' -d '<input json>'`,
+        );
       }
       if (img.imageBuildLogUri) lines.push(`Build log: ${img.imageBuildLogUri}`);
       ctx.printText(lines.join("\n"), { id: img.id, imageLocation: location ?? null, imageBuildLogUri: img.imageBuildLogUri ?? null });

@@ -22,7 +22,11 @@ export function loginCommand(): Command {
     .option("--scope <scope>", "a hosted API's Entra ID scope, e.g. api://model-management/.default")
     .option("--tenant <id>", "the Entra ID tenant")
     .option("--storage <url>", "the blob endpoint uploads go to, e.g. https://<account>.blob.core.windows.net")
-    .addOption(new Option("--method <method>", "how to sign in to Entra ID: the Azure CLI's login, a device code, or DefaultAzureCredential").choices(["cli", "device-code", "default"]).default("cli"))
+    .addOption(
+      new Option("--method <method>", "how to sign in to Entra ID: the Azure CLI's login, a device code, or DefaultAzureCredential")
+        .choices(["cli", "device-code", "default"])
+        .default("cli"),
+    )
     .option("--use-device-code", "same as --method device-code")
     .action(async (opts: LoginFlags, command: Command) => {
       const g = command.optsWithGlobals<LoginFlags>();
@@ -32,9 +36,15 @@ export function loginCommand(): Command {
       if (!g.endpoint || (loopback && !opts.scope)) {
         const dataDir = localDataDir(g.dataDir);
         const local = readLocalEndpoints(dataDir);
-        profile = { endpoint: g.endpoint ?? local.api, account: g.account ? normalizeAccount(g.account) : local.account, auth: { kind: "local", dataDir }, storage: { blobEndpoint: local.blob, auth: "azurite" } };
+        profile = {
+          endpoint: g.endpoint ?? local.api,
+          account: g.account ? normalizeAccount(g.account) : local.account,
+          auth: { kind: "local", dataDir },
+          storage: { blobEndpoint: local.blob, auth: "azurite" },
+        };
       } else {
-        if (!opts.scope) throw new CliError("A hosted endpoint needs --scope, the API's Entra ID scope (e.g. api://<app id>/.default).", EXIT.usage);
+        if (!opts.scope)
+          throw new CliError("A hosted endpoint needs --scope, the API's Entra ID scope (e.g. api://<app id>/.default).", EXIT.usage);
         const method = opts.useDeviceCode ? "device-code" : (opts.method ?? "cli");
         profile = {
           endpoint: g.endpoint.replace(/\/$/, ""),
@@ -48,7 +58,9 @@ export function loginCommand(): Command {
       if (profile.account) await new ModelManagementApi(profile.endpoint, profile.account, token).get("");
       else await token();
       saveProfile(profile);
-      process.stderr.write(`Signed in to ${profile.endpoint}${profile.account ? `; account ${profile.account}` : "; choose an account with mm account set"}.\n`);
+      process.stderr.write(
+        `Signed in to ${profile.endpoint}${profile.account ? `; account ${profile.account}` : "; choose an account with mm account set"}.\n`,
+      );
     });
 }
 

@@ -28,20 +28,32 @@ export function addManifestFileOptions(command: Command, required: boolean): Com
     .option("-f, --file <score.py>", `the driver program: defines init() and run(input)${hint}`)
     .addOption(new Option("-r, --runtime <runtime>", `the runtime${hint}`).choices(Object.keys(RUNTIMES)))
     .option("-c, --conda <conda.yml>", "a conda environment file")
-    .option("-d, --dependency <path>", "a file or folder the driver needs, beside it under the same relative path (repeat for more; a folder keeps its name)", collect, [])
+    .option(
+      "-d, --dependency <path>",
+      "a file or folder the driver needs, beside it under the same relative path (repeat for more; a folder keeps its name)",
+      collect,
+      [],
+    )
     .option("-s, --schema <schema.json>", "the service's input/output schema (served as swagger.json)")
     .option("-p, --pip-requirements <requirements.txt>", "a pip requirements file");
 }
 
 /** Uploads a driver and its dependencies and creates a manifest over the given models. */
-export async function createManifestFromFiles(ctx: Context, name: string, files: ManifestFileOptions, modelIds: string[], description?: string): Promise<{ id: string; name: string; version: number }> {
+export async function createManifestFromFiles(
+  ctx: Context,
+  name: string,
+  files: ManifestFileOptions,
+  modelIds: string[],
+  description?: string,
+): Promise<{ id: string; name: string; version: number }> {
   if (!files.file || !files.runtime) throw new CliError("A manifest needs its driver and runtime: -f <score.py> -r python.", EXIT.usage);
   const assets: { id: string; mimeType: string; url: string; unpack?: boolean }[] = [];
   const properties: Record<string, string> = {};
   const add = async (path: string, id?: string, options: { keepFolderName?: boolean } = {}): Promise<string> => {
     const uploaded = await upload(ctx.blobs(), ctx.accountPath, path, ctx.verbose, options);
     const assetId = id ?? basename(new URL(uploaded.url).pathname);
-    if (assets.some((a) => a.id === assetId)) throw new CliError(`Two files would both be ${assetId} in the image; rename one of them.`, EXIT.usage);
+    if (assets.some((a) => a.id === assetId))
+      throw new CliError(`Two files would both be ${assetId} in the image; rename one of them.`, EXIT.usage);
     assets.push({ id: assetId, mimeType: uploaded.mimeType, url: uploaded.url, ...(uploaded.packed ? { unpack: true } : {}) });
     return assetId;
   };
@@ -102,12 +114,18 @@ export function manifestCommand(): Command {
     .option("-i, --model-id <id>", "a registered model (repeat for more)", collect, [])
     .option("-m, --model-file <path>", "a model file or folder to register and include (repeat for more)", collect, [])
     .option("--description <text>", "a description")
-    .action(async (opts: ManifestFileOptions & { name: string; modelId: string[]; modelFile: string[]; description?: string }, command: Command) => {
-      const ctx = contextOf(command);
-      if (opts.modelId.length + opts.modelFile.length === 0) command.error("error: name the models: -i <model id> or -m <model file>", { exitCode: EXIT.usage });
-      const ids = await modelIdsFrom(ctx, opts.modelId, opts.modelFile);
-      ctx.print(await createManifestFromFiles(ctx, opts.name, opts, ids, opts.description), MANIFEST_VIEW);
-    });
+    .action(
+      async (
+        opts: ManifestFileOptions & { name: string; modelId: string[]; modelFile: string[]; description?: string },
+        command: Command,
+      ) => {
+        const ctx = contextOf(command);
+        if (opts.modelId.length + opts.modelFile.length === 0)
+          command.error("error: name the models: -i <model id> or -m <model file>", { exitCode: EXIT.usage });
+        const ids = await modelIdsFrom(ctx, opts.modelId, opts.modelFile);
+        ctx.print(await createManifestFromFiles(ctx, opts.name, opts, ids, opts.description), MANIFEST_VIEW);
+      },
+    );
 
   manifest
     .command("list")

@@ -13,12 +13,21 @@ export interface ModelFileOptions {
 }
 
 /** Uploads a model file or folder and registers it as the next version of its name. */
-export async function registerModelFile(ctx: Context, path: string, options: ModelFileOptions): Promise<{ id: string; name: string; version: number }> {
+export async function registerModelFile(
+  ctx: Context,
+  path: string,
+  options: ModelFileOptions,
+): Promise<{ id: string; name: string; version: number }> {
   const uploaded = await upload(ctx.blobs(), ctx.accountPath, path, ctx.verbose);
   return registerModelUrl(ctx, uploaded.url, { ...options, mimeType: options.mimeType ?? uploaded.mimeType }, uploaded.packed);
 }
 
-async function registerModelUrl(ctx: Context, url: string, options: ModelFileOptions, unpack: boolean): Promise<{ id: string; name: string; version: number }> {
+async function registerModelUrl(
+  ctx: Context,
+  url: string,
+  options: ModelFileOptions,
+  unpack: boolean,
+): Promise<{ id: string; name: string; version: number }> {
   const body = {
     name: options.name,
     ...(options.description ? { description: options.description } : {}),
@@ -43,15 +52,25 @@ export function modelCommand(): Command {
     .option("-t, --tag <tag>", "a tag (repeat for more)", collect, [])
     .option("--mime-type <type>", "the content's MIME type (default: from the file name)")
     .option("--unpack", "unpack the content (an archive) when images are built")
-    .action(async (opts: { model?: string; url?: string; name?: string; description?: string; tag: string[]; mimeType?: string; unpack?: boolean }, command: Command) => {
-      const ctx = contextOf(command);
-      if (!opts.model && !opts.url) command.error("error: give the model with -m <path>, or its URL with --url <url>", { exitCode: 2 });
-      const name = opts.name ?? basename(opts.model ?? new URL(opts.url!).pathname);
-      const registered = opts.model
-        ? await registerModelFile(ctx, opts.model, { name, description: opts.description, tag: opts.tag, mimeType: opts.mimeType })
-        : await registerModelUrl(ctx, opts.url!, { name, description: opts.description, tag: opts.tag, mimeType: opts.mimeType }, Boolean(opts.unpack));
-      ctx.print(registered, MODEL_VIEW);
-    });
+    .action(
+      async (
+        opts: { model?: string; url?: string; name?: string; description?: string; tag: string[]; mimeType?: string; unpack?: boolean },
+        command: Command,
+      ) => {
+        const ctx = contextOf(command);
+        if (!opts.model && !opts.url) command.error("error: give the model with -m <path>, or its URL with --url <url>", { exitCode: 2 });
+        const name = opts.name ?? basename(opts.model ?? new URL(opts.url!).pathname);
+        const registered = opts.model
+          ? await registerModelFile(ctx, opts.model, { name, description: opts.description, tag: opts.tag, mimeType: opts.mimeType })
+          : await registerModelUrl(
+              ctx,
+              opts.url!,
+              { name, description: opts.description, tag: opts.tag, mimeType: opts.mimeType },
+              Boolean(opts.unpack),
+            );
+        ctx.print(registered, MODEL_VIEW);
+      },
+    );
 
   model
     .command("list")

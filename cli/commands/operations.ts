@@ -18,10 +18,25 @@ export function addWaitOptions(command: Command): Command {
 }
 
 /** Waits for an operation and fails the command (exit 1, the operation's own error) unless it succeeded. */
-export async function settle(ctx: Context, operationId: string, flags: WaitFlags, label: string, followImageLog?: string): Promise<OperationStatus> {
-  const status = await waitForOperation(ctx.api, operationId, { timeoutSeconds: flags.timeout, pollMs: pollMs(), label, ...(followImageLog ? { followImageLog } : {}) });
+export async function settle(
+  ctx: Context,
+  operationId: string,
+  flags: WaitFlags,
+  label: string,
+  followImageLog?: string,
+): Promise<OperationStatus> {
+  const status = await waitForOperation(ctx.api, operationId, {
+    timeoutSeconds: flags.timeout,
+    pollMs: pollMs(),
+    label,
+    ...(followImageLog ? { followImageLog } : {}),
+  });
   if (status.state !== "Succeeded") {
-    throw new CliError(`${label} ${status.state.toLowerCase()}: ${status.error?.message ?? "the operation gave no reason"}${status.error?.code ? ` (${status.error.code})` : ""}`, 1, status.error?.code);
+    throw new CliError(
+      `${label} ${status.state.toLowerCase()}: ${status.error?.message ?? "the operation gave no reason"}${status.error?.code ? ` (${status.error.code})` : ""}`,
+      1,
+      status.error?.code,
+    );
   }
   return status;
 }
@@ -56,7 +71,13 @@ export function operationCommand(): Command {
       const ctx = contextOf(command);
       const first = await ctx.api.get<OperationStatus>(`operations/${encodeURIComponent(opts.id)}`);
       const follow = first.operationType === "Image" ? resourceIdOf(first) : undefined;
-      const status = await settle(ctx, opts.id, { wait: true, timeout: opts.timeout }, `${first.operationType.toLowerCase()} operation`, follow);
+      const status = await settle(
+        ctx,
+        opts.id,
+        { wait: true, timeout: opts.timeout },
+        `${first.operationType.toLowerCase()} operation`,
+        follow,
+      );
       ctx.print(status, OPERATION_VIEW);
     });
   return operation;

@@ -55,7 +55,13 @@ function addSettingsOptions(command: Command): Command {
 
 /** The request fields the flags set; fields not given are left out (update keeps their value). */
 function settingsBody(f: SettingsFlags): Record<string, unknown> {
-  const autoscale = [f.autoscaleEnabled, f.autoscaleMinReplicas, f.autoscaleMaxReplicas, f.autoscaleRefreshPeriodSeconds, f.autoscaleTargetUtilization].some((v) => v !== undefined);
+  const autoscale = [
+    f.autoscaleEnabled,
+    f.autoscaleMinReplicas,
+    f.autoscaleMaxReplicas,
+    f.autoscaleRefreshPeriodSeconds,
+    f.autoscaleTargetUtilization,
+  ].some((v) => v !== undefined);
   const reservation = f.cpu !== undefined || f.memory !== undefined;
   return {
     ...(f.imageId ? { imageId: f.imageId } : {}),
@@ -71,7 +77,9 @@ function settingsBody(f: SettingsFlags): Record<string, unknown> {
           },
         }
       : {}),
-    ...(reservation ? { containerResourceReservation: { ...(f.cpu ? { cpu: f.cpu } : {}), ...(f.memory ? { memory: f.memory } : {}) } } : {}),
+    ...(reservation
+      ? { containerResourceReservation: { ...(f.cpu ? { cpu: f.cpu } : {}), ...(f.memory ? { memory: f.memory } : {}) } }
+      : {}),
     ...(f.collectModelData !== undefined ? { dataCollection: { storageEnabled: f.collectModelData } } : {}),
     ...(f.enableAppInsights !== undefined ? { appInsightsEnabled: f.enableAppInsights } : {}),
     ...(f.replicaMaxConcurrentRequests !== undefined ? { maxConcurrentRequestsPerContainer: f.replicaMaxConcurrentRequests } : {}),
@@ -151,7 +159,9 @@ function usageText(ctx: Context, service: Service, example: unknown): string {
 async function replaceFailedService(ctx: Context, name: string): Promise<void> {
   const [existing] = await ctx.api.list<Service & { error?: { message?: string } }>("services", { serviceName: name }, 1);
   if (!existing || existing.state !== "Failed") return;
-  ctx.note(`Service ${name} exists from an earlier attempt whose deployment failed${existing.error?.message ? ` (${existing.error.message.split("\n")[0]})` : ""}: replacing it.`);
+  ctx.note(
+    `Service ${name} exists from an earlier attempt whose deployment failed${existing.error?.message ? ` (${existing.error.message.split("\n")[0]})` : ""}: replacing it.`,
+  );
   await ctx.api.call("DELETE", `services/${existing.id}`);
 }
 
@@ -166,7 +176,11 @@ export function serviceCommand(): Command {
   addWaitOptions(
     addSettingsOptions(
       addManifestFileOptions(
-        realtime(service, "create", "Create a real-time service from an image (--image-id), or from files: -m model.pkl -f score.py -r python")
+        realtime(
+          service,
+          "create",
+          "Create a real-time service from an image (--image-id), or from files: -m model.pkl -f score.py -r python",
+        )
           .requiredOption("-n, --name <name>", "the service's name (lowercase letters, digits and '-')")
           .option("-m, --model-file <path>", "a model file or folder to register and deploy (repeat for more)", collect, [])
           .option("-i, --model-id <id>", "a registered model to deploy (repeat for more)", collect, [])
@@ -176,15 +190,25 @@ export function serviceCommand(): Command {
     ),
   ).action(async (opts: SettingsFlags & ImageFlags & { name: string }, command: Command) => {
     const ctx = contextOf(command);
-    if (!opts.imageId && !opts.file) command.error("error: give --image-id <id>, or the files: -m <model> -f <score.py> -r python", { exitCode: EXIT.usage });
-    if (opts.autoscaleEnabled && opts.numReplicas !== undefined) command.error("error: -z/--num-replicas cannot go with --autoscale-enabled (the autoscaler's min and max set the range)", { exitCode: EXIT.usage });
+    if (!opts.imageId && !opts.file)
+      command.error("error: give --image-id <id>, or the files: -m <model> -f <score.py> -r python", { exitCode: EXIT.usage });
+    if (opts.autoscaleEnabled && opts.numReplicas !== undefined)
+      command.error("error: -z/--num-replicas cannot go with --autoscale-enabled (the autoscaler's min and max set the range)", {
+        exitCode: EXIT.usage,
+      });
     let imageId = opts.imageId;
     if (!imageId) {
       // One command from files to a running service: model, manifest and image first.
       const built = await createImage(ctx, opts.name, { ...opts, wait: true });
       imageId = built.image!.id;
     }
-    const body = { name: opts.name, computeResource: { id: opts.compute, type: "Cluster" }, ...settingsBody(opts), imageId, ...(opts.numReplicas === undefined && !opts.autoscaleEnabled ? { numReplicas: 1 } : {}) };
+    const body = {
+      name: opts.name,
+      computeResource: { id: opts.compute, type: "Cluster" },
+      ...settingsBody(opts),
+      imageId,
+      ...(opts.numReplicas === undefined && !opts.autoscaleEnabled ? { numReplicas: 1 } : {}),
+    };
     await replaceFailedService(ctx, opts.name);
     const { operationId } = await ctx.api.startOperation("POST", "services", body);
     if (!opts.wait) return ctx.print({ operationId });
@@ -195,22 +219,27 @@ export function serviceCommand(): Command {
   });
 
   addWaitOptions(
-    addSettingsOptions(addServiceRef(realtime(service, "update", "Update a service: fields not given keep their value; a new image rolls out safely"))),
+    addSettingsOptions(
+      addServiceRef(realtime(service, "update", "Update a service: fields not given keep their value; a new image rolls out safely")),
+    ),
   ).action(async (opts: SettingsFlags & WaitFlags & ServiceRef, command: Command) => {
     const ctx = contextOf(command);
     const current = await namedService(ctx, opts, command);
     const body = settingsBody(opts);
-    if (Object.keys(body).length === 0) command.error("error: nothing to update: give --image-id or a setting to change", { exitCode: EXIT.usage });
+    if (Object.keys(body).length === 0)
+      command.error("error: nothing to update: give --image-id or a setting to change", { exitCode: EXIT.usage });
     const { operationId } = await ctx.api.startOperation("PUT", `services/${current.id}`, body);
     if (!opts.wait) return ctx.print({ operationId });
     await settle(ctx, operationId, opts, `service ${current.name}`);
     ctx.print(await ctx.api.get(`services/${current.id}`), SERVICE_VIEW);
   });
 
-  addServiceRef(realtime(service, "show", "Show a service, with its image, manifest and models")).action(async (opts: ServiceRef, command: Command) => {
-    const ctx = contextOf(command);
-    ctx.print(await namedService(ctx, opts, command), SERVICE_VIEW);
-  });
+  addServiceRef(realtime(service, "show", "Show a service, with its image, manifest and models")).action(
+    async (opts: ServiceRef, command: Command) => {
+      const ctx = contextOf(command);
+      ctx.print(await namedService(ctx, opts, command), SERVICE_VIEW);
+    },
+  );
 
   realtime(service, "list", "List services")
     .option("-n, --name <name>", "only the service of this name")
@@ -221,18 +250,42 @@ export function serviceCommand(): Command {
     .option("--image-id <id>", "only services of this image")
     .option("--compute <id>", "only services on this compute target")
     .option("--top <n>", "at most this many", positiveInt)
-    .action(async (o: { name?: string; modelId?: string; modelName?: string; manifestId?: string; manifestName?: string; imageId?: string; compute?: string; top?: number }, command: Command) => {
-      const ctx = contextOf(command);
-      const query = { serviceName: o.name, modelId: o.modelId, modelName: o.modelName, manifestId: o.manifestId, manifestName: o.manifestName, imageId: o.imageId, computeResourceId: o.compute };
-      ctx.print(await ctx.api.list("services", query, o.top), SERVICE_VIEW);
-    });
+    .action(
+      async (
+        o: {
+          name?: string;
+          modelId?: string;
+          modelName?: string;
+          manifestId?: string;
+          manifestName?: string;
+          imageId?: string;
+          compute?: string;
+          top?: number;
+        },
+        command: Command,
+      ) => {
+        const ctx = contextOf(command);
+        const query = {
+          serviceName: o.name,
+          modelId: o.modelId,
+          modelName: o.modelName,
+          manifestId: o.manifestId,
+          manifestName: o.manifestName,
+          imageId: o.imageId,
+          computeResourceId: o.compute,
+        };
+        ctx.print(await ctx.api.list("services", query, o.top), SERVICE_VIEW);
+      },
+    );
 
-  addServiceRef(realtime(service, "delete", "Delete a service: its replicas stop and its scoring URL goes away")).action(async (opts: ServiceRef, command: Command) => {
+  addServiceRef(realtime(service, "delete", "Delete a service: its replicas stop and its scoring URL goes away")).action(
+    async (opts: ServiceRef, command: Command) => {
       const ctx = contextOf(command);
       const current = await namedService(ctx, opts, command);
       const answer = await ctx.api.call("DELETE", `services/${current.id}`);
       ctx.note(answer.status === 204 ? `Service ${current.name} was already gone.` : `Deleted service ${current.name} (${current.id}).`);
-    });
+    },
+  );
 
   addServiceRef(realtime(service, "run", "Score: send input to a service and print its answer (without -d, the example of its schema)"))
     .option("-d, --data <json>", "the input, as JSON (default: the example input of the service's schema)")
@@ -250,12 +303,20 @@ export function serviceCommand(): Command {
       let data = opts.data;
       if (data === undefined) {
         const example = await exampleInput(current);
-        if (example === undefined) throw new CliError(`Service ${current.name} publishes no example input (it was deployed without a schema): give the input with -d '<json>'.`, EXIT.usage);
+        if (example === undefined)
+          throw new CliError(
+            `Service ${current.name} publishes no example input (it was deployed without a schema): give the input with -d '<json>'.`,
+            EXIT.usage,
+          );
         data = JSON.stringify(example);
         ctx.verbose(`scoring the schema's example: ${data}`);
       }
       const keys = await ctx.api.get<{ primaryKey: string }>(`services/${current.id}/keys`);
-      const res = await fetch(current.scoringUri, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${keys.primaryKey}` }, body: data });
+      const res = await fetch(current.scoringUri, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${keys.primaryKey}` },
+        body: data,
+      });
       const text = await res.text();
       if (!res.ok) throw new CliError(`The service answered ${res.status}: ${errorText(text).slice(0, 2000)}`);
       let result: unknown = text;
@@ -267,20 +328,27 @@ export function serviceCommand(): Command {
       ctx.printResult(result);
     });
 
-  addServiceRef(realtime(service, "usage", "How to call a service: scoring URL, headers, swagger, a sample curl")).action(async (opts: ServiceRef, command: Command) => {
-    const ctx = contextOf(command);
-    const current = await namedService(ctx, opts, command);
-    const uri = current.scoringUri;
-    const example = await exampleInput(current);
-    ctx.printText(usageText(ctx, current, example), { scoringUri: uri ?? null, swaggerUri: uri ? swaggerUriOf(uri) : null, sampleInput: example ?? null });
-  });
+  addServiceRef(realtime(service, "usage", "How to call a service: scoring URL, headers, swagger, a sample curl")).action(
+    async (opts: ServiceRef, command: Command) => {
+      const ctx = contextOf(command);
+      const current = await namedService(ctx, opts, command);
+      const uri = current.scoringUri;
+      const example = await exampleInput(current);
+      ctx.printText(usageText(ctx, current, example), {
+        scoringUri: uri ?? null,
+        swaggerUri: uri ? swaggerUriOf(uri) : null,
+        sampleInput: example ?? null,
+      });
+    },
+  );
 
   addServiceRef(realtime(service, "keys", "Show a service's keys, or regenerate one: --regen --key Primary|Secondary"))
     .option("--regen [keyType]", "regenerate a key (Primary unless --key says; the old value stops working at once)")
     .option("-k, --key <keyType>", "the key to regenerate: Primary or Secondary")
     .action(async (opts: ServiceRef & { regen?: string | boolean; key?: string }, command: Command) => {
       const ctx = contextOf(command);
-      if (opts.regen === undefined && opts.key !== undefined) command.error("error: --key goes with --regen: mm service keys realtime -i <id> --regen --key Secondary", { exitCode: EXIT.usage });
+      if (opts.regen === undefined && opts.key !== undefined)
+        command.error("error: --key goes with --regen: mm service keys realtime -i <id> --regen --key Secondary", { exitCode: EXIT.usage });
       const current = await namedService(ctx, opts, command);
       if (opts.regen === undefined) return ctx.print(await ctx.api.get(`services/${current.id}/keys`));
       const named = opts.key ?? (typeof opts.regen === "string" ? opts.regen : "Primary");
@@ -298,11 +366,13 @@ export function serviceCommand(): Command {
       ctx.printText(typeof text === "string" ? text : JSON.stringify(text, null, 2), { logs: text });
     });
 
-  addServiceRef(realtime(service, "deployments", "List a service's deployments (rollouts), newest first")).action(async (opts: ServiceRef, command: Command) => {
+  addServiceRef(realtime(service, "deployments", "List a service's deployments (rollouts), newest first")).action(
+    async (opts: ServiceRef, command: Command) => {
       const ctx = contextOf(command);
       const current = await namedService(ctx, opts, command);
       ctx.print(await ctx.api.get("deployments", { serviceId: current.id }), DEPLOYMENT_VIEW);
-    });
+    },
+  );
   return service;
 }
 

@@ -59,7 +59,13 @@ export function queryPlan(): Doc {
   };
 }
 
-export async function queryDocuments(account: EmulatedAccount, req: IncomingMessage, res: Res, params: Record<string, string>, rawBody: Buffer): Promise<unknown> {
+export async function queryDocuments(
+  account: EmulatedAccount,
+  req: IncomingMessage,
+  res: Res,
+  params: Record<string, string>,
+  rawBody: Buffer,
+): Promise<unknown> {
   let body: { query?: unknown; parameters?: EngineQueryOptions["parameters"] };
   try {
     body = JSON.parse(rawBody.toString("utf8")) as typeof body;
@@ -109,7 +115,12 @@ export async function queryDocuments(account: EmulatedAccount, req: IncomingMess
     result =
       partitionHeader === undefined
         ? query.exec([...storedDocuments(collection.documents)], options)
-        : runInPartition(collection, query, parsePartitionKey(Array.isArray(partitionHeader) ? partitionHeader[0] : partitionHeader, undefined), options);
+        : runInPartition(
+            collection,
+            query,
+            parsePartitionKey(Array.isArray(partitionHeader) ? partitionHeader[0] : partitionHeader, undefined),
+            options,
+          );
   } catch (err) {
     res.statusCode = 400;
     return { message: err instanceof Error ? err.message : String(err) };
@@ -140,7 +151,12 @@ function orderOf(query: EngineQuery): SingleOrder | undefined {
   return order ?? undefined;
 }
 
-function runInPartition(collection: EmulatedCollection, query: EngineQuery, partitionValue: unknown, options: EngineQueryOptions): EngineResult {
+function runInPartition(
+  collection: EmulatedCollection,
+  query: EngineQuery,
+  partitionValue: unknown,
+  options: EngineQueryOptions,
+): EngineResult {
   const partition = partitionsOf(collection.documents).partition(partitionValue);
   if (!partition) return query.exec([], options);
   const order = orderOf(query);
@@ -165,12 +181,17 @@ function readPage(query: EngineQuery, index: OrderIndex, pageSize: number, optio
   for (let window = Math.max(256, 2 * (pageSize + 1)); ; window *= 4) {
     const docs = index.take(window, from);
     const result = query.exec(docs, { ...options, continuation: null });
-    if (result.continuation || docs.length < window) return { result: result.result, continuation: resumed(result.continuation, token, pageSize) };
+    if (result.continuation || docs.length < window)
+      return { result: result.result, continuation: resumed(result.continuation, token, pageSize) };
   }
 }
 
 /** The window's token, with the page and row counts of the whole query (the engine counts from its own first page). */
-function resumed(next: EngineContinuation | null, previous: { RT?: number; TRC?: number } | undefined, pageSize: number): EngineContinuation | null {
+function resumed(
+  next: EngineContinuation | null,
+  previous: { RT?: number; TRC?: number } | undefined,
+  pageSize: number,
+): EngineContinuation | null {
   if (!next || !previous) return next;
   const t = continuationTokens.decode(next.token);
   return { ...next, token: continuationTokens.encode({ ...t, RT: (previous.RT ?? 0) + 1, TRC: (previous.TRC ?? 0) + pageSize }) };

@@ -63,7 +63,10 @@ export async function startDurableCosmos(options: DurableCosmosOptions): Promise
   let writeLock: Promise<void> = Promise.resolve();
   const serialized = <T>(work: () => Promise<T>): Promise<T> => {
     const result = writeLock.then(work);
-    writeLock = result.then(() => undefined, () => undefined);
+    writeLock = result.then(
+      () => undefined,
+      () => undefined,
+    );
     return result;
   };
 
@@ -164,7 +167,14 @@ const isUserDefinedFunctionWrite = (h: unknown): boolean =>
   h === writeHandlers.deleteUserDefinedFunction;
 
 /** What a write request changed, read from its route, request and result. */
-function effectsOf(handler: unknown, params: Record<string, string>, req: IncomingMessage, requestBody: unknown, status: number, result: unknown): Effect[] {
+function effectsOf(
+  handler: unknown,
+  params: Record<string, string>,
+  req: IncomingMessage,
+  requestBody: unknown,
+  status: number,
+  result: unknown,
+): Effect[] {
   const ok = status >= 200 && status < 300;
   if (!ok) return [];
   const db = params.dbId ?? "";
@@ -204,7 +214,13 @@ function effectsOf(handler: unknown, params: Record<string, string>, req: Incomi
   }
 }
 
-async function runHandler(handler: RouteHandler, account: EmulatedAccount, req: IncomingMessage, res: Res, params: Record<string, string>): Promise<unknown> {
+async function runHandler(
+  handler: RouteHandler,
+  account: EmulatedAccount,
+  req: IncomingMessage,
+  res: Res,
+  params: Record<string, string>,
+): Promise<unknown> {
   try {
     return await handler(account, req, res, params);
   } catch (err) {

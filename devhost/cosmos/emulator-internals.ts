@@ -9,7 +9,9 @@ import type { IncomingMessage } from "node:http";
 
 const require = createRequire(import.meta.url);
 /** Requires from the query engine as @vercel/cosmosdb-server itself resolves it, so patches reach the same module. */
-export const requireFromEngine = createRequire(createRequire(require.resolve("@vercel/cosmosdb-server/lib/account/items.js")).resolve("@zeit/cosmosdb-query"));
+export const requireFromEngine = createRequire(
+  createRequire(require.resolve("@vercel/cosmosdb-server/lib/account/items.js")).resolve("@zeit/cosmosdb-query"),
+);
 const lib = (path: string): unknown => (require(`@vercel/cosmosdb-server/lib/${path}`) as { default: unknown }).default;
 
 export interface StoredItem {
@@ -78,9 +80,11 @@ export const emulatorClass = (path: string): { prototype: object } => lib(path) 
 
 export const Account = lib("account/index.js") as new (host: string, port: number) => EmulatedAccount;
 export const route = lib("routes.js") as (req: IncomingMessage) => [Record<string, string>, RouteHandler] | undefined;
-export const parsePartitionKey = (require("@vercel/cosmosdb-server/lib/utils/get-partition-from-header.js") as {
-  parsePartitionKey(header: unknown, fallback: unknown): unknown;
-}).parsePartitionKey;
+export const parsePartitionKey = (
+  require("@vercel/cosmosdb-server/lib/utils/get-partition-from-header.js") as {
+    parsePartitionKey(header: unknown, fallback: unknown): unknown;
+  }
+).parsePartitionKey;
 
 /** The handler of `POST …/docs` queries, which the durable server answers itself (document-queries.ts). */
 export const queryDocumentsHandler = lib("handler/query-documents.js");
@@ -95,7 +99,8 @@ export const continuationTokens = requireFromEngine("./continuation-token") as {
 export const engineAggregates = new Set(Object.keys(requireFromEngine("./aggregate-functions") as object).map((n) => n.toUpperCase()));
 
 /** The engine's syntax error, a 400 for the client. */
-export const QuerySyntaxError = (requireFromEngine("@zeit/cosmosdb-query") as { SyntaxError: new (...args: unknown[]) => Error }).SyntaxError;
+export const QuerySyntaxError = (requireFromEngine("@zeit/cosmosdb-query") as { SyntaxError: new (...args: unknown[]) => Error })
+  .SyntaxError;
 
 /** The request handlers that change state, by what they change. */
 export const writeHandlers = {

@@ -38,7 +38,8 @@ export function installLinearQueries(): void {
   });
 }
 
-const isAccumulator = (node: unknown): boolean => (node as JsNode | undefined)?.type === "Identifier" && (node as { name?: string }).name === "$";
+const isAccumulator = (node: unknown): boolean =>
+  (node as JsNode | undefined)?.type === "Identifier" && (node as { name?: string }).name === "$";
 
 /** `[...$, a, ...b]` → `($.push(a, ...b), $)`; anything else unchanged. */
 function pushInstead(node: JsNode): JsNode {
@@ -49,7 +50,12 @@ function pushInstead(node: JsNode): JsNode {
     expressions: [
       {
         type: "CallExpression",
-        callee: { type: "MemberExpression", object: { type: "Identifier", name: "$" }, property: { type: "Identifier", name: "push" }, computed: false },
+        callee: {
+          type: "MemberExpression",
+          object: { type: "Identifier", name: "$" },
+          property: { type: "Identifier", name: "push" },
+          computed: false,
+        },
         arguments: elements.slice(1),
       },
       { type: "Identifier", name: "$" },

@@ -92,6 +92,7 @@ function containsAggregate(node: unknown): boolean {
   if (!node || typeof node !== "object") return false;
   if (Array.isArray(node)) return node.some(containsAggregate);
   const n = node as AstNode;
-  if (n.type === "scalar_function_expression" && engineAggregates.has(String((n.name as AstNode | undefined)?.name ?? "").toUpperCase())) return true;
+  if (n.type === "scalar_function_expression" && engineAggregates.has(String((n.name as AstNode | undefined)?.name ?? "").toUpperCase()))
+    return true;
   return Object.values(n).some(containsAggregate);
 }

@@ -13,7 +13,8 @@ export async function loadApp(appDir: string): Promise<string[]> {
   const pkg = JSON.parse(readFileSync(pkgPath, "utf8")) as { main?: unknown };
   if (typeof pkg.main !== "string" || !pkg.main) throw new Error(`${pkgPath} has no "main" naming the app's entry point.`);
   const files = resolveMain(appDir, pkg.main);
-  if (files.length === 0) throw new Error(`package.json "main" (${pkg.main}) matches no file under ${appDir}. Did you run "npm run build"?`);
+  if (files.length === 0)
+    throw new Error(`package.json "main" (${pkg.main}) matches no file under ${appDir}. Did you run "npm run build"?`);
   for (const file of files) await import(pathToFileURL(file).href);
   return files;
 }

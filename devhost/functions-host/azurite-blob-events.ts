@@ -78,7 +78,11 @@ export class AzuriteBlobEvents {
       try {
         await this.#poll(subscription);
       } catch (err) {
-        this.options.log("warning", "system:eventgrid", `Could not list container ${subscription.container}: ${err instanceof Error ? err.message : String(err)}`);
+        this.options.log(
+          "warning",
+          "system:eventgrid",
+          `Could not list container ${subscription.container}: ${err instanceof Error ? err.message : String(err)}`,
+        );
       }
     }
   }
@@ -123,12 +127,20 @@ export class AzuriteBlobEvents {
   async #deliver(functionName: string, event: object): Promise<boolean> {
     const url = `${this.options.hostBaseUrl}/runtime/webhooks/eventgrid?functionName=${encodeURIComponent(functionName)}`;
     try {
-      const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", "aeg-event-type": "Notification" }, body: JSON.stringify([event]) });
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", "aeg-event-type": "Notification" },
+        body: JSON.stringify([event]),
+      });
       await res.arrayBuffer();
       if (res.ok) return true;
       this.options.log("warning", "system:eventgrid", `Delivery to ${functionName} answered ${res.status}; it will be retried.`);
     } catch (err) {
-      this.options.log("warning", "system:eventgrid", `Delivery to ${functionName} failed (${err instanceof Error ? err.message : String(err)}); it will be retried.`);
+      this.options.log(
+        "warning",
+        "system:eventgrid",
+        `Delivery to ${functionName} failed (${err instanceof Error ? err.message : String(err)}); it will be retried.`,
+      );
     }
     return false;
   }
@@ -141,7 +153,12 @@ export class AzuriteBlobEvents {
 }
 
 /** A BlobCreated event as Azure Storage's system topic sends it (Event Grid schema). */
-function blobCreatedEvent(container: ContainerClient, name: string, eTag: string, properties: { contentType?: string; contentLength?: number; lastModified: Date; blobType?: string }): object {
+function blobCreatedEvent(
+  container: ContainerClient,
+  name: string,
+  eTag: string,
+  properties: { contentType?: string; contentLength?: number; lastModified: Date; blobType?: string },
+): object {
   const accountName = container.accountName;
   const url = container.getBlobClient(name).url;
   return {

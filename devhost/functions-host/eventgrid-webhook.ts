@@ -12,7 +12,12 @@ export interface WebhookAnswer {
  * answers it: the subscription validation handshake, Unsubscribe, and Notification delivery
  * (one invocation per event; 202 when all succeed, 500 when any fails so Event Grid retries).
  */
-export async function handleEventGridWebhook(registry: FunctionRegistry, url: URL, eventType: string | undefined, body: Buffer): Promise<WebhookAnswer> {
+export async function handleEventGridWebhook(
+  registry: FunctionRegistry,
+  url: URL,
+  eventType: string | undefined,
+  body: Buffer,
+): Promise<WebhookAnswer> {
   const name = url.searchParams.get("functionName") ?? "";
   const fn = [...registry.functions.values()].find(
     (f) => f.metadata.name.toLowerCase() === name.toLowerCase() && f.trigger.type.toLowerCase() === "eventgridtrigger",
@@ -40,7 +45,11 @@ export async function handleEventGridWebhook(registry: FunctionRegistry, url: UR
         const outcome = await invokeFunction(registry, fn, { triggerData: { json: JSON.stringify(event) } });
         if (!outcome.ok) {
           failed = true;
-          registry.log("error", `system:${fn.metadata.name}`, `Executed '${fn.metadata.name}' (Failed, Id=${outcome.invocationId}): ${describe(outcome.error)}`);
+          registry.log(
+            "error",
+            `system:${fn.metadata.name}`,
+            `Executed '${fn.metadata.name}' (Failed, Id=${outcome.invocationId}): ${describe(outcome.error)}`,
+          );
         }
       }
       return { status: failed ? 500 : 202 };

@@ -45,7 +45,9 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
   const config = readHostConfig(options.appDir);
   const http = new HttpTriggers(registry, config.routePrefix);
   const fns = [...registry.functions.values()];
-  const queues = fns.filter((f) => f.trigger.type.toLowerCase() === "queuetrigger").map((f) => new QueueListener(registry, f, config.queues));
+  const queues = fns
+    .filter((f) => f.trigger.type.toLowerCase() === "queuetrigger")
+    .map((f) => new QueueListener(registry, f, config.queues));
   const timers = fns.filter((f) => f.trigger.type.toLowerCase() === "timertrigger").map((f) => new TimerTrigger(registry, f));
   const jwks = options.jwksPath ? readFileSync(options.jwksPath, "utf8") : undefined;
 
@@ -107,7 +109,13 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
     functions: [
       ...http.routes.map((r) => ({ name: r.name, trigger: "http", detail: `${r.methods.join(",")} /${r.template}` })),
       ...queues.map((q) => ({ name: q.functionName, trigger: "queue", detail: q.queueName })),
-      ...fns.filter((f) => /^(eventgrid|timer)trigger$/i.test(f.trigger.type)).map((f) => ({ name: f.metadata.name, trigger: f.trigger.type.replace(/Trigger$/, ""), detail: String(f.trigger.options.schedule ?? `/runtime/webhooks/eventgrid?functionName=${f.metadata.name}`) })),
+      ...fns
+        .filter((f) => /^(eventgrid|timer)trigger$/i.test(f.trigger.type))
+        .map((f) => ({
+          name: f.metadata.name,
+          trigger: f.trigger.type.replace(/Trigger$/, ""),
+          detail: String(f.trigger.options.schedule ?? `/runtime/webhooks/eventgrid?functionName=${f.metadata.name}`),
+        })),
     ],
     async close() {
       await new Promise<void>((resolve) => {

@@ -14,7 +14,10 @@ interface HttpRoute {
 export class HttpTriggers {
   #routes: HttpRoute[];
 
-  constructor(private readonly registry: FunctionRegistry, private readonly routePrefix: string) {
+  constructor(
+    private readonly registry: FunctionRegistry,
+    private readonly routePrefix: string,
+  ) {
     this.#routes = [...registry.functions.values()]
       .filter((fn) => fn.trigger.type.toLowerCase() === "httptrigger")
       .map((fn) => {
@@ -27,7 +30,11 @@ export class HttpTriggers {
   }
 
   get routes(): { name: string; methods: string[]; template: string }[] {
-    return this.#routes.map((r) => ({ name: r.fn.metadata.name, methods: [...r.methods], template: `${this.routePrefix ? this.routePrefix + "/" : ""}${r.route.template}` }));
+    return this.#routes.map((r) => ({
+      name: r.fn.metadata.name,
+      methods: [...r.methods],
+      template: `${this.routePrefix ? this.routePrefix + "/" : ""}${r.route.template}`,
+    }));
   }
 
   /**
@@ -64,7 +71,11 @@ export class HttpTriggers {
     if (body.length > 0) http.body = { bytes: body };
     const outcome = await invokeFunction(this.registry, found.fn, { triggerData: { http } });
     if (!outcome.ok) {
-      this.registry.log("error", `system:${found.fn.metadata.name}`, `Executed '${found.fn.metadata.name}' (Failed, Id=${outcome.invocationId}): ${describe(outcome.error)}`);
+      this.registry.log(
+        "error",
+        `system:${found.fn.metadata.name}`,
+        `Executed '${found.fn.metadata.name}' (Failed, Id=${outcome.invocationId}): ${describe(outcome.error)}`,
+      );
       res.statusCode = 500;
       res.end();
       return true;

@@ -9,15 +9,18 @@ export interface InvocationInput {
 }
 
 export type InvocationOutcome =
-  | { ok: true; response: RpcInvocationResponse; invocationId: string }
-  | { ok: false; error: unknown; invocationId: string };
+  { ok: true; response: RpcInvocationResponse; invocationId: string } | { ok: false; error: unknown; invocationId: string };
 
 /**
  * Runs one invocation the way the Node worker does (InvocationHandler.ts):
  * getInvocationModel → getArguments → preInvocation hooks → invokeFunction →
  * postInvocation hooks → getResponse, or the error thrown by the handler or a hook.
  */
-export async function invokeFunction(registry: FunctionRegistry, fn: RegisteredFunction, input: InvocationInput): Promise<InvocationOutcome> {
+export async function invokeFunction(
+  registry: FunctionRegistry,
+  fn: RegisteredFunction,
+  input: InvocationInput,
+): Promise<InvocationOutcome> {
   const model = registry.programmingModel;
   const invocationId = randomUUID();
   if (!model) return { ok: false, error: new Error("The app registered no programming model."), invocationId };

@@ -32,7 +32,9 @@ const log = (level: RpcLogLevel, category: string, msg: string): void => {
 
 // A promise an app forgot to handle is the app's bug: log it loudly, but one function's bug
 // does not take the whole local stack down.
-process.on("unhandledRejection", (reason) => log("critical", "system", `Unhandled promise rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`));
+process.on("unhandledRejection", (reason) =>
+  log("critical", "system", `Unhandled promise rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`),
+);
 
 try {
   const host = await startFunctionsHost({ appDir, port: Number(values.port), jwksPath: values.jwks, log });
@@ -48,7 +50,10 @@ try {
     await host.close();
   });
 } catch (err) {
-  const message = err instanceof PortInUseError ? `${err.message} Stop what uses it, or choose another port.` : String(err instanceof Error ? err.stack : err);
+  const message =
+    err instanceof PortInUseError
+      ? `${err.message} Stop what uses it, or choose another port.`
+      : String(err instanceof Error ? err.stack : err);
   console.error(`The Functions host could not start: ${message}`);
   process.exit(err instanceof PortInUseError ? 98 : 1);
 }

@@ -29,7 +29,12 @@ export class QueueListener {
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
 
-  constructor(private readonly registry: FunctionRegistry, private readonly fn: RegisteredFunction, private readonly config: HostConfig["queues"], env: NodeJS.ProcessEnv = process.env) {
+  constructor(
+    private readonly registry: FunctionRegistry,
+    private readonly fn: RegisteredFunction,
+    private readonly config: HostConfig["queues"],
+    env: NodeJS.ProcessEnv = process.env,
+  ) {
     this.queueName = resolveSettingExpressions(String(fn.trigger.options.queueName ?? ""), env).toLowerCase();
     const service = QueueServiceClient.fromConnectionString(resolveStorageConnection(fn.trigger.options.connection, env));
     this.#queue = service.getQueueClient(this.queueName);
@@ -63,7 +68,10 @@ export class QueueListener {
           await this.#queue.createIfNotExists();
           queueReady = true;
         }
-        const received = await this.#queue.receiveMessages({ numberOfMessages: Math.min(room, 32), visibilityTimeout: RECEIVE_VISIBILITY_S });
+        const received = await this.#queue.receiveMessages({
+          numberOfMessages: Math.min(room, 32),
+          visibilityTimeout: RECEIVE_VISIBILITY_S,
+        });
         messages = received.receivedMessageItems;
       } catch (err) {
         this.registry.log("warning", "system:queue", `Polling queue "${this.queueName}" failed: ${describe(err)}`);
@@ -107,7 +115,10 @@ export class QueueListener {
     }, RENEW_EVERY_MS);
     let outcome;
     try {
-      outcome = await invokeFunction(this.registry, this.fn, { triggerData: { string: body }, triggerMetadata: this.#metadata(message, body) });
+      outcome = await invokeFunction(this.registry, this.fn, {
+        triggerData: { string: body },
+        triggerMetadata: this.#metadata(message, body),
+      });
     } finally {
       clearInterval(renew);
     }
@@ -116,9 +127,17 @@ export class QueueListener {
         await this.#queue.deleteMessage(message.messageId, popReceipt);
         return;
       }
-      this.registry.log("error", `system:${name}`, `Executed '${name}' (Failed, Id=${outcome.invocationId}, dequeueCount=${message.dequeueCount}): ${describe(outcome.error)}`);
+      this.registry.log(
+        "error",
+        `system:${name}`,
+        `Executed '${name}' (Failed, Id=${outcome.invocationId}, dequeueCount=${message.dequeueCount}): ${describe(outcome.error)}`,
+      );
       if (message.dequeueCount >= this.config.maxDequeueCount) {
-        this.registry.log("warning", `system:${name}`, `Message ${message.messageId} has reached MaxDequeueCount of ${this.config.maxDequeueCount}. Moving message to queue '${this.#poison.name}'.`);
+        this.registry.log(
+          "warning",
+          `system:${name}`,
+          `Message ${message.messageId} has reached MaxDequeueCount of ${this.config.maxDequeueCount}. Moving message to queue '${this.#poison.name}'.`,
+        );
         await this.#moveToPoison(message, popReceipt);
       } else {
         await this.#queue.updateMessage(message.messageId, popReceipt, undefined, Math.floor(this.config.visibilityTimeoutMs / 1000));

@@ -43,7 +43,10 @@ function parseSegment(raw: string, template: string): Segment {
 }
 
 export function compileRoute(template: string): CompiledRoute {
-  const segments = template.split("/").filter((s) => s.length > 0).map((s) => parseSegment(s, template));
+  const segments = template
+    .split("/")
+    .filter((s) => s.length > 0)
+    .map((s) => parseSegment(s, template));
   const precedence = segments.map((s) => (s.literal !== undefined ? 1 : s.catchAll ? 5 : s.optional ? 4 : s.constraint ? 2 : 3));
   return {
     template,

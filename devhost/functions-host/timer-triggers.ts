@@ -17,7 +17,11 @@ export class TimerTrigger {
   #last: Date | undefined;
   #stopped = false;
 
-  constructor(private readonly registry: FunctionRegistry, private readonly fn: RegisteredFunction, env: NodeJS.ProcessEnv = process.env) {
+  constructor(
+    private readonly registry: FunctionRegistry,
+    private readonly fn: RegisteredFunction,
+    env: NodeJS.ProcessEnv = process.env,
+  ) {
     const schedule = resolveSettingExpressions(String(fn.trigger.options.schedule ?? ""), env).trim();
     const everyMs = timespanMs(schedule);
     if (everyMs !== undefined) {
@@ -25,7 +29,9 @@ export class TimerTrigger {
       this.#interval = setInterval(() => this.fire(), everyMs);
     } else {
       if (schedule.split(/\s+/).length !== 6) {
-        throw new Error(`Timer function "${fn.metadata.name}": "${schedule}" is not a six-field NCRONTAB expression ({second} {minute} {hour} {day} {month} {day-of-week}).`);
+        throw new Error(
+          `Timer function "${fn.metadata.name}": "${schedule}" is not a six-field NCRONTAB expression ({second} {minute} {hour} {day} {month} {day-of-week}).`,
+        );
       }
       this.#cron = new Cron(schedule, { protect: false }, () => this.fire());
     }
@@ -45,7 +51,12 @@ export class TimerTrigger {
     this.#last = now;
     this.#running = invokeFunction(this.registry, this.fn, { triggerData: { json: JSON.stringify(timer) } })
       .then((outcome) => {
-        if (!outcome.ok) this.registry.log("error", `system:${this.fn.metadata.name}`, `Executed '${this.fn.metadata.name}' (Failed, Id=${outcome.invocationId}): ${describe(outcome.error)}`);
+        if (!outcome.ok)
+          this.registry.log(
+            "error",
+            `system:${this.fn.metadata.name}`,
+            `Executed '${this.fn.metadata.name}' (Failed, Id=${outcome.invocationId}): ${describe(outcome.error)}`,
+          );
       })
       .finally(() => {
         this.#running = undefined;

@@ -50,7 +50,10 @@ export class DataCollector {
   #timer: NodeJS.Timeout;
   #flushing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly blobs: BlobServiceClient, private readonly log: (m: string) => void) {
+  constructor(
+    private readonly blobs: BlobServiceClient,
+    private readonly log: (m: string) => void,
+  ) {
     this.#timer = setInterval(() => {
       this.#flushing = this.#flushing.then(() => this.flush());
     }, FLUSH_EVERY_MS);
@@ -61,8 +64,18 @@ export class DataCollector {
   record(target: DataCollectionTarget, requestId: string, input: string, prediction: string): void {
     const now = new Date();
     for (const { prefix } of target.models) {
-      this.#add(target.container, `${prefix}/request/${dayOf(now)}/data.csv`, "$timestamp,$request_id,data", `${now.toISOString()},${requestId},${csv(input)}`);
-      this.#add(target.container, `${prefix}/response/${dayOf(now)}/data.csv`, "$timestamp,$request_id,data", `${now.toISOString()},${requestId},${csv(prediction)}`);
+      this.#add(
+        target.container,
+        `${prefix}/request/${dayOf(now)}/data.csv`,
+        "$timestamp,$request_id,data",
+        `${now.toISOString()},${requestId},${csv(input)}`,
+      );
+      this.#add(
+        target.container,
+        `${prefix}/response/${dayOf(now)}/data.csv`,
+        "$timestamp,$request_id,data",
+        `${now.toISOString()},${requestId},${csv(prediction)}`,
+      );
     }
   }
 
@@ -76,7 +89,8 @@ export class DataCollector {
     const columns = record.columns ?? Array.from({ length: width }, (_, i) => `feature_${i}`);
     const header = ["$timestamp", "$request_id", "$correlation_id", ...columns].map(csvValue).join(",");
     const path = `${prefix}/${segment(record.identifier)}/${dayOf(at)}/data.csv`;
-    for (const row of record.rows) this.#add(target.container, path, header, [at.toISOString(), record.requestId, record.correlationId, ...row].map(csvValue).join(","));
+    for (const row of record.rows)
+      this.#add(target.container, path, header, [at.toISOString(), record.requestId, record.correlationId, ...row].map(csvValue).join(","));
   }
 
   #add(container: string, path: string, header: string, line: string): void {

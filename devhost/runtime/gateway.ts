@@ -56,13 +56,23 @@ export function createGateway(services: Map<string, ServiceController>, collecto
       const key = /^Bearer\s+(\S+)$/i.exec(auth)?.[1];
       if (!key || !keyMatches(key, service.spec.keyHashes)) {
         req.resume();
-        return reply(res, 401, { error: key ? "The key is not valid for this service." : "Authorization: Bearer <service key> is required." }, { "www-authenticate": 'Bearer realm="scoring"' });
+        return reply(
+          res,
+          401,
+          { error: key ? "The key is not valid for this service." : "Authorization: Bearer <service key> is required." },
+          { "www-authenticate": 'Bearer realm="scoring"' },
+        );
       }
     }
     const replica = await acquire(service);
     if (!replica) {
       req.resume();
-      return reply(res, 503, { error: service.healthyReplicas() ? "The service is busy; try again shortly." : "The service has no healthy replica right now." }, { "retry-after": "1" });
+      return reply(
+        res,
+        503,
+        { error: service.healthyReplicas() ? "The service is busy; try again shortly." : "The service has no healthy replica right now." },
+        { "retry-after": "1" },
+      );
     }
     const collect = what === "score" && collector && service.spec.dataCollection;
     // One id for the request's body and answer and for the rows the driver collects while scoring it.
@@ -122,26 +132,51 @@ const replicas = new ReplicaClient();
  * Forwards a request to a replica: small bodies (the usual scoring request) whole, anything else
  * streamed. With a `requestId` (the service collects model data) what passed is recorded too.
  */
-function forward(req: IncomingMessage, res: ServerResponse, replica: Replica, path: string, requestId: string | undefined): Promise<Recorded | undefined> {
+function forward(
+  req: IncomingMessage,
+  res: ServerResponse,
+  replica: Replica,
+  path: string,
+  requestId: string | undefined,
+): Promise<Recorded | undefined> {
   const length = Number(req.headers["content-length"] ?? -1);
   if (length >= 0 && length <= SMALL_BODY) return forwardWhole(req, res, replica, path, requestId);
   return forwardStreaming(req, res, replica, path, requestId);
 }
 
-async function forwardWhole(req: IncomingMessage, res: ServerResponse, replica: Replica, path: string, requestId: string | undefined): Promise<Recorded | undefined> {
+async function forwardWhole(
+  req: IncomingMessage,
+  res: ServerResponse,
+  replica: Replica,
+  path: string,
+  requestId: string | undefined,
+): Promise<Recorded | undefined> {
   const record = requestId !== undefined;
   try {
     const body = await readWhole(req);
     let answer;
     try {
-      answer = await replicas.send(replica.port, req.method ?? "POST", path, req.headers["content-type"] ?? "application/json", body, requestId);
+      answer = await replicas.send(
+        replica.port,
+        req.method ?? "POST",
+        path,
+        req.headers["content-type"] ?? "application/json",
+        body,
+        requestId,
+      );
     } catch (err) {
       reply(res, 502, { error: `The replica failed: ${err instanceof Error ? err.message : String(err)}` });
       return undefined;
     }
     res.writeHead(answer.status, { "content-type": answer.contentType, "content-length": answer.body.length });
     res.end(answer.body);
-    return record ? { status: answer.status, input: body.subarray(0, RECORD_LIMIT).toString("utf8"), output: answer.body.subarray(0, RECORD_LIMIT).toString("utf8") } : undefined;
+    return record
+      ? {
+          status: answer.status,
+          input: body.subarray(0, RECORD_LIMIT).toString("utf8"),
+          output: answer.body.subarray(0, RECORD_LIMIT).toString("utf8"),
+        }
+      : undefined;
   } finally {
     replica.inFlight--;
   }
@@ -156,7 +191,13 @@ function readWhole(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-function forwardStreaming(req: IncomingMessage, res: ServerResponse, replica: Replica, path: string, requestId: string | undefined): Promise<Recorded | undefined> {
+function forwardStreaming(
+  req: IncomingMessage,
+  res: ServerResponse,
+  replica: Replica,
+  path: string,
+  requestId: string | undefined,
+): Promise<Recorded | undefined> {
   const record = requestId !== undefined;
   const input: Buffer[] = [];
   const output: Buffer[] = [];
@@ -165,9 +206,14 @@ function forwardStreaming(req: IncomingMessage, res: ServerResponse, replica: Re
   return new Promise((resolve) => {
     const done = () => {
       replica.inFlight--;
-      resolve(record ? { status, input: Buffer.concat(input).toString("utf8"), output: Buffer.concat(output).toString("utf8") } : undefined);
+      resolve(
+        record ? { status, input: Buffer.concat(input).toString("utf8"), output: Buffer.concat(output).toString("utf8") } : undefined,
+      );
     };
-    const headers: Record<string, string> = { "content-type": req.headers["content-type"] ?? "application/json", ...(requestId ? { "x-ms-request-id": requestId } : {}) };
+    const headers: Record<string, string> = {
+      "content-type": req.headers["content-type"] ?? "application/json",
+      ...(requestId ? { "x-ms-request-id": requestId } : {}),
+    };
     if (req.headers["content-length"]) headers["content-length"] = req.headers["content-length"];
     const upstream = request({ host: "127.0.0.1", port: replica.port, method: req.method, path, headers, agent }, (up) => {
       status = up.statusCode ?? 0;

@@ -30,7 +30,10 @@ export class ImageUnpacker {
     const blob = (d: string) => join(layoutDir, "blobs", "sha256", d.replace(/^sha256:/, ""));
     const manifestPath = blob(digest);
     if (!existsSync(manifestPath)) throw new Error(`The image ${digest} is not in the OCI layout ${layoutDir}.`);
-    const manifest = JSON.parse(await readFile(manifestPath, "utf8")) as { config: { digest: string }; layers: { digest: string; mediaType: string }[] };
+    const manifest = JSON.parse(await readFile(manifestPath, "utf8")) as {
+      config: { digest: string };
+      layers: { digest: string; mediaType: string }[];
+    };
     const config = JSON.parse(await readFile(blob(manifest.config.digest), "utf8")) as { config?: { Env?: string[] } };
     const scratch = join(this.cacheDir, `.unpack-${randomUUID()}`);
     await mkdir(scratch, { recursive: true });
@@ -40,7 +43,12 @@ export class ImageUnpacker {
       }
       await mkdir(target, { recursive: true });
       // The image's own environment (AML_DRIVER and the rest), as a container runtime would set it.
-      await writeFile(join(target, "env.json"), JSON.stringify(Object.fromEntries((config.config?.Env ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]))));
+      await writeFile(
+        join(target, "env.json"),
+        JSON.stringify(
+          Object.fromEntries((config.config?.Env ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])),
+        ),
+      );
       await rename(scratch, rootfs);
     } finally {
       await rm(scratch, { recursive: true, force: true });

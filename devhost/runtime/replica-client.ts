@@ -85,7 +85,8 @@ export class ReplicaClient {
             else if (name === "connection" && value.toLowerCase() === "close") keepAlive = false;
             else if (name === "transfer-encoding") length = Number.NaN;
           }
-          if (!status || !Number.isInteger(length) || length < 0) return fail(new Error("the replica's answer is not framed by Content-Length"));
+          if (!status || !Number.isInteger(length) || length < 0)
+            return fail(new Error("the replica's answer is not framed by Content-Length"));
           bodyStart = end + 4;
         }
         if (buffered.length - bodyStart < length) return;

@@ -12,8 +12,15 @@ import { BlobServiceClient } from "@azure/storage-blob";
 import { z } from "zod";
 
 /** A blob path prefix a service may write model data under: no dot segments. */
-const blobPrefix = z.string().min(1).refine((p) => !p.split("/").some((s) => s === "." || s === ".."));
-const dataCollectionTarget = z.object({ container: z.string().min(1), servicePrefix: blobPrefix, models: z.array(z.object({ names: z.array(z.string()), prefix: blobPrefix })) });
+const blobPrefix = z
+  .string()
+  .min(1)
+  .refine((p) => !p.split("/").some((s) => s === "." || s === ".."));
+const dataCollectionTarget = z.object({
+  container: z.string().min(1),
+  servicePrefix: blobPrefix,
+  models: z.array(z.object({ names: z.array(z.string()), prefix: blobPrefix })),
+});
 
 export interface RuntimeOptions {
   dataDir: string;
@@ -45,9 +52,22 @@ export async function startRuntime(o: RuntimeOptions): Promise<LocalRuntime> {
   const statePath = join(o.dataDir, "services.json");
   const services = new Map<string, ServiceController>();
   const unpacker = new ImageUnpacker(join(o.dataDir, "images"));
-  const save = () => writeFileAtomically(statePath, [JSON.stringify([...services.values()].map((s) => s.spec), null, 2)]);
-  const collector = o.storageConnection ? new DataCollector(BlobServiceClient.fromConnectionString(o.storageConnection), (m) => console.error(m)) : undefined;
-  const deps: ControllerDeps = { unpacker, environments: new ServiceEnvironments({ dir: join(o.dataDir, "environments"), python: o.python }), ...(collector ? { collector } : {}) };
+  const save = () =>
+    writeFileAtomically(statePath, [
+      JSON.stringify(
+        [...services.values()].map((s) => s.spec),
+        null,
+        2,
+      ),
+    ]);
+  const collector = o.storageConnection
+    ? new DataCollector(BlobServiceClient.fromConnectionString(o.storageConnection), (m) => console.error(m))
+    : undefined;
+  const deps: ControllerDeps = {
+    unpacker,
+    environments: new ServiceEnvironments({ dir: join(o.dataDir, "environments"), python: o.python }),
+    ...(collector ? { collector } : {}),
+  };
 
   if (existsSync(statePath)) {
     for (const spec of JSON.parse(readFileSync(statePath, "utf8")) as ServiceSpec[]) {
@@ -64,12 +84,16 @@ export async function startRuntime(o: RuntimeOptions): Promise<LocalRuntime> {
   async function handleControl(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const presented = Buffer.from(/^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1] ?? "");
     const expected = Buffer.from(o.controlToken);
-    if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) return json(res, 401, { error: "The control API needs its bearer token." });
+    if (presented.length !== expected.length || !timingSafeEqual(presented, expected))
+      return json(res, 401, { error: "The control API needs its bearer token." });
     const url = new URL(req.url ?? "/", "http://control");
     const m = /^\/v1\/services(?:\/([^/]+))?(?:\/(logs|keys))?$/.exec(url.pathname);
     if (!m) return json(res, 404, { error: "Not found." });
     const [, name, sub] = m;
-    if (!name) return req.method === "GET" ? json(res, 200, { value: [...services.values()].map((s) => s.status()) }) : json(res, 405, { error: "Use GET." });
+    if (!name)
+      return req.method === "GET"
+        ? json(res, 200, { value: [...services.values()].map((s) => s.status()) })
+        : json(res, 405, { error: "Use GET." });
     if (!NAME.test(name)) return json(res, 400, { error: `"${name}" is not a service name.` });
     const service = services.get(name);
     if (sub === "keys") {
@@ -77,7 +101,8 @@ export async function startRuntime(o: RuntimeOptions): Promise<LocalRuntime> {
       if (req.method !== "PUT") return json(res, 405, { error: "Use PUT." });
       const body = (await readJson(req)) as { keyHashes?: unknown } | undefined;
       const hashes = body?.keyHashes;
-      if (!Array.isArray(hashes) || !hashes.every((h) => typeof h === "string" && /^[0-9a-f]{64}$/.test(h))) return json(res, 400, { error: "keyHashes must be SHA-256 hex digests." });
+      if (!Array.isArray(hashes) || !hashes.every((h) => typeof h === "string" && /^[0-9a-f]{64}$/.test(h)))
+        return json(res, 400, { error: "keyHashes must be SHA-256 hex digests." });
       // Takes effect at once: the gateway reads the spec on every request, no replica restarts.
       service.spec = { ...service.spec, keyHashes: hashes as string[] };
       save();
@@ -147,13 +172,35 @@ function parseSpec(name: string, body: unknown): ServiceSpec | string {
   if (typeof b.deploymentId !== "string" || !b.deploymentId) return "deploymentId is required.";
   if (!b.image || typeof b.image.layout !== "string" || typeof b.image.digest !== "string") return "image {layout, digest} is required.";
   if (!Number.isInteger(b.replicas) || (b.replicas ?? -1) < 0) return "replicas must be an integer ≥ 0.";
-  if (!Number.isInteger(b.maxConcurrentRequestsPerContainer) || (b.maxConcurrentRequestsPerContainer ?? 0) < 1) return "maxConcurrentRequestsPerContainer must be an integer ≥ 1.";
-  if (!Array.isArray(b.keyHashes) || !b.keyHashes.every((h) => typeof h === "string" && /^[0-9a-f]{64}$/.test(h))) return "keyHashes must be SHA-256 hex digests.";
+  if (!Number.isInteger(b.maxConcurrentRequestsPerContainer) || (b.maxConcurrentRequestsPerContainer ?? 0) < 1)
+    return "maxConcurrentRequestsPerContainer must be an integer ≥ 1.";
+  if (!Array.isArray(b.keyHashes) || !b.keyHashes.every((h) => typeof h === "string" && /^[0-9a-f]{64}$/.test(h)))
+    return "keyHashes must be SHA-256 hex digests.";
   const a = b.autoscaler;
-  if (a && !(a.minReplicas >= 0 && a.maxReplicas >= Math.max(1, a.minReplicas) && a.targetUtilization > 0 && a.targetUtilization <= 100 && a.refreshPeriodInSeconds >= 1)) return "autoscaler is not valid.";
+  if (
+    a &&
+    !(
+      a.minReplicas >= 0 &&
+      a.maxReplicas >= Math.max(1, a.minReplicas) &&
+      a.targetUtilization > 0 &&
+      a.targetUtilization <= 100 &&
+      a.refreshPeriodInSeconds >= 1
+    )
+  )
+    return "autoscaler is not valid.";
   const dc = b.dataCollection;
   if (dc && !dataCollectionTarget.safeParse(dc).success) return "dataCollection is not valid.";
-  return { name, deploymentId: b.deploymentId, image: b.image, replicas: b.replicas!, autoscaler: a, maxConcurrentRequestsPerContainer: b.maxConcurrentRequestsPerContainer!, keyHashes: b.keyHashes, env: b.env ?? {}, ...(dc ? { dataCollection: dc } : {}) };
+  return {
+    name,
+    deploymentId: b.deploymentId,
+    image: b.image,
+    replicas: b.replicas!,
+    autoscaler: a,
+    maxConcurrentRequestsPerContainer: b.maxConcurrentRequestsPerContainer!,
+    keyHashes: b.keyHashes,
+    env: b.env ?? {},
+    ...(dc ? { dataCollection: dc } : {}),
+  };
 }
 
 function readJson(req: IncomingMessage): Promise<unknown> {

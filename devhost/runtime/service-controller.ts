@@ -67,7 +67,10 @@ export class ServiceController {
   #sampler: NodeJS.Timeout | undefined;
   #deleted = false;
 
-  constructor(spec: ServiceSpec, private readonly deps: ControllerDeps) {
+  constructor(
+    spec: ServiceSpec,
+    private readonly deps: ControllerDeps,
+  ) {
     this.spec = spec;
   }
 
@@ -77,7 +80,12 @@ export class ServiceController {
     this.spec = spec;
     this.#configureAutoscaler();
     if (!this.active || spec.deploymentId !== this.active.deploymentId || spec.image.digest !== this.active.digest) {
-      if (this.rollout?.deploymentId === spec.deploymentId && this.rollout.state !== "Failed" && previous.image.digest === spec.image.digest) return;
+      if (
+        this.rollout?.deploymentId === spec.deploymentId &&
+        this.rollout.state !== "Failed" &&
+        previous.image.digest === spec.image.digest
+      )
+        return;
       this.rollout = { deploymentId: spec.deploymentId, state: "InProgress" };
       this.#rolling = this.#rolling.then(() => this.#rollout(spec));
       return;
@@ -116,7 +124,14 @@ export class ServiceController {
       name: this.spec.name,
       deploymentId: this.active?.deploymentId,
       digest: this.active?.digest,
-      replicas: (this.active?.replicas ?? []).map((r) => ({ id: r.id, port: r.port, state: r.state, restarts: r.restarts, inFlight: r.inFlight, lastError: r.lastError })),
+      replicas: (this.active?.replicas ?? []).map((r) => ({
+        id: r.id,
+        port: r.port,
+        state: r.state,
+        restarts: r.restarts,
+        inFlight: r.inFlight,
+        lastError: r.lastError,
+      })),
       rollout: this.rollout,
     };
   }
@@ -146,7 +161,14 @@ export class ServiceController {
       : undefined;
     const replicas = Array.from(
       { length: count },
-      () => new Replica(`${this.spec.name}-${deploymentId.slice(0, 8)}-${randomUUID().slice(0, 5)}`, { python: python.python, rootfs, env, notes: python.notes, ...(onCollected ? { onCollected } : {}) }),
+      () =>
+        new Replica(`${this.spec.name}-${deploymentId.slice(0, 8)}-${randomUUID().slice(0, 5)}`, {
+          python: python.python,
+          rootfs,
+          env,
+          notes: python.notes,
+          ...(onCollected ? { onCollected } : {}),
+        }),
     );
     await Promise.all(replicas.map((r) => r.start()));
     return replicas;
@@ -167,10 +189,15 @@ export class ServiceController {
         const broken = fresh.find((r) => r.initFailed);
         if (broken) throw new Error(`replica ${broken.id}: ${broken.lastError}`);
         const crashing = fresh.find((r) => r.crashLooping);
-        if (crashing) throw new Error(`replica ${crashing.id}: ${crashing.lastError}, ${crashing.restarts} times before it ever became healthy\n${crashing.logs.slice(-15).join("\n")}`);
+        if (crashing)
+          throw new Error(
+            `replica ${crashing.id}: ${crashing.lastError}, ${crashing.restarts} times before it ever became healthy\n${crashing.logs.slice(-15).join("\n")}`,
+          );
         if (Date.now() > deadline) {
           const slow = fresh.find((r) => !r.healthy)!;
-          throw new Error(`replica ${slow.id} did not become healthy within ${ROLLOUT_TIMEOUT_MS / 1000} s (${slow.lastError ?? slow.state})\n${slow.logs.slice(-15).join("\n")}`);
+          throw new Error(
+            `replica ${slow.id} did not become healthy within ${ROLLOUT_TIMEOUT_MS / 1000} s (${slow.lastError ?? slow.state})\n${slow.logs.slice(-15).join("\n")}`,
+          );
         }
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -222,7 +249,10 @@ export class ServiceController {
       if (!this.active || this.rollout?.state === "InProgress" || samples.length === 0) return;
       const utilisation = samples.reduce((x, y) => x + y, 0) / samples.length;
       const current = this.active.replicas.length;
-      const wanted = Math.min(a.maxReplicas, Math.max(a.minReplicas, Math.ceil((Math.max(current, 1) * utilisation) / a.targetUtilization)));
+      const wanted = Math.min(
+        a.maxReplicas,
+        Math.max(a.minReplicas, Math.ceil((Math.max(current, 1) * utilisation) / a.targetUtilization)),
+      );
       if (wanted !== current) this.#rolling = this.#rolling.then(() => this.#scaleTo(wanted));
     }, a.refreshPeriodInSeconds * 1000);
   }

@@ -39,7 +39,9 @@ export class ServiceEnvironments {
         python = await this.#once(`conda-${digest(tool.path, await readFile(conda))}`, (prefix) => this.#createConda(tool, conda, prefix));
         notes.push(`[environment] the conda file is applied: environment ${python.replace(/\/bin\/python$/, "")} (made with ${tool.name})`);
       } else {
-        notes.push(`[environment] the manifest's conda file is NOT applied: no conda, mamba or micromamba on the local runtime's PATH; the driver runs on ${python}`);
+        notes.push(
+          `[environment] the manifest's conda file is NOT applied: no conda, mamba or micromamba on the local runtime's PATH; the driver runs on ${python}`,
+        );
       }
     }
     if (requirements && !(await listsPackages(requirements))) {
@@ -47,7 +49,9 @@ export class ServiceEnvironments {
     } else if (requirements) {
       const base = python;
       python = await this.#once(`venv-${digest(base, await readFile(requirements))}`, (dir) => this.#createVenv(base, requirements, dir));
-      notes.push(`[environment] pip requirements installed in ${python.replace(/\/bin\/python$/, "")} (a virtual environment of ${base} with its site packages)`);
+      notes.push(
+        `[environment] pip requirements installed in ${python.replace(/\/bin\/python$/, "")} (a virtual environment of ${base} with its site packages)`,
+      );
     }
     if (python === this.options.python && !conda) notes.push(`[environment] the driver runs on ${python}`);
     return { python, notes };
@@ -76,13 +80,22 @@ export class ServiceEnvironments {
     // The venv borrows the base interpreter's pip through its site packages: it needs no
     // ensurepip, and pip installs into the venv, its sys.prefix.
     await run(base, ["-m", "venv", "--system-site-packages", "--without-pip", dir], "make a virtual environment");
-    await run(join(dir, "bin", "python"), ["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-r", requirements], "install the pip requirements", (output) =>
-      /No module named pip/.test(output) ? ` ${base} has no pip: install it (e.g. apt-get install python3-pip) or set PYTHON to an interpreter that has one.` : "",
+    await run(
+      join(dir, "bin", "python"),
+      ["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-r", requirements],
+      "install the pip requirements",
+      (output) =>
+        /No module named pip/.test(output)
+          ? ` ${base} has no pip: install it (e.g. apt-get install python3-pip) or set PYTHON to an interpreter that has one.`
+          : "",
     );
   }
 
   async #createConda(tool: { name: string; path: string }, file: string, prefix: string): Promise<void> {
-    const args = tool.name === "micromamba" ? ["create", "--yes", "--prefix", prefix, "--file", file] : ["env", "create", "--prefix", prefix, "--file", file];
+    const args =
+      tool.name === "micromamba"
+        ? ["create", "--yes", "--prefix", prefix, "--file", file]
+        : ["env", "create", "--prefix", prefix, "--file", file];
     await run(tool.path, args, `apply the conda file with ${tool.name}`);
   }
 }
@@ -103,7 +116,12 @@ function run(command: string, args: string[], doing: string, hint: (output: stri
     const child = spawn(command, args, { env: process.env, stdio: ["ignore", "pipe", "pipe"] });
     const lines: string[] = [];
     const keep = (chunk: Buffer) => {
-      lines.push(...chunk.toString("utf8").split("\n").filter((l) => l.trim()));
+      lines.push(
+        ...chunk
+          .toString("utf8")
+          .split("\n")
+          .filter((l) => l.trim()),
+      );
       lines.splice(0, Math.max(0, lines.length - OUTPUT_LINES));
     };
     child.stdout.on("data", keep);

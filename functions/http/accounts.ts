@@ -45,16 +45,28 @@ export const makeDeleteAccount = (deps: Deps): HttpHandler =>
 /** `GET subscriptions/{s}/resourceGroups/{rg}/accounts`: the accounts of the group the caller has a role on. */
 export const makeListAccounts = (deps: Deps): HttpHandler =>
   authenticatedEndpoint(deps, async ({ request, deps, principal }) => {
-    const { subscriptionId, resourceGroupName } = parseParams(accountParams.pick({ subscriptionId: true, resourceGroupName: true }), request.params);
+    const { subscriptionId, resourceGroupName } = parseParams(
+      accountParams.pick({ subscriptionId: true, resourceGroupName: true }),
+      request.params,
+    );
     const query = parseQuery(accountListQuery, request);
-    const page = await deps.accounts.listVisible(subscriptionId, resourceGroupName, principal.id, query.count ?? DEFAULT_PAGE_SIZE, query.$skipToken);
+    const page = await deps.accounts.listVisible(
+      subscriptionId,
+      resourceGroupName,
+      principal.id,
+      query.count ?? DEFAULT_PAGE_SIZE,
+      query.$skipToken,
+    );
     const link = nextLink(request, page.nextSkipToken);
     return json(200, { value: page.items.map(accountView), ...(link ? { nextLink: link } : {}) });
   });
 
 /** `GET {account}/roleAssignments`: every member may see who else is. */
 export const makeListRoleAssignments = (deps: Deps): HttpHandler =>
-  accountEndpoint(deps, { access: "read", run: async ({ account }) => json(200, { value: account.roleAssignments.map(roleAssignmentView) }) });
+  accountEndpoint(deps, {
+    access: "read",
+    run: async ({ account }) => json(200, { value: account.roleAssignments.map(roleAssignmentView) }),
+  });
 
 const principalParams = z.object({ principalId: principalIdParam });
 

@@ -26,7 +26,8 @@ export const makeCreateImage = (deps: Deps): HttpHandler =>
     run: async ({ request, context, deps, pk, body }) => {
       const manifest = await deps.manifests.get(pk, body.manifestId);
       if (!manifest) throw Errors.manifestNotInAccount(body.manifestId);
-      if (!deps.config.computeTargets.includes(body.computeResourceId)) throw Errors.unknownComputeResource(body.computeResourceId, deps.config.computeTargets);
+      if (!deps.config.computeTargets.includes(body.computeResourceId))
+        throw Errors.unknownComputeResource(body.computeResourceId, deps.config.computeTargets);
       const imageId = randomUUID();
       const operation = Operations.create("Image", pk, { id: imageId, path: `${apiPrefix(request)}/${pk}/images/${imageId}` });
       await deps.images.create(
@@ -60,7 +61,12 @@ export const makeListImages = (deps: Deps): HttpHandler =>
     access: "read",
     query: imageListQuery,
     run: async ({ request, deps, pk, query }) => {
-      const page = await deps.images.list(pk, { manifestId: query.manifestId, manifestName: query.manifestName }, query.count ?? DEFAULT_PAGE_SIZE, query.$skipToken);
+      const page = await deps.images.list(
+        pk,
+        { manifestId: query.manifestId, manifestName: query.manifestName },
+        query.count ?? DEFAULT_PAGE_SIZE,
+        query.$skipToken,
+      );
       const manifests = new Map<string, ManifestDocument | undefined>();
       for (const id of new Set(page.items.map((i) => i.manifestId))) manifests.set(id, await deps.manifests.get(pk, id));
       const link = nextLink(request, page.nextSkipToken);

@@ -28,7 +28,8 @@ export const makeCreateManifest = (deps: Deps): HttpHandler =>
       // the build fetches (what the 2017 CLI sent).
       for (const property of Object.keys(ENVIRONMENT_FILES)) {
         const file = body.targetRuntime.properties[property];
-        if (file !== undefined && !assetIds.includes(file) && !contentUrl.safeParse(file).success) throw Errors.runtimeFileNotAnAsset(property, file);
+        if (file !== undefined && !assetIds.includes(file) && !contentUrl.safeParse(file).success)
+          throw Errors.runtimeFileNotAnAsset(property, file);
       }
       const modelIds = [...new Set(body.modelIds ?? [])];
       const registered = await deps.models.existingIds(pk, modelIds);
@@ -65,7 +66,12 @@ export const makeListManifests = (deps: Deps): HttpHandler =>
     access: "read",
     query: manifestListQuery,
     run: async ({ request, deps, pk, query }) => {
-      const page = await deps.manifests.list(pk, { modelId: query.modelId, manifestName: query.manifestName }, query.count ?? DEFAULT_PAGE_SIZE, query.$skipToken);
+      const page = await deps.manifests.list(
+        pk,
+        { modelId: query.modelId, manifestName: query.manifestName },
+        query.count ?? DEFAULT_PAGE_SIZE,
+        query.$skipToken,
+      );
       const link = nextLink(request, page.nextSkipToken);
       return json(200, { value: page.items.map(manifestView), ...(link ? { nextLink: link } : {}) });
     },

@@ -4,7 +4,13 @@ import { accountEndpoint } from "../../shared/http/endpoint.js";
 import { json } from "../../shared/http/responses.js";
 import { nextLink } from "../../shared/http/request.js";
 import { DEFAULT_PAGE_SIZE } from "../../shared/schemas/common.js";
-import { deploymentListQuery, regenerateKeyRequest, serviceCreateRequest, serviceListQuery, serviceUpdateRequest } from "../../shared/schemas/services.js";
+import {
+  deploymentListQuery,
+  regenerateKeyRequest,
+  serviceCreateRequest,
+  serviceListQuery,
+  serviceUpdateRequest,
+} from "../../shared/schemas/services.js";
 import { deploymentView, serviceView } from "../../shared/views.js";
 import { Errors } from "../../shared/errors.js";
 import { newServiceKey } from "../../shared/crypto/secret-box.js";
@@ -27,9 +33,30 @@ async function requireDeployableImage(deps: AppDeps, pk: string, imageId: string
 }
 
 /** A rollout of the settings: its deployment, and the operation that rolls it out. */
-function newDeploymentAndOperation(request: HttpRequest, pk: string, service: { id: string; name: string }, settings: ServiceSettings, now: string) {
-  const deployment: DeploymentDocument = { id: randomUUID(), pk, kind: "deployment", serviceId: service.id, serviceName: service.name, imageId: settings.imageId, status: "NotStarted", createdAt: now, settings };
-  const operation = Operations.create("Service", pk, { id: service.id, path: `${apiPrefix(request)}/${pk}/services/${service.id}` }, { deploymentId: deployment.id });
+function newDeploymentAndOperation(
+  request: HttpRequest,
+  pk: string,
+  service: { id: string; name: string },
+  settings: ServiceSettings,
+  now: string,
+) {
+  const deployment: DeploymentDocument = {
+    id: randomUUID(),
+    pk,
+    kind: "deployment",
+    serviceId: service.id,
+    serviceName: service.name,
+    imageId: settings.imageId,
+    status: "NotStarted",
+    createdAt: now,
+    settings,
+  };
+  const operation = Operations.create(
+    "Service",
+    pk,
+    { id: service.id, path: `${apiPrefix(request)}/${pk}/services/${service.id}` },
+    { deploymentId: deployment.id },
+  );
   return { deployment, operation };
 }
 
@@ -93,7 +120,9 @@ export const makeListServices = (deps: Deps): HttpHandler =>
 async function expand(deps: AppDeps, pk: string, s: ServiceDocument) {
   const image = await deps.images.get(pk, s.imageId);
   const manifest = image ? await deps.manifests.get(pk, image.manifestId) : undefined;
-  const models = (await Promise.all((manifest?.modelIds ?? []).map((id) => deps.models.get(pk, id)))).filter((m): m is ModelDocument => m !== undefined);
+  const models = (await Promise.all((manifest?.modelIds ?? []).map((id) => deps.models.get(pk, id)))).filter(
+    (m): m is ModelDocument => m !== undefined,
+  );
   return serviceView(s, image, manifest, models);
 }
 
@@ -133,10 +162,12 @@ export const makeUpdateService = (deps: Deps): HttpHandler =>
       const settings: ServiceSettings = { ...current, ...given };
       // Turning the autoscaler on drops a fixed replica count; a fixed count turns it off.
       if (given.autoScaler?.autoscaleEnabled) delete settings.numReplicas;
-      if (given.numReplicas !== undefined && !given.autoScaler) settings.autoScaler = settings.autoScaler ? { ...settings.autoScaler, autoscaleEnabled: false } : undefined;
+      if (given.numReplicas !== undefined && !given.autoScaler)
+        settings.autoScaler = settings.autoScaler ? { ...settings.autoScaler, autoscaleEnabled: false } : undefined;
       const now = new Date().toISOString();
       const { deployment, operation } = newDeploymentAndOperation(request, pk, service, settings, now);
-      if (!(await deps.services.startUpdate({ ...service, operationId: operation.id, updatedAt: now }, deployment, operation))) throw Errors.serviceBusy(service.name);
+      if (!(await deps.services.startUpdate({ ...service, operationId: operation.id, updatedAt: now }, deployment, operation)))
+        throw Errors.serviceBusy(service.name);
       await deps.operations.enqueue(operation, (m) => context.warn(m));
       return { status: 202, headers: { "operation-location": apiUrl(request, `${pk}/operations/${operation.id}`) } };
     },
@@ -178,11 +209,15 @@ export const makeRegenerateServiceKey = (deps: Deps): HttpHandler =>
       for (let attempt = 0; attempt < 10; attempt++) {
         const service = await requireService(deps, pk, request.params.id ?? "");
         const fresh = newServiceKey();
-        const keys = body.keyType === "Primary" ? { ...service.keys, primary: deps.secrets.seal(fresh) } : { ...service.keys, secondary: deps.secrets.seal(fresh) };
+        const keys =
+          body.keyType === "Primary"
+            ? { ...service.keys, primary: deps.secrets.seal(fresh) }
+            : { ...service.keys, secondary: deps.secrets.seal(fresh) };
         const saved = await deps.services.replace({ ...service, keys, updatedAt: new Date().toISOString() });
         if (!saved) continue;
         const plain = { primary: deps.secrets.open(keys.primary), secondary: deps.secrets.open(keys.secondary) };
-        if (service.currentDeploymentId || service.state !== "NotStarted") await deps.computeFor(service.computeResource.id)?.updateKeys(service.targetName, plain);
+        if (service.currentDeploymentId || service.state !== "NotStarted")
+          await deps.computeFor(service.computeResource.id)?.updateKeys(service.targetName, plain);
         return json(200, { primaryKey: plain.primary, secondaryKey: plain.secondary });
       }
       throw Errors.tooMuchContention("the service's keys");

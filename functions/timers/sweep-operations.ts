@@ -6,5 +6,6 @@ export const makeOperationSweeper =
   (getDeps: () => Promise<{ operations: Operations }>) =>
   async (_timer: unknown, context: InvocationContext): Promise<void> => {
     const result = await (await getDeps()).operations.sweep();
-    if (result.requeued || result.failed) context.log(`Operation sweep: ${result.requeued} taken up again, ${result.failed} failed past their deadline.`);
+    if (result.requeued || result.failed)
+      context.log(`Operation sweep: ${result.requeued} taken up again, ${result.failed} failed past their deadline.`);
   };

@@ -47,7 +47,12 @@ export function createTokenValidator(options: TokenValidatorOptions): TokenValid
     }
     const id = typeof payload.oid === "string" && payload.oid ? payload.oid : payload.sub;
     if (!id) throw Errors.unauthenticated("The token names no principal (no oid or sub claim).");
-    const name = typeof payload.name === "string" ? payload.name : typeof payload.preferred_username === "string" ? payload.preferred_username : undefined;
+    const name =
+      typeof payload.name === "string"
+        ? payload.name
+        : typeof payload.preferred_username === "string"
+          ? payload.preferred_username
+          : undefined;
     const principal = { id, name };
     verified.set(authorization, principal, Math.min(Number(payload.exp) * 1000, Date.now() + VERIFIED_FOR_MS));
     return principal;
@@ -98,5 +103,9 @@ function describeTokenError(err: unknown): string {
 
 /** The issuer's keys could not be had: the server's problem, not the token's. */
 function isKeySetUnavailable(err: unknown): boolean {
-  return err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid || (err instanceof Error && err.name === "TypeError" && /fetch/i.test(err.message));
+  return (
+    err instanceof errors.JWKSTimeout ||
+    err instanceof errors.JWKSInvalid ||
+    (err instanceof Error && err.name === "TypeError" && /fetch/i.test(err.message))
+  );
 }

@@ -4,7 +4,11 @@ import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { PassThrough, type Readable } from "node:stream";
 import { createGzip } from "node:zlib";
-import { ContainerRegistryManagementClient, type ContainerRegistryManagementClientOptionalParams, type Run } from "@azure/arm-containerregistry";
+import {
+  ContainerRegistryManagementClient,
+  type ContainerRegistryManagementClientOptionalParams,
+  type Run,
+} from "@azure/arm-containerregistry";
 import { ContainerRegistryClient, KnownContainerRegistryAudience, type ContainerRegistryClientOptions } from "@azure/container-registry";
 import type { TokenCredential } from "@azure/identity";
 import { BlockBlobClient } from "@azure/storage-blob";
@@ -46,11 +50,17 @@ export class AcrTasksBuilder implements ImageBuilder {
 
   constructor(private readonly o: AcrTasksOptions) {
     const m = REGISTRY_ID.exec(o.registryId);
-    if (!m) throw new Error(`"${o.registryId}" is not a container registry's resource id (/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.ContainerRegistry/registries/<name>).`);
+    if (!m)
+      throw new Error(
+        `"${o.registryId}" is not a container registry's resource id (/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.ContainerRegistry/registries/<name>).`,
+      );
     this.#resourceGroup = m[2]!;
     this.#name = m[3]!;
     this.#arm = new ContainerRegistryManagementClient(o.credential, m[1]!, o.armOptions);
-    this.#registry = new ContainerRegistryClient(`https://${o.loginServer}`, o.credential, { audience: KnownContainerRegistryAudience.AzureResourceManagerPublicCloud, ...o.registryOptions });
+    this.#registry = new ContainerRegistryClient(`https://${o.loginServer}`, o.credential, {
+      audience: KnownContainerRegistryAudience.AzureResourceManagerPublicCloud,
+      ...o.registryOptions,
+    });
   }
 
   async build(request: ImageBuildRequest): Promise<ImageBuildResult> {
@@ -60,7 +70,11 @@ export class AcrTasksBuilder implements ImageBuilder {
     const tag = String(request.version);
     const source = await this.#arm.registries.getBuildSourceUploadUrl(this.#resourceGroup, this.#name);
     if (!source.uploadUrl || !source.relativePath) throw new Error("ACR gave no build source upload URL.");
-    await log.step("upload the Dockerfile context to ACR", () => uploadContext(this.o.local.contextDir(request.imageId), source.uploadUrl!), (n) => n);
+    await log.step(
+      "upload the Dockerfile context to ACR",
+      () => uploadContext(this.o.local.contextDir(request.imageId), source.uploadUrl!),
+      (n) => n,
+    );
 
     const timeout = this.o.timeoutSeconds ?? 3600;
     const scheduled = await this.#arm.registries.beginScheduleRunAndWait(this.#resourceGroup, this.#name, {
@@ -78,7 +92,10 @@ export class AcrTasksBuilder implements ImageBuilder {
     const run = await this.#follow(runId, timeout, log);
     await this.#appendRunLog(runId, log);
     if (run.status !== "Succeeded") {
-      throw new BuildFailure("ImageBuildFailed", `ACR Tasks run ${runId} ended ${run.status}${run.runErrorMessage ? `: ${run.runErrorMessage}` : ""}.`);
+      throw new BuildFailure(
+        "ImageBuildFailed",
+        `ACR Tasks run ${runId} ended ${run.status}${run.runErrorMessage ? `: ${run.runErrorMessage}` : ""}.`,
+      );
     }
     const manifest = await this.#registry.getArtifact(repository, tag).getManifestProperties();
     const imageLocation = `${this.o.loginServer}/${repository}:${tag}`;
@@ -138,6 +155,9 @@ async function uploadContext(dir: string, uploadUrl: string): Promise<number> {
     throw err;
   });
   const gz = (pack as unknown as Readable).pipe(createGzip({ level: 1 })).pipe(counted);
-  await Promise.all([packing, new BlockBlobClient(uploadUrl).uploadStream(gz, 8 << 20, 4, { blobHTTPHeaders: { blobContentType: "application/gzip" } })]);
+  await Promise.all([
+    packing,
+    new BlockBlobClient(uploadUrl).uploadStream(gz, 8 << 20, 4, { blobHTTPHeaders: { blobContentType: "application/gzip" } }),
+  ]);
   return sent;
 }

@@ -43,7 +43,8 @@ export async function unpackArchive(file: string, dest: string, name: string, li
   const budget = { bytes: 0, entries: 0 };
   try {
     if (kind === "zip") await unpackZip(file, dest, name, limits, budget);
-    else await unpackTar(kind === "tar.gz" ? createReadStream(file).pipe(createGunzip()) : createReadStream(file), dest, name, limits, budget);
+    else
+      await unpackTar(kind === "tar.gz" ? createReadStream(file).pipe(createGunzip()) : createReadStream(file), dest, name, limits, budget);
   } catch (err) {
     if (err instanceof BuildFailure) throw err;
     throw new BuildFailure("BadArchive", `${name} could not be unpacked as ${kind}: ${err instanceof Error ? err.message : String(err)}.`);
@@ -63,13 +64,20 @@ function counted(limits: UnpackLimits, budget: { bytes: number }, archive: strin
   return new Transform({
     transform(chunk: Buffer, _enc, done) {
       budget.bytes += chunk.length;
-      if (budget.bytes > limits.maxBytes) return done(new BuildFailure("BadArchive", `${archive} unpacks to more than ${limits.maxBytes} bytes.`));
+      if (budget.bytes > limits.maxBytes)
+        return done(new BuildFailure("BadArchive", `${archive} unpacks to more than ${limits.maxBytes} bytes.`));
       done(null, chunk);
     },
   });
 }
 
-async function unpackTar(source: Readable, dest: string, archive: string, limits: UnpackLimits, budget: { bytes: number; entries: number }): Promise<void> {
+async function unpackTar(
+  source: Readable,
+  dest: string,
+  archive: string,
+  limits: UnpackLimits,
+  budget: { bytes: number; entries: number },
+): Promise<void> {
   const extract = tarStream.extract();
   const done = pipeline(source, extract);
   // Leaving the loop early (a refused entry) ends the pipeline with "premature close": that is
@@ -77,7 +85,8 @@ async function unpackTar(source: Readable, dest: string, archive: string, limits
   done.catch(() => undefined);
   for await (const entry of extract) {
     const { name, type } = entry.header;
-    if (++budget.entries > limits.maxEntries) throw new BuildFailure("BadArchive", `${archive} has more than ${limits.maxEntries} entries.`);
+    if (++budget.entries > limits.maxEntries)
+      throw new BuildFailure("BadArchive", `${archive} has more than ${limits.maxEntries} entries.`);
     const target = safeTarget(dest, name, archive);
     if (type === "directory") {
       mkdirSync(target, { recursive: true });
@@ -93,7 +102,13 @@ async function unpackTar(source: Readable, dest: string, archive: string, limits
   await done;
 }
 
-function unpackZip(file: string, dest: string, archive: string, limits: UnpackLimits, budget: { bytes: number; entries: number }): Promise<void> {
+function unpackZip(
+  file: string,
+  dest: string,
+  archive: string,
+  limits: UnpackLimits,
+  budget: { bytes: number; entries: number },
+): Promise<void> {
   return new Promise((resolve, reject) => {
     yauzl.open(file, { lazyEntries: true, strictFileNames: false, validateEntrySizes: true }, (err, zip) => {
       if (err || !zip) return reject(err ?? new Error("cannot open"));
@@ -105,10 +120,15 @@ function unpackZip(file: string, dest: string, archive: string, limits: UnpackLi
       zip.on("end", () => resolve());
       zip.on("entry", (entry: yauzl.Entry) => {
         try {
-          if (++budget.entries > limits.maxEntries) throw new BuildFailure("BadArchive", `${archive} has more than ${limits.maxEntries} entries.`);
+          if (++budget.entries > limits.maxEntries)
+            throw new BuildFailure("BadArchive", `${archive} has more than ${limits.maxEntries} entries.`);
           const target = safeTarget(dest, entry.fileName, archive);
           const unixMode = (entry.externalFileAttributes >>> 16) & 0o170000;
-          if (unixMode === 0o120000) throw new BuildFailure("BadArchive", `${archive} has a symbolic link ("${entry.fileName}"); only files and directories are unpacked.`);
+          if (unixMode === 0o120000)
+            throw new BuildFailure(
+              "BadArchive",
+              `${archive} has a symbolic link ("${entry.fileName}"); only files and directories are unpacked.`,
+            );
           if (entry.fileName.endsWith("/")) {
             mkdirSync(target, { recursive: true });
             zip.readEntry();

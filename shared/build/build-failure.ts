@@ -4,7 +4,10 @@
  * names the culprit. Any other error is taken as transient and the build is retried.
  */
 export class BuildFailure extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
     this.name = "BuildFailure";
   }

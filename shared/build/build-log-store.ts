@@ -11,7 +11,10 @@ export class BuildLogStore {
   readonly #container: ContainerClient;
   #ready: Promise<unknown> | undefined;
 
-  constructor(private readonly blobs: BlobServiceClient, containerName = "build-logs") {
+  constructor(
+    private readonly blobs: BlobServiceClient,
+    containerName = "build-logs",
+  ) {
     this.#container = blobs.getContainerClient(containerName);
   }
 

@@ -8,12 +8,19 @@ import { BuildFailure } from "./build-failure.js";
  */
 export async function checkDriverCompiles(python: string, driverPath: string, driverName: string, scratchDir: string): Promise<void> {
   const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-    const child = spawn(python, ["-m", "py_compile", driverPath], { env: { ...process.env, PYTHONPYCACHEPREFIX: scratchDir }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(python, ["-m", "py_compile", driverPath], {
+      env: { ...process.env, PYTHONPYCACHEPREFIX: scratchDir },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     child.stdout.on("data", (c: Buffer) => (output += c));
     child.stderr.on("data", (c: Buffer) => (output += c));
     child.once("error", (err: NodeJS.ErrnoException) =>
-      reject(err.code === "ENOENT" ? new Error(`The Python interpreter "${python}" was not found; set PYTHON to the interpreter to check drivers with.`) : err),
+      reject(
+        err.code === "ENOENT"
+          ? new Error(`The Python interpreter "${python}" was not found; set PYTHON to the interpreter to check drivers with.`)
+          : err,
+      ),
     );
     child.once("close", (code) => resolve({ code, output }));
   });
@@ -26,6 +33,9 @@ export async function checkDriverCompiles(python: string, driverPath: string, dr
     .pop();
   throw new BuildFailure(
     "DriverDoesNotCompile",
-    `The driver ${driverName} does not compile${line ? ` (line ${line})` : ""}: ${message ?? output.trim().split("\n").pop() ?? "py_compile failed"}`.replace(driverPath, driverName),
+    `The driver ${driverName} does not compile${line ? ` (line ${line})` : ""}: ${message ?? output.trim().split("\n").pop() ?? "py_compile failed"}`.replace(
+      driverPath,
+      driverName,
+    ),
   );
 }

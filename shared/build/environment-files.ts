@@ -57,12 +57,23 @@ export async function gatherEnvironmentFiles(
     await mkdir(envDir, { recursive: true });
     if (isAssetReference(manifest, value)) {
       await copyFile(join(appDir, value), target).catch(() => {
-        throw new BuildFailure("RuntimeFileNotFound", `targetRuntime.properties.${property} names the asset "${value}", which is not a file in the build (was it an archive?).`);
+        throw new BuildFailure(
+          "RuntimeFileNotFound",
+          `targetRuntime.properties.${property} names the asset "${value}", which is not a file in the build (was it an archive?).`,
+        );
       });
     } else {
-      await log.step(`${property}: fetch ${displayUrl(value)}`, () => download(value, `targetRuntime.properties.${property}`, target), (s) => s);
+      await log.step(
+        `${property}: fetch ${displayUrl(value)}`,
+        () => download(value, `targetRuntime.properties.${property}`, target),
+        (s) => s,
+      );
     }
-    if ((await stat(target)).size > MAX_ENVIRONMENT_FILE_BYTES) throw new BuildFailure("RuntimeFileTooLarge", `targetRuntime.properties.${property} is over 1 MiB: that is not a requirements or conda file.`);
+    if ((await stat(target)).size > MAX_ENVIRONMENT_FILE_BYTES)
+      throw new BuildFailure(
+        "RuntimeFileTooLarge",
+        `targetRuntime.properties.${property} is over 1 MiB: that is not a requirements or conda file.`,
+      );
     const original = await readFile(target, "utf8");
     const edited = editForThisRuntime(original, property, log);
     if (edited !== original) await writeFile(target, edited);
@@ -79,7 +90,9 @@ function editForThisRuntime(text: string, property: EnvironmentProperty, log: Bu
   });
   if (property === "condaEnvFile") {
     edited = edited.replace(OLD_PYTHON, (line, indent: string) => {
-      log.line(`${property}: "${line.trim()}" commented out: the scoring server needs Python 3.8 or later, so the environment gets conda's default Python`);
+      log.line(
+        `${property}: "${line.trim()}" commented out: the scoring server needs Python 3.8 or later, so the environment gets conda's default Python`,
+      );
       return `${indent.replace("-", "#")}${line.trim()} (older than the scoring server needs)`;
     });
   }

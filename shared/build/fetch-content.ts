@@ -23,19 +23,26 @@ export function fetchContent(guard: UrlGuard, raw: string, what: string): Promis
   const { url, lookup } = guard.check(raw);
   const request = url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const fail = (why: string) => reject(new BuildFailure("ContentUnavailable", `Could not fetch ${what} from ${displayUrl(url)}: ${why}.`));
-    const req = request(url, { method: "GET", lookup, timeout: CONNECT_TIMEOUT_MS, headers: { "user-agent": "model-management-builder" } }, (res) => {
-      const status = res.statusCode ?? 0;
-      if (status < 200 || status >= 300) {
-        res.resume();
-        return fail(status >= 300 && status < 400 ? `it answered ${status}, a redirect, which is not followed` : `it answered ${status}`);
-      }
-      res.setTimeout(IDLE_TIMEOUT_MS, () => res.destroy(new Error(`no data for ${IDLE_TIMEOUT_MS / 1000} s`)));
-      const length = res.headers["content-length"];
-      resolve({ body: res, size: length === undefined ? undefined : Number(length), contentType: res.headers["content-type"] });
-    });
+    const fail = (why: string) =>
+      reject(new BuildFailure("ContentUnavailable", `Could not fetch ${what} from ${displayUrl(url)}: ${why}.`));
+    const req = request(
+      url,
+      { method: "GET", lookup, timeout: CONNECT_TIMEOUT_MS, headers: { "user-agent": "model-management-builder" } },
+      (res) => {
+        const status = res.statusCode ?? 0;
+        if (status < 200 || status >= 300) {
+          res.resume();
+          return fail(status >= 300 && status < 400 ? `it answered ${status}, a redirect, which is not followed` : `it answered ${status}`);
+        }
+        res.setTimeout(IDLE_TIMEOUT_MS, () => res.destroy(new Error(`no data for ${IDLE_TIMEOUT_MS / 1000} s`)));
+        const length = res.headers["content-length"];
+        resolve({ body: res, size: length === undefined ? undefined : Number(length), contentType: res.headers["content-type"] });
+      },
+    );
     req.on("timeout", () => req.destroy(new Error("the connection timed out")));
-    req.on("error", (err: NodeJS.ErrnoException) => fail(err.code === "EADDRREFUSED" ? `refused, ${err.message}` : err.message || String(err.code)));
+    req.on("error", (err: NodeJS.ErrnoException) =>
+      fail(err.code === "EADDRREFUSED" ? `refused, ${err.message}` : err.message || String(err.code)),
+    );
     req.end();
   });
 }

@@ -10,7 +10,14 @@ import { checkDriverCompiles } from "./driver-check.js";
 import { fetchContent, type FetchedContent } from "./fetch-content.js";
 import type { ImageBuilder, ImageBuildRequest, ImageBuildResult } from "./image-builder.js";
 import { unpackArchive } from "./archive.js";
-import { DEFAULT_CONDA_BASE_IMAGE, ENV_ROOT, ENVIRONMENT_FILES, findCondaTool, gatherEnvironmentFiles, type ImageEnvironment } from "./environment-files.js";
+import {
+  DEFAULT_CONDA_BASE_IMAGE,
+  ENV_ROOT,
+  ENVIRONMENT_FILES,
+  findCondaTool,
+  gatherEnvironmentFiles,
+  type ImageEnvironment,
+} from "./environment-files.js";
 import { DEFAULT_SCHEMA_FILE, findServiceSchema } from "./service-schema-file.js";
 import { writeLayer, type LayerFile } from "./oci/layer-writer.js";
 import { OciLayout } from "./oci/oci-layout.js";
@@ -65,16 +72,33 @@ export class LocalOciBuilder implements ImageBuilder {
     await mkdir(modelsDir, { recursive: true });
     const open: OpenContent = (url, what) => this.#open(url, what, request.accountPath);
     try {
-      log.line(`Building image ${request.imageName}:${request.version} from manifest ${manifest.name} v${manifest.version} (${manifest.id})`);
-      for (const asset of [...manifest.assets].sort((a, b) => (a.id < b.id ? -1 : 1))) await this.#fetchAsset(asset, appDir, work, log, open);
+      log.line(
+        `Building image ${request.imageName}:${request.version} from manifest ${manifest.name} v${manifest.version} (${manifest.id})`,
+      );
+      for (const asset of [...manifest.assets].sort((a, b) => (a.id < b.id ? -1 : 1)))
+        await this.#fetchAsset(asset, appDir, work, log, open);
       const driverPath = join(appDir, manifest.driverProgram);
-      if (!existsSync(driverPath)) throw new BuildFailure("DriverNotFound", `The driver ${manifest.driverProgram} is not in the build (was its asset an archive without it?).`);
-      await log.step(`check driver ${manifest.driverProgram} compiles (${this.options.python} -m py_compile)`, () => checkDriverCompiles(this.options.python, driverPath, manifest.driverProgram, join(work, "pycache")));
+      if (!existsSync(driverPath))
+        throw new BuildFailure(
+          "DriverNotFound",
+          `The driver ${manifest.driverProgram} is not in the build (was its asset an archive without it?).`,
+        );
+      await log.step(`check driver ${manifest.driverProgram} compiles (${this.options.python} -m py_compile)`, () =>
+        checkDriverCompiles(this.options.python, driverPath, manifest.driverProgram, join(work, "pycache")),
+      );
 
-      const environment = await gatherEnvironmentFiles(manifest, appDir, join(work, "env"), (url, what, target) => this.#download(open, url, what, target), log);
+      const environment = await gatherEnvironmentFiles(
+        manifest,
+        appDir,
+        join(work, "env"),
+        (url, what, target) => this.#download(open, url, what, target),
+        log,
+      );
       const schema = await findServiceSchema(appDir);
       if (schema) {
-        log.line(`schema: ${schema.path} (run() arguments: ${schema.inputs.map((i) => `${i.name} ${i.type}`).join(", ") || "none"})${schema.others.length ? `; also found, not used: ${schema.others.join(", ")}` : ""}`);
+        log.line(
+          `schema: ${schema.path} (run() arguments: ${schema.inputs.map((i) => `${i.name} ${i.type}`).join(", ") || "none"})${schema.others.length ? `; also found, not used: ${schema.others.join(", ")}` : ""}`,
+        );
       }
       const image: ImageSettings = { environment, ...(schema ? { schemaFile: schema.path } : {}) };
       this.#logEnvironmentNotes(environment, log);
@@ -88,9 +112,27 @@ export class LocalOciBuilder implements ImageBuilder {
 
       const blobs = this.layout.blobsDir;
       const layers: LayerDescriptor[] = [];
-      layers.push(await log.step("layer 1/3: scoring server", () => writeLayer(serverFiles, blobs), (l) => l.size));
-      layers.push(await log.step("layer 2/3: driver and assets", () => writeLayer(appFiles, blobs), (l) => l.size));
-      layers.push(await log.step("layer 3/3: models", () => writeLayer(modelFiles, blobs), (l) => l.size));
+      layers.push(
+        await log.step(
+          "layer 1/3: scoring server",
+          () => writeLayer(serverFiles, blobs),
+          (l) => l.size,
+        ),
+      );
+      layers.push(
+        await log.step(
+          "layer 2/3: driver and assets",
+          () => writeLayer(appFiles, blobs),
+          (l) => l.size,
+        ),
+      );
+      layers.push(
+        await log.step(
+          "layer 3/3: models",
+          () => writeLayer(modelFiles, blobs),
+          (l) => l.size,
+        ),
+      );
 
       const config = await this.layout.putJson(MEDIA.config, this.#config(request, image, layers));
       const imageManifest = await this.layout.putJson(MEDIA.manifest, {
@@ -143,13 +185,21 @@ export class LocalOciBuilder implements ImageBuilder {
     if (asset.unpack) return this.#fetchAndUnpack(asset.url, what, appDir, work, log, open);
     const target = join(appDir, safeRelative(asset.id, what));
     await mkdir(join(target, ".."), { recursive: true });
-    await log.step(`${what}: fetch ${displayUrl(asset.url)}`, () => this.#download(open, asset.url, what, target), (s) => s);
+    await log.step(
+      `${what}: fetch ${displayUrl(asset.url)}`,
+      () => this.#download(open, asset.url, what, target),
+      (s) => s,
+    );
   }
 
   /** An archive (`unpack: true`): downloaded to scratch space, unpacked into `dest`, then dropped. */
   async #fetchAndUnpack(url: string, what: string, dest: string, work: string, log: BuildLog, open: OpenContent): Promise<void> {
     const archive = join(work, `download-${randomUUID()}`);
-    await log.step(`${what}: fetch ${displayUrl(url)}`, () => this.#download(open, url, what, archive), (s) => s);
+    await log.step(
+      `${what}: fetch ${displayUrl(url)}`,
+      () => this.#download(open, url, what, archive),
+      (s) => s,
+    );
     await log.step(`${what}: unpack`, () => unpackArchive(archive, dest, what));
     await rm(archive, { force: true });
   }
@@ -159,7 +209,10 @@ export class LocalOciBuilder implements ImageBuilder {
     try {
       await pipeline(content.body, createWriteStream(target));
     } catch (err) {
-      throw new BuildFailure("ContentUnavailable", `Could not fetch ${what} from ${displayUrl(url)}: ${err instanceof Error ? err.message : String(err)}.`);
+      throw new BuildFailure(
+        "ContentUnavailable",
+        `Could not fetch ${what} from ${displayUrl(url)}: ${err instanceof Error ? err.message : String(err)}.`,
+      );
     }
     return (await stat(target)).size;
   }
@@ -179,14 +232,17 @@ export class LocalOciBuilder implements ImageBuilder {
       }
       const name = modelFileName(model);
       const path = `${APP_ROOT.slice(1)}/${name}`;
-      if (files.some((f) => f.path === path)) throw new BuildFailure("FileConflict", `Two models would both be /${path}; register them from URLs with different file names.`);
+      if (files.some((f) => f.path === path))
+        throw new BuildFailure("FileConflict", `Two models would both be /${path}; register them from URLs with different file names.`);
       files.push({
         path,
         open: async () => {
           const started = Date.now();
           const content = await open(model.url, what);
           if (content.size !== undefined) {
-            content.body.once("end", () => log.line(`${what}: streamed ${formatBytes(content.size!)} from ${displayUrl(model.url)} in ${Date.now() - started} ms`));
+            content.body.once("end", () =>
+              log.line(`${what}: streamed ${formatBytes(content.size!)} from ${displayUrl(model.url)} in ${Date.now() - started} ms`),
+            );
             return { stream: content.body, size: content.size };
           }
           // No Content-Length: a tar header needs the size first, so take the file to disk.
@@ -215,10 +271,14 @@ export class LocalOciBuilder implements ImageBuilder {
           ? `conda file: ${environment.condaEnvFile}; the local runtime applies it with ${tool.name} when a service starts (cached per file)`
           : `conda file: ${environment.condaEnvFile} is NOT applied on the local runtime: there is no conda, mamba or micromamba on its PATH, so drivers run on ${python} (PYTHON)${environment.pipRequirements ? " with the pip requirements" : ""}`,
       );
-      log.line(`conda file: a Dockerfile build (ACR Tasks) starts from ${this.options.condaBaseImage ?? DEFAULT_CONDA_BASE_IMAGE} and applies it`);
+      log.line(
+        `conda file: a Dockerfile build (ACR Tasks) starts from ${this.options.condaBaseImage ?? DEFAULT_CONDA_BASE_IMAGE} and applies it`,
+      );
     }
     if (environment.pipRequirements) {
-      log.line(`pip requirements: ${environment.pipRequirements}; the local runtime installs them into a virtual environment of ${python} when a service starts (cached per file, with your pip settings); a Dockerfile build runs pip install`);
+      log.line(
+        `pip requirements: ${environment.pipRequirements}; the local runtime installs them into a virtual environment of ${python} when a service starts (cached per file, with your pip settings); a Dockerfile build runs pip install`,
+      );
     }
   }
 
@@ -236,7 +296,10 @@ export class LocalOciBuilder implements ImageBuilder {
         Labels: imageLabels(manifest, this.options.baseImage),
       },
       rootfs: { type: "layers", diff_ids: layers.map((l) => l.diffId) },
-      history: [{ created_by: "scoring server" }, { created_by: "driver and assets" }, { created_by: "models" }].map((h) => ({ created: "1970-01-01T00:00:00Z", ...h })),
+      history: [{ created_by: "scoring server" }, { created_by: "driver and assets" }, { created_by: "models" }].map((h) => ({
+        created: "1970-01-01T00:00:00Z",
+        ...h,
+      })),
     };
   }
 
@@ -289,7 +352,9 @@ export function scoringEnvironment(manifest: ManifestDocument, image: ImageSetti
     `AML_APP_ROOT=${APP_ROOT}`,
     `AML_DRIVER=${manifest.driverProgram}`,
     `AML_SCHEMA=${image.schemaFile ?? DEFAULT_SCHEMA_FILE}`,
-    ...Object.entries(image.environment).map(([property, path]) => `${ENVIRONMENT_FILES[property as keyof typeof ENVIRONMENT_FILES].env}=${path}`),
+    ...Object.entries(image.environment).map(
+      ([property, path]) => `${ENVIRONMENT_FILES[property as keyof typeof ENVIRONMENT_FILES].env}=${path}`,
+    ),
     `AML_PORT=${SCORING_PORT}`,
     "AML_HOST=0.0.0.0",
     "AML_APP_INSIGHTS_ENABLED=false",
@@ -316,7 +381,11 @@ export function imageLabels(manifest: ManifestDocument, baseImage: string): Reco
  * keeps accounts of the same name in other resource groups apart.
  */
 export function imageRepository(accountName: string, accountPath: string, imageName: string): string {
-  const account = accountName.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "") || "account";
+  const account =
+    accountName
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-+|-+$/g, "") || "account";
   const hash = createHash("sha256").update(accountPath).digest("hex").slice(0, 8);
   return `${account}-${hash}/${imageName}`;
 }
@@ -336,7 +405,8 @@ export function modelFileName(model: ModelDocument): string {
 
 function safeRelative(path: string, what: string): string {
   const normal = posix.normalize(path.replace(/\\/g, "/"));
-  if (normal.startsWith("/") || normal === ".." || normal.startsWith("../") || normal === ".") throw new BuildFailure("BadAssetId", `The ${what} id must be a relative file path.`);
+  if (normal.startsWith("/") || normal === ".." || normal.startsWith("../") || normal === ".")
+    throw new BuildFailure("BadAssetId", `The ${what} id must be a relative file path.`);
   return normal;
 }
 

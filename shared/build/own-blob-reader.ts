@@ -43,7 +43,8 @@ export class OwnBlobReader {
       const download = await this.blobs.getContainerClient(container).getBlobClient(blobName).download();
       return { body: download.readableStreamBody as Readable, size: download.contentLength, contentType: download.contentType };
     } catch (err) {
-      const why = err instanceof RestError && err.statusCode === 404 ? "there is no such blob" : err instanceof Error ? err.message : String(err);
+      const why =
+        err instanceof RestError && err.statusCode === 404 ? "there is no such blob" : err instanceof Error ? err.message : String(err);
       throw new BuildFailure("ContentUnavailable", `Could not read ${what} from ${displayUrl(url)}: ${why}.`);
     }
   }

@@ -57,11 +57,13 @@ export function schemaProblem(document: unknown): string | undefined {
   if (parts.length === 0) return 'it has neither "input" nor "output"';
   for (const part of parts) {
     const entries = (document as Record<string, unknown>)[part];
-    if (!entries || typeof entries !== "object" || Array.isArray(entries) || Object.keys(entries).length === 0) return `"${part}" does not map argument names to schemas`;
+    if (!entries || typeof entries !== "object" || Array.isArray(entries) || Object.keys(entries).length === 0)
+      return `"${part}" does not map argument names to schemas`;
     for (const [name, entry] of Object.entries(entries)) {
       const e = entry as Record<string, unknown> | null;
       if (!e || typeof e !== "object") return `${part} "${name}" is not an object`;
-      if (typeof e.type !== "number" || !Number.isInteger(e.type) || e.type < 0 || e.type > 3) return `${part} "${name}" has no "type" of 0 to 3`;
+      if (typeof e.type !== "number" || !Number.isInteger(e.type) || e.type < 0 || e.type > 3)
+        return `${part} "${name}" has no "type" of 0 to 3`;
       if (typeof e.internal !== "string") return `${part} "${name}" has no "internal" schema`;
       if (!e.swagger || typeof e.swagger !== "object") return `${part} "${name}" has no "swagger" schema`;
     }

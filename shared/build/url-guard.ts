@@ -41,7 +41,10 @@ export class UrlGuard {
     const host = url.hostname.toLowerCase();
     const entry = this.#entries.find((e) => e.protocol === url.protocol && e.port === port && e.host.test(host));
     if (!entry) {
-      const why = url.protocol === "https:" || url.protocol === "http:" ? `its host ${url.host} is not on the allow-list (FETCH_ALLOWED_ORIGINS)` : `only https is fetched`;
+      const why =
+        url.protocol === "https:" || url.protocol === "http:"
+          ? `its host ${url.host} is not on the allow-list (FETCH_ALLOWED_ORIGINS)`
+          : `only https is fetched`;
       throw new BuildFailure("UrlRefused", `Refused to fetch ${displayUrl(url)}: ${why}.`);
     }
     const allowSpecial = entry.literal;
@@ -55,7 +58,14 @@ export class UrlGuard {
         if (err) return callback(err, "", 4);
         const list = addresses as LookupAddress[];
         const bad = allowSpecial ? undefined : list.find((a) => isSpecialAddress(a.address));
-        if (bad) return callback(Object.assign(new Error(`${hostname} resolves to ${bad.address}, a private, loopback or link-local address`), { code: "EADDRREFUSED" }), "", 4);
+        if (bad)
+          return callback(
+            Object.assign(new Error(`${hostname} resolves to ${bad.address}, a private, loopback or link-local address`), {
+              code: "EADDRREFUSED",
+            }),
+            "",
+            4,
+          );
         if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, list);
         const first = list[0]!;
         callback(null, first.address, first.family);
@@ -78,14 +88,16 @@ for (const [net, bits] of [
   ["198.18.0.0", 15],
   ["224.0.0.0", 4],
   ["240.0.0.0", 4],
-] as const) special.addSubnet(net, bits, "ipv4");
+] as const)
+  special.addSubnet(net, bits, "ipv4");
 for (const [net, bits] of [
   ["::", 128],
   ["::1", 128],
   ["fc00::", 7],
   ["fe80::", 10],
   ["ff00::", 8],
-] as const) special.addSubnet(net, bits, "ipv6");
+] as const)
+  special.addSubnet(net, bits, "ipv6");
 
 /** Loopback, private, link-local (cloud metadata lives there), multicast and other non-public addresses. */
 export function isSpecialAddress(address: string): boolean {

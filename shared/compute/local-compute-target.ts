@@ -28,9 +28,11 @@ export class LocalComputeTarget implements ComputeTarget {
   }
 
   async rolloutState(targetName: string, deploymentId: string): Promise<RolloutState> {
-    const status = (await this.#call("GET", `/v1/services/${targetName}`)) as { deploymentId?: string; rollout?: { deploymentId: string; state: RolloutState["state"]; error?: string } } | undefined;
+    const status = (await this.#call("GET", `/v1/services/${targetName}`)) as
+      { deploymentId?: string; rollout?: { deploymentId: string; state: RolloutState["state"]; error?: string } } | undefined;
     if (!status) return { state: "Failed", error: "The local runtime does not know the service (was it deleted?)." };
-    if (status.rollout?.deploymentId === deploymentId) return { state: status.rollout.state, ...(status.rollout.error ? { error: status.rollout.error } : {}) };
+    if (status.rollout?.deploymentId === deploymentId)
+      return { state: status.rollout.state, ...(status.rollout.error ? { error: status.rollout.error } : {}) };
     if (status.deploymentId === deploymentId) return { state: "Succeeded" };
     return { state: "Failed", error: "Another deployment of the service replaced this one." };
   }
@@ -44,7 +46,9 @@ export class LocalComputeTarget implements ComputeTarget {
   }
 
   async logs(targetName: string, tail: number): Promise<string> {
-    const res = await fetch(`${this.options.controlUrl}/v1/services/${targetName}/logs?tail=${tail}`, { headers: { authorization: `Bearer ${this.options.controlToken}` } });
+    const res = await fetch(`${this.options.controlUrl}/v1/services/${targetName}/logs?tail=${tail}`, {
+      headers: { authorization: `Bearer ${this.options.controlToken}` },
+    });
     return res.ok ? res.text() : "";
   }
 

@@ -35,7 +35,10 @@ export interface AccountRequest<D, Q, B> extends AuthenticatedRequest<D> {
 type DepsSource<D> = () => Promise<D>;
 
 /** Runs a handler; whatever it throws becomes an ErrorResponse in one place. */
-export function endpoint<D>(getDeps: DepsSource<D>, run: (request: HttpRequest, context: InvocationContext, deps: D) => Promise<HttpResponseInit>): HttpHandler {
+export function endpoint<D>(
+  getDeps: DepsSource<D>,
+  run: (request: HttpRequest, context: InvocationContext, deps: D) => Promise<HttpResponseInit>,
+): HttpHandler {
   return async (request, context) => {
     try {
       return await run(request, context, await getDeps());
@@ -46,7 +49,10 @@ export function endpoint<D>(getDeps: DepsSource<D>, run: (request: HttpRequest, 
 }
 
 /** An endpoint for any signed-in principal: token, then api-version. */
-export function authenticatedEndpoint<D extends EndpointDeps>(getDeps: DepsSource<D>, run: (req: AuthenticatedRequest<D>) => Promise<HttpResponseInit>): HttpHandler {
+export function authenticatedEndpoint<D extends EndpointDeps>(
+  getDeps: DepsSource<D>,
+  run: (req: AuthenticatedRequest<D>) => Promise<HttpResponseInit>,
+): HttpHandler {
   return endpoint(getDeps, async (request, context, deps) => {
     const principal = await deps.authenticate(request.headers.get("authorization"));
     requireApiVersion(request);
@@ -58,7 +64,9 @@ export interface AccountEndpointSpec<D, QS extends z.ZodType | undefined, BS ext
   access: Access;
   query?: QS;
   body?: BS;
-  run: (req: AccountRequest<D, QS extends z.ZodType ? z.output<QS> : undefined, BS extends z.ZodType ? z.output<BS> : undefined>) => Promise<HttpResponseInit>;
+  run: (
+    req: AccountRequest<D, QS extends z.ZodType ? z.output<QS> : undefined, BS extends z.ZodType ? z.output<BS> : undefined>,
+  ) => Promise<HttpResponseInit>;
 }
 
 /**
@@ -67,10 +75,11 @@ export interface AccountEndpointSpec<D, QS extends z.ZodType | undefined, BS ext
  * a role too weak: 403), then query and body. Nothing is read from the body before the caller
  * is known to be allowed.
  */
-export function accountEndpoint<D extends EndpointDeps, QS extends z.ZodType | undefined = undefined, BS extends z.ZodType | undefined = undefined>(
-  getDeps: DepsSource<D>,
-  spec: AccountEndpointSpec<D, QS, BS>,
-): HttpHandler {
+export function accountEndpoint<
+  D extends EndpointDeps,
+  QS extends z.ZodType | undefined = undefined,
+  BS extends z.ZodType | undefined = undefined,
+>(getDeps: DepsSource<D>, spec: AccountEndpointSpec<D, QS, BS>): HttpHandler {
   return authenticatedEndpoint(getDeps, async ({ request, context, deps, principal }) => {
     const ref = parseParams(accountParams, request.params);
     const { account, role } = await authorize(deps.accounts, ref, principal, spec.access);
@@ -81,7 +90,12 @@ export function accountEndpoint<D extends EndpointDeps, QS extends z.ZodType | u
 }
 
 /** The caller's role on a ready account, or the error the caller may see. */
-export async function authorize(accounts: AccountRepository, ref: AccountRef, principal: Principal, access: Access): Promise<{ account: StoredAccount; role: Role }> {
+export async function authorize(
+  accounts: AccountRepository,
+  ref: AccountRef,
+  principal: Principal,
+  access: Access,
+): Promise<{ account: StoredAccount; role: Role }> {
   const path = accountPath(ref);
   const account = await accounts.get(path);
   const role = account?.roleAssignments.find((r) => r.principalId === principal.id)?.role;

@@ -11,7 +11,8 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 export function requireApiVersion(request: HttpRequest): void {
   const given = request.query.get("api-version");
-  if (!given || !(SUPPORTED_API_VERSIONS as readonly string[]).includes(given)) throw Errors.unsupportedApiVersion(given, SUPPORTED_API_VERSIONS);
+  if (!given || !(SUPPORTED_API_VERSIONS as readonly string[]).includes(given))
+    throw Errors.unsupportedApiVersion(given, SUPPORTED_API_VERSIONS);
 }
 
 export function parseParams<T extends z.ZodType>(schema: T, params: Record<string, string>): z.output<T> {
@@ -52,7 +53,8 @@ export async function readJsonBody<T extends z.ZodType>(schema: T, request: Http
   } catch (err) {
     throw Errors.invalidBody(`The request body is not valid JSON: ${err instanceof Error ? err.message : String(err)}.`);
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw Errors.invalidBody("The request body must be a JSON object.");
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw Errors.invalidBody("The request body must be a JSON object.");
   const parsed = schema.safeParse(value, { reportInput: true });
   if (!parsed.success) {
     const details = issuesToDetails(parsed.error.issues);

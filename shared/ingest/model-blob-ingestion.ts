@@ -21,9 +21,7 @@ export interface ModelIngestionDeps {
 }
 
 export type IngestionOutcome =
-  | { outcome: "registered"; model: ModelDocument }
-  | { outcome: "duplicate"; model: ModelDocument }
-  | { outcome: "ignored"; reason: string };
+  { outcome: "registered"; model: ModelDocument } | { outcome: "duplicate"; model: ModelDocument } | { outcome: "ignored"; reason: string };
 
 /** The part of an Event Grid `BlobCreated` event (Event Grid schema) the hook reads. */
 const blobEvent = z.object({
@@ -51,10 +49,14 @@ export async function ingestModelBlob(deps: ModelIngestionDeps, raw: unknown): P
   if (!event.subject.startsWith(prefix)) return ignored(`the blob (${event.subject}) is outside the ${MODEL_DROP_CONTAINER} container`);
   const blobName = event.subject.slice(prefix.length);
   const segments = blobName.split("/");
-  if (segments.length !== 5 || segments.some((s) => s.length === 0)) return ignored(`the blob ${MODEL_DROP_CONTAINER}/${blobName} is not laid out as ${LAYOUT}`);
+  if (segments.length !== 5 || segments.some((s) => s.length === 0))
+    return ignored(`the blob ${MODEL_DROP_CONTAINER}/${blobName} is not laid out as ${LAYOUT}`);
   const [subscriptionId, resourceGroupName, accountName, modelName] = segments as [string, string, string, string, string];
   const account = accountParams.safeParse({ subscriptionId, resourceGroupName, accountName });
-  if (!account.success) return ignored(`the blob ${MODEL_DROP_CONTAINER}/${blobName} does not name an account (${account.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")})`);
+  if (!account.success)
+    return ignored(
+      `the blob ${MODEL_DROP_CONTAINER}/${blobName} does not name an account (${account.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")})`,
+    );
   if (!deps.ownBlobs.owns(event.data.url)) return ignored(`the blob's URL is not in the service's storage account`);
   const pk = accountPath(account.data);
   if (!(await deps.accounts.get(pk))) return ignored(`there is no account ${pk}`);
@@ -73,12 +75,20 @@ export async function ingestModelBlob(deps: ModelIngestionDeps, raw: unknown): P
   const request = modelRequest.safeParse({
     name: modelName,
     ...(metadata.description ? { description: metadata.description } : {}),
-    ...(metadata.tags ? { tags: metadata.tags.split(",").map((t) => t.trim()).filter(Boolean) } : {}),
+    ...(metadata.tags
+      ? {
+          tags: metadata.tags
+            .split(",")
+            .map((t) => t.trim())
+            .filter(Boolean),
+        }
+      : {}),
     mimeType: event.data.contentType || "application/octet-stream",
     ...(metadata.unpack ? { unpack: metadata.unpack.toLowerCase() === "true" } : {}),
     url: event.data.url,
   });
-  if (!request.success) return ignored(`the blob's model is not valid: ${request.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
+  if (!request.success)
+    return ignored(`the blob's model is not valid: ${request.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
 
   const createdAt = new Date().toISOString();
   try {
@@ -94,7 +104,9 @@ export async function ingestModelBlob(deps: ModelIngestionDeps, raw: unknown): P
 
 /** A UUID-shaped id that is the same for the same blob content (URL and ETag), and only then. */
 export function idForBlob(url: string, eTag: string): string {
-  const h = createHash("sha256").update(`${url}\n${eTag.replace(/^"|"$/g, "")}`).digest("hex");
+  const h = createHash("sha256")
+    .update(`${url}\n${eTag.replace(/^"|"$/g, "")}`)
+    .digest("hex");
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 

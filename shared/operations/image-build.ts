@@ -58,7 +58,8 @@ export function imageBuildKind(deps: ImageBuildDeps): OperationKind<BuildAttempt
       attempt.flusher = new LiveLogFlusher(() => writeLog(deps, attempt, ctx), log);
       try {
         const builder = deps.builderFor(image.computeResourceId);
-        if (!builder) throw new OperationFailure("NoImageBuilder", `No image builder serves the compute resource "${image.computeResourceId}".`);
+        if (!builder)
+          throw new OperationFailure("NoImageBuilder", `No image builder serves the compute resource "${image.computeResourceId}".`);
         const manifest = await deps.manifests.get(pk, image.manifestId);
         if (!manifest) throw new OperationFailure("ManifestNotFound", `The image's manifest ${image.manifestId} no longer exists.`);
         const models: ModelDocument[] = [];
@@ -67,7 +68,16 @@ export function imageBuildKind(deps: ImageBuildDeps): OperationKind<BuildAttempt
           if (!model) throw new OperationFailure("ModelNotFound", `The manifest's model ${id} no longer exists.`);
           models.push(model);
         }
-        const built = await builder.build({ imageId: image.id, imageName: image.name, version: image.version, accountPath: pk, accountName: parseAccountPath(pk).accountName, manifest, models, log });
+        const built = await builder.build({
+          imageId: image.id,
+          imageName: image.name,
+          version: image.version,
+          accountPath: pk,
+          accountName: parseAccountPath(pk).accountName,
+          manifest,
+          models,
+          log,
+        });
         return { imageLocation: built.imageLocation, digest: built.digest };
       } catch (err) {
         // The builder's own "cannot succeed as asked" is the operation's.

@@ -63,5 +63,9 @@ export interface OperationKind<Subject, Result> {
    * operation, or not at all (then read again). `subject` is missing when the operation is ended
    * from outside an attempt (its message poisoned, its deadline passed).
    */
-  ended(operation: WithEtag<OperationDocument>, outcome: Outcome<Result>, subject: Subject | undefined): Promise<WithEtag<StoredDocument>[]>;
+  ended(
+    operation: WithEtag<OperationDocument>,
+    outcome: Outcome<Result>,
+    subject: Subject | undefined,
+  ): Promise<WithEtag<StoredDocument>[]>;
 }

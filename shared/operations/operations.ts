@@ -62,7 +62,12 @@ export class Operations {
   }
 
   /** A new operation (NotStarted) on a resource, for the resource's repository to write with it. */
-  static create(type: OperationType, pk: string, resource: { id: string; path: string }, extra: Pick<OperationDocument, "deploymentId"> = {}): OperationDocument {
+  static create(
+    type: OperationType,
+    pk: string,
+    resource: { id: string; path: string },
+    extra: Pick<OperationDocument, "deploymentId"> = {},
+  ): OperationDocument {
     return {
       id: randomUUID(),
       pk,
@@ -128,7 +133,13 @@ export class Operations {
     const op = await this.options.store.get(message.accountPath, message.operationId);
     if (!op || isTerminal(op.state)) return;
     const last = op.lastAttemptError ? `; the last one: ${op.lastAttemptError}` : "";
-    await this.#finish(kind, op.pk, op.id, { state: "Failed", error: { code: kind.poisonCode, message: `The ${kind.noun} failed on every attempt${last}.`, statusCode: 500 } }, undefined);
+    await this.#finish(
+      kind,
+      op.pk,
+      op.id,
+      { state: "Failed", error: { code: kind.poisonCode, message: `The ${kind.noun} failed on every attempt${last}.`, statusCode: 500 } },
+      undefined,
+    );
   }
 
   /**
@@ -147,7 +158,20 @@ export class Operations {
       if (!kind) continue;
       if (Date.parse(op.createdTime) < now - deadlineMs) {
         const last = op.lastAttemptError ? `; its last attempt failed: ${op.lastAttemptError}` : "";
-        await this.#finish(kind, op.pk, op.id, { state: "Failed", error: { code: "OperationTimedOut", message: `The ${kind.noun} did not finish within ${Math.round(deadlineMs / 1000)} s${last}.`, statusCode: 500 } }, undefined);
+        await this.#finish(
+          kind,
+          op.pk,
+          op.id,
+          {
+            state: "Failed",
+            error: {
+              code: "OperationTimedOut",
+              message: `The ${kind.noun} did not finish within ${Math.round(deadlineMs / 1000)} s${last}.`,
+              statusCode: 500,
+            },
+          },
+          undefined,
+        );
         failed++;
         continue;
       }
@@ -160,19 +184,34 @@ export class Operations {
   }
 
   /** Marks the operation Running with its resource as the kind has it run, in one ETag-checked write. */
-  async #start(kind: OperationKind<unknown, unknown>, message: OperationMessage, warn: (m: string) => void): Promise<{ subject: unknown; ctx: AttemptContext } | undefined> {
+  async #start(
+    kind: OperationKind<unknown, unknown>,
+    message: OperationMessage,
+    warn: (m: string) => void,
+  ): Promise<{ subject: unknown; ctx: AttemptContext } | undefined> {
     const { store } = this.options;
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
       const op = await store.get(message.accountPath, message.operationId);
       if (!op || isTerminal(op.state)) return undefined;
-      const running: WithEtag<OperationDocument> = { ...op, state: "Running", heartbeatAt: new Date().toISOString(), attempts: (op.attempts ?? 0) + 1 };
+      const running: WithEtag<OperationDocument> = {
+        ...op,
+        state: "Running",
+        heartbeatAt: new Date().toISOString(),
+        attempts: (op.attempts ?? 0) + 1,
+      };
       const ctx: AttemptContext = { operation: running, warn };
       let subject: unknown;
       try {
         subject = await kind.load(ctx);
       } catch (err) {
         if (!(err instanceof OperationFailure)) throw err;
-        await this.#finish(kind, op.pk, op.id, { state: "Failed", error: { code: err.code, message: err.message, statusCode: 400 } }, undefined);
+        await this.#finish(
+          kind,
+          op.pk,
+          op.id,
+          { state: "Failed", error: { code: err.code, message: err.message, statusCode: 400 } },
+          undefined,
+        );
         return undefined;
       }
       if (await store.commit(running, await kind.running(subject, ctx))) return { subject, ctx };
@@ -186,7 +225,12 @@ export class Operations {
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
       const op = await store.get(pk, id);
       if (!op || isTerminal(op.state)) return;
-      const ended: WithEtag<OperationDocument> = { ...op, state: outcome.state, endTime: new Date().toISOString(), ...(outcome.state === "Failed" ? { error: outcome.error } : {}) };
+      const ended: WithEtag<OperationDocument> = {
+        ...op,
+        state: outcome.state,
+        endTime: new Date().toISOString(),
+        ...(outcome.state === "Failed" ? { error: outcome.error } : {}),
+      };
       if (await store.commit(ended, await kind.ended(ended, outcome, subject))) return;
     }
     throw new Error(`Operation ${id} kept changing while it was being finished.`);

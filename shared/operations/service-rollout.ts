@@ -1,6 +1,14 @@
 import { OperationFailure, type MessageQueue, type OperationKind } from "./operation-kind.js";
 import { DeploymentRefused, type ComputeTarget } from "../compute/compute-target.js";
-import type { DeploymentDocument, ImageDocument, ManifestDocument, ModelDocument, ServiceDocument, StoredDocument, WithEtag } from "../store/documents.js";
+import type {
+  DeploymentDocument,
+  ImageDocument,
+  ManifestDocument,
+  ModelDocument,
+  ServiceDocument,
+  StoredDocument,
+  WithEtag,
+} from "../store/documents.js";
 import { deploymentSpecOf } from "../services/deployment-spec.js";
 
 /** What a rollout reads, declared here: the Cosmos repositories are one implementation. */
@@ -64,7 +72,9 @@ export function serviceRolloutKind(deps: ServiceRolloutDeps): OperationKind<Roll
         throw new OperationFailure("ImageNotReady", `The image ${deployment.imageId} is not a successfully built image.`);
       }
       const manifest = await deps.manifests.get(pk, image.manifestId);
-      const models = (await Promise.all((manifest?.modelIds ?? []).map((id) => deps.models.get(pk, id)))).filter((m): m is ModelDocument => m !== undefined);
+      const models = (await Promise.all((manifest?.modelIds ?? []).map((id) => deps.models.get(pk, id)))).filter(
+        (m): m is ModelDocument => m !== undefined,
+      );
       const keys = { primary: deps.secrets.open(service.keys.primary), secondary: deps.secrets.open(service.keys.secondary) };
       try {
         await target.deploy(deploymentSpecOf(service, deployment, image, models, keys));
@@ -88,24 +98,40 @@ export function serviceRolloutKind(deps: ServiceRolloutDeps): OperationKind<Roll
       const service = await deps.services.get(pk, operation.resourceId);
       const deployment = operation.deploymentId ? await deps.services.getDeployment(pk, operation.deploymentId) : undefined;
       const docs: WithEtag<StoredDocument>[] = [];
-      if (deployment) docs.push(deploymentAs(deployment, { status: outcome.state, ...(outcome.state === "Failed" ? { expiredAt: now } : {}) }));
+      if (deployment)
+        docs.push(deploymentAs(deployment, { status: outcome.state, ...(outcome.state === "Failed" ? { expiredAt: now } : {}) }));
       if (!service) return docs;
       if (outcome.state === "Failed") {
         // A failed update leaves the service on its deployment; a failed first deployment leaves it Failed.
-        docs.push(serviceAs(service, { state: service.currentDeploymentId ? service.state : "Failed", error: outcome.error, updatedAt: now }));
+        docs.push(
+          serviceAs(service, { state: service.currentDeploymentId ? service.state : "Failed", error: outcome.error, updatedAt: now }),
+        );
         return docs;
       }
-      const replaced = service.currentDeploymentId && service.currentDeploymentId !== deployment?.id ? await deps.services.getDeployment(pk, service.currentDeploymentId) : undefined;
+      const replaced =
+        service.currentDeploymentId && service.currentDeploymentId !== deployment?.id
+          ? await deps.services.getDeployment(pk, service.currentDeploymentId)
+          : undefined;
       if (replaced && !replaced.expiredAt) docs.push(deploymentAs(replaced, { expiredAt: now }));
       const { error: _cleared, ...rest } = service;
       void _cleared;
-      docs.push(serviceAs(rest, { ...outcome.result, state: "Succeeded", ...(deployment ? { currentDeploymentId: deployment.id } : {}), updatedAt: now }));
+      docs.push(
+        serviceAs(rest, {
+          ...outcome.result,
+          state: "Succeeded",
+          ...(deployment ? { currentDeploymentId: deployment.id } : {}),
+          updatedAt: now,
+        }),
+      );
       return docs;
     },
   };
 }
 
-const deploymentAs = (d: WithEtag<DeploymentDocument>, changes: Partial<DeploymentDocument>): WithEtag<DeploymentDocument> => ({ ...d, ...changes });
+const deploymentAs = (d: WithEtag<DeploymentDocument>, changes: Partial<DeploymentDocument>): WithEtag<DeploymentDocument> => ({
+  ...d,
+  ...changes,
+});
 const serviceAs = (s: WithEtag<ServiceDocument>, changes: Partial<ServiceDocument>): WithEtag<ServiceDocument> => ({ ...s, ...changes });
 
 /** Waits for the target to report the deployment rolled out; the scoring URL when it learnt one. */
@@ -114,8 +140,13 @@ async function rolledOut(target: ComputeTarget, targetName: string, deploymentId
   for (;;) {
     const state = await target.rolloutState(targetName, deploymentId);
     if (state.state === "Succeeded") return state.scoringUri;
-    if (state.state === "Failed") throw new OperationFailure("DeploymentFailed", `The deployment did not become healthy and was rolled back: ${state.error ?? "no reason given"}`);
-    if (Date.now() > deadline) throw new OperationFailure("DeploymentTimedOut", `The deployment did not become healthy within ${timeoutMs / 1000} s.`);
+    if (state.state === "Failed")
+      throw new OperationFailure(
+        "DeploymentFailed",
+        `The deployment did not become healthy and was rolled back: ${state.error ?? "no reason given"}`,
+      );
+    if (Date.now() > deadline)
+      throw new OperationFailure("DeploymentTimedOut", `The deployment did not become healthy within ${timeoutMs / 1000} s.`);
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }

@@ -19,6 +19,8 @@ export class WorkQueue<T> {
       throw err;
     });
     await this.#ready;
-    await this.client.sendMessage(Buffer.from(JSON.stringify(message)).toString("base64"), { visibilityTimeout: options.visibilityTimeoutSeconds });
+    await this.client.sendMessage(Buffer.from(JSON.stringify(message)).toString("base64"), {
+      visibilityTimeout: options.visibilityTimeoutSeconds,
+    });
   }
 }

@@ -47,6 +47,10 @@ export const DEFAULT_PAGE_SIZE = 100;
 /** The path segments naming an account, with Azure's naming rules. */
 export const accountParams = z.object({
   subscriptionId: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, "must be a subscription id (letters, digits and hyphens)"),
-  resourceGroupName: z.string().regex(/^[-\w.()]{0,89}[-\w()]$/, "must be 1-90 letters, digits, '-', '_', '.', '(' or ')', not ending in '.'"),
-  accountName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, "must be 1-64 letters, digits, '-' or '_', starting with a letter or digit"),
+  resourceGroupName: z
+    .string()
+    .regex(/^[-\w.()]{0,89}[-\w()]$/, "must be 1-90 letters, digits, '-', '_', '.', '(' or ')', not ending in '.'"),
+  accountName: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, "must be 1-64 letters, digits, '-' or '_', starting with a letter or digit"),
 });

@@ -6,7 +6,10 @@ export const imageRequest = z.object({
   name: z
     .string()
     .max(128, "must be at most 128 characters")
-    .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*$/, "must be a Docker repository name: lowercase letters and digits, separated by '.', '_' or '-'"),
+    .regex(
+      /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/,
+      "must be a Docker repository name: lowercase letters and digits, separated by '.', '_' or '-'",
+    ),
   description,
   computeResourceId: displayString(1024),
   imageType: z.enum(["Docker"]),

@@ -15,7 +15,10 @@ export const manifestRequest = z
     description,
     driverProgram: displayString(255),
     assets: z.array(assetSchema).min(1, "must list at least the driver program's asset").max(100, "must have at most 100 assets"),
-    modelIds: z.array(z.string().min(1, "must not be empty").max(64, "is not a model id")).max(100, "must have at most 100 models").optional(),
+    modelIds: z
+      .array(z.string().min(1, "must not be empty").max(64, "is not a model id"))
+      .max(100, "must have at most 100 models")
+      .optional(),
     modelType: z.enum(["Registered"]).optional(),
     targetRuntime: z.object({
       runtimeType: z.enum(["Python", "SparkPython"]),
@@ -26,7 +29,12 @@ export const manifestRequest = z
   .superRefine((m, ctx) => {
     const seen = new Set<string>();
     m.assets.forEach((a, i) => {
-      if (seen.has(a.id)) ctx.addIssue({ code: "custom", path: ["assets", i, "id"], message: `is used by another asset ("${a.id}"): asset ids must be unique` });
+      if (seen.has(a.id))
+        ctx.addIssue({
+          code: "custom",
+          path: ["assets", i, "id"],
+          message: `is used by another asset ("${a.id}"): asset ids must be unique`,
+        });
       seen.add(a.id);
     });
   });

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { displayString, pageQuery } from "./common.js";
 
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int("must be an integer").min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.number().int("must be an integer").min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
 
 export const autoScalerSchema = z.object({
   autoscaleEnabled: z.boolean(),
@@ -15,7 +16,9 @@ export const autoScalerSchema = z.object({
 const cpuQuantity = z
   .union([z.number().positive("must be more than 0").transform(String), z.string()])
   .pipe(z.string().regex(/^(\d+(\.\d+)?|\d+m)$/, "must be a Kubernetes CPU quantity such as 0.5 or 500m"));
-const memoryQuantity = z.string().regex(/^\d+(\.\d+)?(E|P|T|G|M|k|K|Ei|Pi|Ti|Gi|Mi|Ki)?$/, "must be a Kubernetes memory quantity such as 2G or 512Mi");
+const memoryQuantity = z
+  .string()
+  .regex(/^\d+(\.\d+)?(E|P|T|G|M|k|K|Ei|Pi|Ti|Gi|Mi|Ki)?$/, "must be a Kubernetes memory quantity such as 2G or 512Mi");
 
 const settings = {
   imageId: z.string().min(1, "must not be empty").max(64, "is not an image id"),
@@ -29,7 +32,11 @@ const settings = {
 
 function checkReplicas(s: { numReplicas?: number; autoScaler?: z.output<typeof autoScalerSchema> }, ctx: z.RefinementCtx): void {
   if (s.autoScaler?.autoscaleEnabled && s.numReplicas !== undefined) {
-    ctx.addIssue({ code: "custom", path: ["numReplicas"], message: "cannot be given when the autoscaler is enabled (autoScaler.minReplicas and maxReplicas set the range)" });
+    ctx.addIssue({
+      code: "custom",
+      path: ["numReplicas"],
+      message: "cannot be given when the autoscaler is enabled (autoScaler.minReplicas and maxReplicas set the range)",
+    });
   }
   const a = s.autoScaler;
   if (a?.minReplicas !== undefined && a.maxReplicas !== undefined && a.minReplicas > a.maxReplicas) {
@@ -40,7 +47,12 @@ function checkReplicas(s: { numReplicas?: number; autoScaler?: z.output<typeof a
 /** ServiceCreateRequest. The name is part of the scoring URL, so it follows Kubernetes' rules for names. */
 export const serviceCreateRequest = z
   .object({
-    name: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/, "must be 1-32 lowercase letters, digits or '-', starting and ending with a letter or digit"),
+    name: z
+      .string()
+      .regex(
+        /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/,
+        "must be 1-32 lowercase letters, digits or '-', starting and ending with a letter or digit",
+      ),
     description: displayString(4096).optional(),
     computeResource: z.object({ id: displayString(1024), type: z.enum(["Cluster"]).optional() }),
     ...settings,

@@ -9,7 +9,13 @@ export const DEFAULT_MAX_CONCURRENT_REQUESTS = 5;
 export const AUTOSCALER_DEFAULTS = { minReplicas: 1, maxReplicas: 10, refreshPeriodInSeconds: 1, targetUtilization: 70 };
 
 /** What the compute target runs for a deployment of a service. */
-export function deploymentSpecOf(service: ServiceDocument, deployment: DeploymentDocument, image: ImageDocument, models: ModelDocument[], keys: { primary: string; secondary: string }): DeploymentSpec {
+export function deploymentSpecOf(
+  service: ServiceDocument,
+  deployment: DeploymentDocument,
+  image: ImageDocument,
+  models: ModelDocument[],
+  keys: { primary: string; secondary: string },
+): DeploymentSpec {
   const s = deployment.settings;
   const a = s.autoScaler?.autoscaleEnabled ? { ...AUTOSCALER_DEFAULTS, ...stripUndefined(s.autoScaler) } : undefined;
   return {
@@ -17,7 +23,16 @@ export function deploymentSpecOf(service: ServiceDocument, deployment: Deploymen
     deploymentId: deployment.id,
     image: { location: image.imageLocation!, digest: image.digest! },
     replicas: a ? a.minReplicas : (s.numReplicas ?? DEFAULT_REPLICAS),
-    ...(a ? { autoscaler: { minReplicas: a.minReplicas, maxReplicas: a.maxReplicas, targetUtilization: a.targetUtilization, refreshPeriodInSeconds: a.refreshPeriodInSeconds } } : {}),
+    ...(a
+      ? {
+          autoscaler: {
+            minReplicas: a.minReplicas,
+            maxReplicas: a.maxReplicas,
+            targetUtilization: a.targetUtilization,
+            refreshPeriodInSeconds: a.refreshPeriodInSeconds,
+          },
+        }
+      : {}),
     maxConcurrentRequestsPerContainer: s.maxConcurrentRequestsPerContainer ?? DEFAULT_MAX_CONCURRENT_REQUESTS,
     ...(s.containerResourceReservation ? { containerResourceReservation: s.containerResourceReservation } : {}),
     keys,
@@ -38,7 +53,10 @@ export function dataCollectionTarget(service: ServiceDocument, models: ModelDocu
   return {
     container: "modeldata",
     servicePrefix,
-    models: models.map((m) => ({ names: [...new Set([m.name, modelFileName(m)])], prefix: `${servicePrefix}/${m.id}-${m.name.replace(/[\/\\]/g, "_")}-${m.version}` })),
+    models: models.map((m) => ({
+      names: [...new Set([m.name, modelFileName(m)])],
+      prefix: `${servicePrefix}/${m.id}-${m.name.replace(/[\/\\]/g, "_")}-${m.version}`,
+    })),
   };
 }
 

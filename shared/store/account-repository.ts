@@ -32,7 +32,13 @@ export class AccountRepository {
   }
 
   /** The ready accounts of a resource group that a principal has a role on (a cross-partition query). */
-  listVisible(subscriptionId: string, resourceGroupName: string, principalId: string, pageSize: number, skipToken: string | undefined): Promise<Page<StoredAccount>> {
+  listVisible(
+    subscriptionId: string,
+    resourceGroupName: string,
+    principalId: string,
+    pageSize: number,
+    skipToken: string | undefined,
+  ): Promise<Page<StoredAccount>> {
     return queryPage<StoredAccount>(
       this.container,
       {
@@ -50,7 +56,16 @@ export class AccountRepository {
 
   async countOfKind(pk: string, kind: string): Promise<number> {
     const { resources } = await this.container.items
-      .query<number>({ query: "SELECT VALUE COUNT(1) FROM c WHERE c.pk = @pk AND c.kind = @k", parameters: [{ name: "@pk", value: pk }, { name: "@k", value: kind }] }, { partitionKey: pk })
+      .query<number>(
+        {
+          query: "SELECT VALUE COUNT(1) FROM c WHERE c.pk = @pk AND c.kind = @k",
+          parameters: [
+            { name: "@pk", value: pk },
+            { name: "@k", value: kind },
+          ],
+        },
+        { partitionKey: pk },
+      )
       .fetchAll();
     return resources[0] ?? 0;
   }
@@ -59,7 +74,16 @@ export class AccountRepository {
   async deleteAll(pk: string): Promise<void> {
     for (;;) {
       const { resources } = await this.container.items
-        .query<{ id: string }>({ query: "SELECT c.id FROM c WHERE c.pk = @pk AND c.id != @account", parameters: [{ name: "@pk", value: pk }, { name: "@account", value: ACCOUNT_DOCUMENT_ID }] }, { partitionKey: pk, maxItemCount: 100 })
+        .query<{ id: string }>(
+          {
+            query: "SELECT c.id FROM c WHERE c.pk = @pk AND c.id != @account",
+            parameters: [
+              { name: "@pk", value: pk },
+              { name: "@account", value: ACCOUNT_DOCUMENT_ID },
+            ],
+          },
+          { partitionKey: pk, maxItemCount: 100 },
+        )
         .fetchNext();
       if (resources.length === 0) break;
       await Promise.all(resources.map((r) => this.#deleteIfPresent(r.id, pk)));

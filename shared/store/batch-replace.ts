@@ -16,5 +16,7 @@ export async function replaceTogether(container: Container, pk: string, docs: Wi
   const results = response.result ?? [];
   if (results.length === docs.length && results.every((r) => r.statusCode >= 200 && r.statusCode < 300)) return true;
   if (results.some((r) => r.statusCode === 412) || response.code === 412) return false;
-  throw new Error(`Replacing ${docs.map((d) => `${d.kind} ${d.id}`).join(", ")} failed: batch answered ${results.map((r) => r.statusCode).join(", ") || response.code}.`);
+  throw new Error(
+    `Replacing ${docs.map((d) => `${d.kind} ${d.id}`).join(", ")} failed: batch answered ${results.map((r) => r.statusCode).join(", ") || response.code}.`,
+  );
 }

@@ -26,7 +26,16 @@ export class ModelRepository {
   async existingIds(pk: string, ids: string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
     const { resources } = await this.container.items
-      .query<string>({ query: "SELECT VALUE c.id FROM c WHERE c.pk = @pk AND c.kind = 'model' AND ARRAY_CONTAINS(@ids, c.id)", parameters: [{ name: "@pk", value: pk }, { name: "@ids", value: ids }] }, { partitionKey: pk })
+      .query<string>(
+        {
+          query: "SELECT VALUE c.id FROM c WHERE c.pk = @pk AND c.kind = 'model' AND ARRAY_CONTAINS(@ids, c.id)",
+          parameters: [
+            { name: "@pk", value: pk },
+            { name: "@ids", value: ids },
+          ],
+        },
+        { partitionKey: pk },
+      )
       .fetchAll();
     return new Set(resources);
   }

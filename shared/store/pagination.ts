@@ -43,7 +43,10 @@ export async function queryPage<T>(container: Container, query: SqlQuerySpec, re
     throw err;
   }
   const next = response.continuationToken;
-  return { items: response.resources, ...(next && response.hasMoreResults !== false ? { nextSkipToken: wrapSkipToken(next, request.queryKey) } : {}) };
+  return {
+    items: response.resources,
+    ...(next && response.hasMoreResults !== false ? { nextSkipToken: wrapSkipToken(next, request.queryKey) } : {}),
+  };
 }
 
 function digest(body: string): string {

@@ -15,7 +15,11 @@ const withoutEtag = <T extends object>(doc: T): T => {
   return rest as T;
 };
 
-const create = (pk: string, doc: StoredDocument): OperationInput => ({ operationType: "Create", partitionKey: pk, resourceBody: doc as unknown as JSONObject });
+const create = (pk: string, doc: StoredDocument): OperationInput => ({
+  operationType: "Create",
+  partitionKey: pk,
+  resourceBody: doc as unknown as JSONObject,
+});
 
 export class ServiceRepository {
   constructor(private readonly container: Container) {}
@@ -26,11 +30,16 @@ export class ServiceRepository {
    */
   async create(service: ServiceDocument, deployment: DeploymentDocument, operation: OperationDocument): Promise<boolean> {
     const claim: ServiceNameClaim = { id: claimIdOf(service.name), pk: service.pk, kind: "service-name", serviceId: service.id };
-    const response = await this.container.items.batch([create(service.pk, claim), create(service.pk, service), create(service.pk, deployment), create(service.pk, operation)], service.pk);
+    const response = await this.container.items.batch(
+      [create(service.pk, claim), create(service.pk, service), create(service.pk, deployment), create(service.pk, operation)],
+      service.pk,
+    );
     const results = response.result ?? [];
     if (results.every((r) => r.statusCode >= 200 && r.statusCode < 300) && results.length === 4) return true;
     if (results[0]?.statusCode === 409) return false;
-    throw new Error(`Creating service ${service.name} failed: batch answered ${results.map((r) => r.statusCode).join(", ") || response.code}.`);
+    throw new Error(
+      `Creating service ${service.name} failed: batch answered ${results.map((r) => r.statusCode).join(", ") || response.code}.`,
+    );
   }
 
   /** Replaces the service (if unchanged since read) and creates the update's deployment and operation, together. */
@@ -47,7 +56,9 @@ export class ServiceRepository {
     const results = response.result ?? [];
     if (results.length === 3 && results.every((r) => r.statusCode >= 200 && r.statusCode < 300)) return true;
     if (results[0]?.statusCode === 412) return false;
-    throw new Error(`Updating service ${service.name} failed: batch answered ${results.map((r) => r.statusCode).join(", ") || response.code}.`);
+    throw new Error(
+      `Updating service ${service.name} failed: batch answered ${results.map((r) => r.statusCode).join(", ") || response.code}.`,
+    );
   }
 
   get(pk: string, id: string): Promise<WithEtag<ServiceDocument> | undefined> {
@@ -64,7 +75,8 @@ export class ServiceRepository {
    */
   async delete(service: ServiceDocument): Promise<void> {
     const current = service.currentDeploymentId ? await this.getDeployment(service.pk, service.currentDeploymentId) : undefined;
-    if (current && !current.expiredAt) await this.container.item(current.id, current.pk).replace({ ...withoutEtag(current), expiredAt: new Date().toISOString() });
+    if (current && !current.expiredAt)
+      await this.container.item(current.id, current.pk).replace({ ...withoutEtag(current), expiredAt: new Date().toISOString() });
     for (const id of [service.id, claimIdOf(service.name)]) {
       try {
         await this.container.item(id, service.pk).delete();
@@ -106,7 +118,12 @@ export class ServiceRepository {
       where.push("c.serviceId = @serviceId");
       parameters.push({ name: "@serviceId", value: serviceId });
     }
-    const { resources } = await this.container.items.query<DeploymentDocument>({ query: `SELECT * FROM c WHERE ${where.join(" AND ")} ORDER BY c.createdAt DESC`, parameters }, { partitionKey: pk }).fetchAll();
+    const { resources } = await this.container.items
+      .query<DeploymentDocument>(
+        { query: `SELECT * FROM c WHERE ${where.join(" AND ")} ORDER BY c.createdAt DESC`, parameters },
+        { partitionKey: pk },
+      )
+      .fetchAll();
     return resources;
   }
 }

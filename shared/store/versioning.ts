@@ -37,9 +37,19 @@ export async function createVersioned<T extends StoredDocument & { version: numb
     const version = (counter?.lastVersion ?? 0) + 1;
     const doc = build(version);
     const counterOp: OperationInput = counter
-      ? { operationType: "Replace", id: counterId, partitionKey: pk, ifMatch: counter._etag, resourceBody: { id: counterId, pk, kind: "counter", lastVersion: version } }
+      ? {
+          operationType: "Replace",
+          id: counterId,
+          partitionKey: pk,
+          ifMatch: counter._etag,
+          resourceBody: { id: counterId, pk, kind: "counter", lastVersion: version },
+        }
       : { operationType: "Create", partitionKey: pk, resourceBody: { id: counterId, pk, kind: "counter", lastVersion: version } };
-    const creates: OperationInput[] = [doc, ...companions(doc)].map((d) => ({ operationType: "Create", partitionKey: pk, resourceBody: d as unknown as JSONObject }));
+    const creates: OperationInput[] = [doc, ...companions(doc)].map((d) => ({
+      operationType: "Create",
+      partitionKey: pk,
+      resourceBody: d as unknown as JSONObject,
+    }));
     const response = await container.items.batch([counterOp, ...creates], pk);
     const results = response.result ?? [];
     if (results.length === creates.length + 1 && results.every((r) => r.statusCode >= 200 && r.statusCode < 300)) {
@@ -47,7 +57,9 @@ export async function createVersioned<T extends StoredDocument & { version: numb
     }
     const counterStatus = results[0]?.statusCode ?? response.code;
     if (counterStatus !== 412 && counterStatus !== 409) {
-      throw new Error(`Versioned create of ${counterScope} "${name}" failed: batch answered ${results.map((r) => r.statusCode).join(", ") || response.code}.`);
+      throw new Error(
+        `Versioned create of ${counterScope} "${name}" failed: batch answered ${results.map((r) => r.statusCode).join(", ") || response.code}.`,
+      );
     }
     // Lost the race: back off a little (jittered, growing) and take the next version.
     await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** Math.min(attempt, 6))));

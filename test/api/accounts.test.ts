@@ -55,8 +55,12 @@ describe("accounts", () => {
       expect((await me.put(path, {})).status).toBe(201);
       mine.push(`mine-${i}`);
     }
-    expect((await other.put(`subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/${rg}/accounts/theirs`, {})).status).toBe(201);
-    const { items, pages } = await readAllPages(me, `subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/${rg}/accounts`, { count: "2" });
+    expect((await other.put(`subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/${rg}/accounts/theirs`, {})).status).toBe(
+      201,
+    );
+    const { items, pages } = await readAllPages(me, `subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/${rg}/accounts`, {
+      count: "2",
+    });
     expect(items.map((a) => a.name)).toEqual(mine);
     expect(pages).toBe(3);
   });
@@ -71,7 +75,9 @@ describe("accounts", () => {
     expect(change.status).toBe(200);
     expect(change.body.role).toBe("Owner");
     const list = await api.get(`${path}/roleAssignments`);
-    expect(list.body.value.map((r: { principalId: string; role: string }) => `${r.principalId}:${r.role}`).sort()).toEqual([`${LOCAL_USER}:Owner`, `${bob}:Owner`].sort());
+    expect(list.body.value.map((r: { principalId: string; role: string }) => `${r.principalId}:${r.role}`).sort()).toEqual(
+      [`${LOCAL_USER}:Owner`, `${bob}:Owner`].sort(),
+    );
     expect((await api.delete(`${path}/roleAssignments/${bob}`)).status).toBe(200);
     expect((await api.delete(`${path}/roleAssignments/${bob}`)).status).toBe(204);
     const demote = await api.put(`${path}/roleAssignments/${LOCAL_USER}`, { role: "Reader" });

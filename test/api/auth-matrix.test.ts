@@ -36,26 +36,68 @@ beforeAll(async () => {
     { name: "getAccount", method: "GET", path: (a) => a, access: "read" },
     { name: "putAccount", method: "PUT", path: (a) => a, body: () => ({ description: "matrix" }), access: "write" },
     { name: "listRoleAssignments", method: "GET", path: (a) => `${a}/roleAssignments`, access: "read" },
-    { name: "putRoleAssignment", method: "PUT", path: (a) => `${a}/roleAssignments/extra-principal`, body: () => ({ role: "Reader" }), access: "manage" },
+    {
+      name: "putRoleAssignment",
+      method: "PUT",
+      path: (a) => `${a}/roleAssignments/extra-principal`,
+      body: () => ({ role: "Reader" }),
+      access: "manage",
+    },
     { name: "deleteRoleAssignment", method: "DELETE", path: (a) => `${a}/roleAssignments/extra-principal`, access: "manage" },
     { name: "registerModel", method: "POST", path: (a) => `${a}/models`, body: () => modelBody("matrix"), access: "write" },
     { name: "listModels", method: "GET", path: (a) => `${a}/models`, access: "read" },
     { name: "getModel", method: "GET", path: (a) => `${a}/models/${modelId}`, access: "read" },
-    { name: "createManifest", method: "POST", path: (a) => `${a}/manifests`, body: () => manifestBody("matrix", [modelId]), access: "write" },
+    {
+      name: "createManifest",
+      method: "POST",
+      path: (a) => `${a}/manifests`,
+      body: () => manifestBody("matrix", [modelId]),
+      access: "write",
+    },
     { name: "listManifests", method: "GET", path: (a) => `${a}/manifests`, access: "read" },
     { name: "getManifest", method: "GET", path: (a) => `${a}/manifests/${manifestId}`, access: "read" },
-    { name: "createImage", method: "POST", path: (a) => `${a}/images`, body: () => ({ name: "matrix", imageType: "Docker", computeResourceId: "local", manifestId }), access: "write" },
+    {
+      name: "createImage",
+      method: "POST",
+      path: (a) => `${a}/images`,
+      body: () => ({ name: "matrix", imageType: "Docker", computeResourceId: "local", manifestId }),
+      access: "write",
+    },
     { name: "listImages", method: "GET", path: (a) => `${a}/images`, access: "read" },
     { name: "getImage", method: "GET", path: (a) => `${a}/images/${randomUUID()}`, access: "read" },
     { name: "getOperation", method: "GET", path: (a) => `${a}/operations/${randomUUID()}`, access: "read" },
-    { name: "createService", method: "POST", path: (a) => `${a}/services`, body: () => ({ name: "matrix", imageId: randomUUID(), computeResource: { id: "local" } }), access: "write" },
+    {
+      name: "createService",
+      method: "POST",
+      path: (a) => `${a}/services`,
+      body: () => ({ name: "matrix", imageId: randomUUID(), computeResource: { id: "local" } }),
+      access: "write",
+    },
     { name: "listServices", method: "GET", path: (a) => `${a}/services`, access: "read" },
     { name: "getService", method: "GET", path: (a) => `${a}/services/${randomUUID()}`, access: "read" },
-    { name: "updateService", method: "PUT", path: (a) => `${a}/services/${randomUUID()}`, body: () => ({ numReplicas: 1 }), access: "write" },
+    {
+      name: "updateService",
+      method: "PUT",
+      path: (a) => `${a}/services/${randomUUID()}`,
+      body: () => ({ numReplicas: 1 }),
+      access: "write",
+    },
     { name: "deleteService", method: "DELETE", path: (a) => `${a}/services/${randomUUID()}`, access: "write" },
     { name: "getServiceKeys", method: "GET", path: (a) => `${a}/services/${randomUUID()}/keys`, access: "write" },
-    { name: "regenerateServiceKey", method: "POST", path: (a) => `${a}/services/${randomUUID()}/keys`, body: () => ({ keyType: "Primary" }), access: "write" },
-    { name: "regenerateServiceKeys", method: "POST", path: (a) => `${a}/services/${randomUUID()}/regenerateKeys`, body: () => ({ keyType: "Primary" }), access: "write" },
+    {
+      name: "regenerateServiceKey",
+      method: "POST",
+      path: (a) => `${a}/services/${randomUUID()}/keys`,
+      body: () => ({ keyType: "Primary" }),
+      access: "write",
+    },
+    {
+      name: "regenerateServiceKeys",
+      method: "POST",
+      path: (a) => `${a}/services/${randomUUID()}/regenerateKeys`,
+      body: () => ({ keyType: "Primary" }),
+      access: "write",
+    },
     { name: "listDeployments", method: "GET", path: (a) => `${a}/deployments`, access: "read" },
     { name: "getDeployment", method: "GET", path: (a) => `${a}/deployments/${randomUUID()}`, access: "read" },
     { name: "deleteAccount", method: "DELETE", path: (a) => a, access: "manage" },
@@ -70,8 +112,18 @@ describe("authentication", () => {
     const tokens = await badTokens(stack.dataDir);
     const all = [
       ...endpoints.map((e) => ({ name: e.name, method: e.method, path: e.path(account), body: e.body?.() })),
-      { name: "listAccounts", method: "GET", path: "subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/tests/accounts", body: undefined },
-      { name: "createAccount", method: "PUT", path: "subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/tests/accounts/new-one", body: {} },
+      {
+        name: "listAccounts",
+        method: "GET",
+        path: "subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/tests/accounts",
+        body: undefined,
+      },
+      {
+        name: "createAccount",
+        method: "PUT",
+        path: "subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/tests/accounts/new-one",
+        body: {},
+      },
     ];
     for (const [why, header] of Object.entries(tokens)) {
       for (const e of all) {
@@ -81,7 +133,9 @@ describe("authentication", () => {
         expect(res.body).toMatchObject({ code: "Unauthorized", statusCode: 401 });
       }
     }
-    expect((await stack.owner.get("subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/tests/accounts/new-one")).status).toBe(404);
+    expect((await stack.owner.get("subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/tests/accounts/new-one")).status).toBe(
+      404,
+    );
   });
 
   it("serves GET /api/health without a token, and nothing else", async () => {
@@ -122,7 +176,9 @@ describe("authorisation by role", () => {
 
   it("lets an Owner delete an account, and a principal with no role not even see it in lists", async () => {
     const path = await createAccount(stack.owner, `owned-${randomUUID().slice(0, 8)}`);
-    const list = await clients.none!.get("subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/tests/accounts", { count: "1000" });
+    const list = await clients.none!.get("subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/tests/accounts", {
+      count: "1000",
+    });
     expect(list.body.value.map((a: { id: string }) => a.id)).not.toContain(`/${path}`);
     expect((await stack.owner.delete(path)).status).toBe(200);
   });

@@ -51,7 +51,12 @@ describe("request bodies", () => {
     const wrong = await api.post(`${account}/models`, { name: 5, mimeType: "x", url: "ftp://x/y", tags: "a", unpack: "yes" });
     expect(wrong.status).toBe(400);
     const byField = Object.fromEntries(wrong.body.details.map((d: { code: string; message: string }) => [d.message.split(":")[0], d.code]));
-    expect(byField).toMatchObject({ name: "InvalidFieldType", url: "InvalidFieldValue", tags: "InvalidFieldType", unpack: "InvalidFieldType" });
+    expect(byField).toMatchObject({
+      name: "InvalidFieldType",
+      url: "InvalidFieldValue",
+      tags: "InvalidFieldType",
+      unpack: "InvalidFieldType",
+    });
   });
 
   it("answers 413 to a body over 1 MB, writing nothing", async () => {
@@ -63,7 +68,10 @@ describe("request bodies", () => {
   });
 
   it("answers 415 to a body that is not JSON by its content type", async () => {
-    const res = await api.request("POST", `${account}/models`, { rawBody: JSON.stringify(modelBody("x")), headers: { "content-type": "text/plain" } });
+    const res = await api.request("POST", `${account}/models`, {
+      rawBody: JSON.stringify(modelBody("x")),
+      headers: { "content-type": "text/plain" },
+    });
     expect(res.status).toBe(415);
     expect(res.body.code).toBe("UnsupportedMediaType");
   });

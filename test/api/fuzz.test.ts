@@ -17,7 +17,10 @@ beforeAll(async () => {
   const container = resourcesContainer(stack.cosmosEndpoint);
   countDocuments = async () => {
     const { resources } = await container.items
-      .query<number>({ query: "SELECT VALUE COUNT(1) FROM c WHERE c.pk = @pk", parameters: [{ name: "@pk", value: account }] }, { partitionKey: account })
+      .query<number>(
+        { query: "SELECT VALUE COUNT(1) FROM c WHERE c.pk = @pk", parameters: [{ name: "@pk", value: account }] },
+        { partitionKey: account },
+      )
       .fetchAll();
     return resources[0] ?? 0;
   };
@@ -26,7 +29,36 @@ beforeAll(async () => {
 const RUNS = 40;
 
 /** JSON values that look a little like the API's bodies: objects with its field names and random values. */
-const fieldNames = ["name", "mimeType", "url", "tags", "unpack", "description", "driverProgram", "assets", "modelIds", "targetRuntime", "runtimeType", "properties", "role", "location", "webserviceType", "modelType", "id", "version", "imageType", "computeResourceId", "manifestId", "imageId", "computeResource", "numReplicas", "autoScaler", "autoscaleEnabled", "keyType", "maxConcurrentRequestsPerContainer"];
+const fieldNames = [
+  "name",
+  "mimeType",
+  "url",
+  "tags",
+  "unpack",
+  "description",
+  "driverProgram",
+  "assets",
+  "modelIds",
+  "targetRuntime",
+  "runtimeType",
+  "properties",
+  "role",
+  "location",
+  "webserviceType",
+  "modelType",
+  "id",
+  "version",
+  "imageType",
+  "computeResourceId",
+  "manifestId",
+  "imageId",
+  "computeResource",
+  "numReplicas",
+  "autoScaler",
+  "autoscaleEnabled",
+  "keyType",
+  "maxConcurrentRequestsPerContainer",
+];
 const jsonish = fc.letrec((tie) => ({
   value: fc.oneof(
     { depthSize: "small" },
@@ -43,8 +75,15 @@ const jsonish = fc.letrec((tie) => ({
 function modelIdPlaceholder(): string {
   return "__MODEL_ID__";
 }
-const body = fc.oneof(jsonish, fc.string().map((s) => ({ __raw: s })));
-const query = fc.dictionary(fc.constantFrom("count", "$skipToken", "name", "tag", "modelId", "manifestName", "api-version", "x"), fc.string({ maxLength: 30 }), { maxKeys: 4 });
+const body = fc.oneof(
+  jsonish,
+  fc.string().map((s) => ({ __raw: s })),
+);
+const query = fc.dictionary(
+  fc.constantFrom("count", "$skipToken", "name", "tag", "modelId", "manifestName", "api-version", "x"),
+  fc.string({ maxLength: 30 }),
+  { maxKeys: 4 },
+);
 /**
  * Ids as path segments. "." and ".." are left out: every URL parser (the client's and the
  * host's) folds them, even percent-encoded, so they address another resource, not an odd id.
@@ -59,7 +98,12 @@ function send(method: string, path: string, b: unknown, q: Record<string, string
   const apiVersion = "api-version" in q ? q["api-version"]! : "2017-09-01-preview";
   const { ["api-version"]: _, ...rest } = q;
   void _;
-  return api.request(method, path, { rawBody: method === "GET" || method === "DELETE" ? undefined : raw ?? "", query: rest, apiVersion, headers: { "content-type": "application/json" } });
+  return api.request(method, path, {
+    rawBody: method === "GET" || method === "DELETE" ? undefined : (raw ?? ""),
+    query: rest,
+    apiVersion,
+    headers: { "content-type": "application/json" },
+  });
 }
 
 function expectClientErrorOrSuccess(res: ApiResponse, label: string): void {
@@ -131,12 +175,19 @@ describe("fuzzing every endpoint", () => {
   it("random account paths get 4xx and create nothing", async () => {
     const segmentValue = fc.oneof(fc.string({ minLength: 1, maxLength: 70 }).filter(notDots), fc.stringMatching(/^[a-z0-9]{1,8}$/));
     await fc.assert(
-      fc.asyncProperty(segmentValue, segmentValue, segmentValue, fc.constantFrom("GET", "PUT", "DELETE", "POST"), body, async (s, rg, a, method, b) => {
-        const path = `subscriptions/${segment(s)}/resourceGroups/${segment(rg)}/accounts/${segment(a)}${method === "POST" ? "/models" : ""}`;
-        const res = await send(method, path, b, {});
-        expectClientErrorOrSuccess(res, `${method} ${path}`);
-        if (res.status >= 400 && method === "PUT") expect((await api.get(path)).status).not.toBe(200);
-      }),
+      fc.asyncProperty(
+        segmentValue,
+        segmentValue,
+        segmentValue,
+        fc.constantFrom("GET", "PUT", "DELETE", "POST"),
+        body,
+        async (s, rg, a, method, b) => {
+          const path = `subscriptions/${segment(s)}/resourceGroups/${segment(rg)}/accounts/${segment(a)}${method === "POST" ? "/models" : ""}`;
+          const res = await send(method, path, b, {});
+          expectClientErrorOrSuccess(res, `${method} ${path}`);
+          if (res.status >= 400 && method === "PUT") expect((await api.get(path)).status).not.toBe(200);
+        },
+      ),
       { numRuns: RUNS * 2 },
     );
   });

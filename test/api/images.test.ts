@@ -39,11 +39,17 @@ async function registerModel(name: string, url: string, extra: Record<string, un
 }
 
 /** A manifest with the linear driver and model, plus whatever assets and models are given. */
-async function linearManifest(name: string, extra: { assets?: object[]; modelIds?: string[]; properties?: Record<string, string>; driver?: string } = {}): Promise<string> {
+async function linearManifest(
+  name: string,
+  extra: { assets?: object[]; modelIds?: string[]; properties?: Record<string, string>; driver?: string } = {},
+): Promise<string> {
   const modelId = await registerModel(`${name}-model`, await blobs.put(`${name}/model.json`, LINEAR_MODEL));
   const res = await api.post(`${A}/manifests`, {
     ...manifestBody(name, [modelId, ...(extra.modelIds ?? [])]),
-    assets: [{ id: "score.py", mimeType: "text/x-python", url: await blobs.put(`${name}/score.py`, extra.driver ?? LINEAR_DRIVER) }, ...(extra.assets ?? [])],
+    assets: [
+      { id: "score.py", mimeType: "text/x-python", url: await blobs.put(`${name}/score.py`, extra.driver ?? LINEAR_DRIVER) },
+      ...(extra.assets ?? []),
+    ],
     targetRuntime: { runtimeType: "Python", properties: extra.properties ?? {} },
   });
   expect(res.status, res.text).toBe(200);
@@ -51,7 +57,13 @@ async function linearManifest(name: string, extra: { assets?: object[]; modelIds
 }
 
 async function createImage(manifestId: string, name = `img-${randomUUID().slice(0, 8)}`) {
-  const res = await api.post(`${A}/images`, { name, imageType: "Docker", computeResourceId: "local", manifestId, description: "test image" });
+  const res = await api.post(`${A}/images`, {
+    name,
+    imageType: "Docker",
+    computeResourceId: "local",
+    manifestId,
+    description: "test image",
+  });
   expect(res.status, res.text).toBe(202);
   expect(res.text).toBe("");
   const location = res.headers.get("operation-location")!;
@@ -78,14 +90,22 @@ describe("image builds", () => {
     expect(operation).toMatchObject({ operationType: "Image", state: "Succeeded" });
     expect(Date.parse(operation.endTime)).toBeGreaterThanOrEqual(Date.parse(operation.createdTime));
     expect(operation.resourceLocation).toContain(`/images/${image.id}`);
-    expect(image).toMatchObject({ name, version: 1, imageType: "Docker", computeResourceId: "local", creationState: "Succeeded", description: "test image" });
+    expect(image).toMatchObject({
+      name,
+      version: 1,
+      imageType: "Docker",
+      computeResourceId: "local",
+      creationState: "Succeeded",
+      description: "test image",
+    });
     expect(image.imageLocation).toBe(`${registry.host}/${image.imageLocation.split("/").slice(1).join("/")}`);
     expect(image.imageLocation).toMatch(new RegExp(`/${name}:1$`));
     expect(image.manifest).toMatchObject({ id: manifestId, name: "happy", driverProgram: "score.py" });
     const log = await fetch(image.imageBuildLogUri);
     expect(log.status).toBe(200);
     const text = await log.text();
-    for (const step of ["asset score.py", "check driver score.py compiles", "layer 1/3", "layer 3/3", "push to"]) expect(text).toContain(step);
+    for (const step of ["asset score.py", "check driver score.py compiles", "layer 1/3", "layer 3/3", "push to"])
+      expect(text).toContain(step);
     expect(text).not.toContain("sig=");
   });
 
@@ -115,7 +135,13 @@ describe("image builds", () => {
     const port = await freePort();
     const { spawn } = await import("node:child_process");
     const server = spawn("python3", [join(rootfs, "var/azureml-server/server.py")], {
-      env: { ...process.env, AML_APP_ROOT: join(rootfs, "var/azureml-app"), AML_DRIVER: "score.py", AML_HOST: "127.0.0.1", AML_PORT: String(port) },
+      env: {
+        ...process.env,
+        AML_APP_ROOT: join(rootfs, "var/azureml-app"),
+        AML_DRIVER: "score.py",
+        AML_HOST: "127.0.0.1",
+        AML_PORT: String(port),
+      },
       stdio: "ignore",
     });
     try {
@@ -126,7 +152,15 @@ describe("image builds", () => {
         await new Promise((r) => setTimeout(r, 100));
       }
       expect(res?.status).toBe(200);
-      const scored = await fetch(`http://127.0.0.1:${port}/score`, { method: "POST", body: JSON.stringify({ data: [[1, 1, 1], [1, 0, 2]] }) });
+      const scored = await fetch(`http://127.0.0.1:${port}/score`, {
+        method: "POST",
+        body: JSON.stringify({
+          data: [
+            [1, 1, 1],
+            [1, 0, 2],
+          ],
+        }),
+      });
       expect(await scored.json()).toEqual([6, 7]);
     } finally {
       server.kill();
@@ -148,7 +182,10 @@ describe("image builds", () => {
     const archive = await tarOf({ "lib/helpers.py": "X = 1\n", "data/table.csv": "a,b\n" }, { gzip: true });
     const zipped = await zipOf({ "weights/extra.json": "{}", "vocab.txt": "hello" });
     const zipModel = await registerModel("zipped", await blobs.put("unpack/model.zip", zipped), { unpack: true });
-    const manifestId = await linearManifest("unpack", { assets: [{ id: "lib.tar.gz", unpack: true, url: await blobs.put("unpack/lib.tar.gz", archive) }], modelIds: [zipModel] });
+    const manifestId = await linearManifest("unpack", {
+      assets: [{ id: "lib.tar.gz", unpack: true, url: await blobs.put("unpack/lib.tar.gz", archive) }],
+      modelIds: [zipModel],
+    });
     const { image } = await createImage(manifestId);
     expect(image.creationState).toBe("Succeeded");
     const bundle = join(mkdtempSync(join(tmpdir(), "mm-umoci-")), "bundle");
@@ -175,13 +212,18 @@ describe("image builds", () => {
     expect(dockerfile).not.toContain("conda");
     expect(dockerfile).toContain('ENV AML_PIP_REQUIREMENTS="/var/azureml-env/requirements.txt"');
     expect(dockerfile).toContain('ENTRYPOINT ["python3", "/var/azureml-server/server.py"]');
-    for (const layer of ["layer-1-scoring-server.tar.gz", "layer-2-app.tar.gz", "layer-3-models.tar.gz"]) expect(existsSync(join(dir, layer)), layer).toBe(true);
+    for (const layer of ["layer-1-scoring-server.tar.gz", "layer-2-app.tar.gz", "layer-3-models.tar.gz"])
+      expect(existsSync(join(dir, layer)), layer).toBe(true);
   });
 
   it("takes pip and conda files given as URLs (as the 2017 CLI sent them), and comments out what the image already has", async () => {
-    const conda = "name: env\ndependencies:\n  - python=3.5.2\n  - scikit-learn\n  - pip:\n    - azure-ml-api-sdk==0.1.0a10\n    - azureml.datacollector==0.1.0a13\n    - requests\n";
+    const conda =
+      "name: env\ndependencies:\n  - python=3.5.2\n  - scikit-learn\n  - pip:\n    - azure-ml-api-sdk==0.1.0a10\n    - azureml.datacollector==0.1.0a13\n    - requests\n";
     const manifestId = await linearManifest("env-urls", {
-      properties: { pipRequirements: await blobs.put("env-urls/requirementsX1.txt", "requests==2.31.0\nazure-ml-api-sdk==0.1.0a11\n"), condaEnvFile: await blobs.put("env-urls/conda_dependencies.yml", conda) },
+      properties: {
+        pipRequirements: await blobs.put("env-urls/requirementsX1.txt", "requests==2.31.0\nazure-ml-api-sdk==0.1.0a11\n"),
+        condaEnvFile: await blobs.put("env-urls/conda_dependencies.yml", conda),
+      },
     });
     const { image, operation } = await createImage(manifestId);
     expect(operation.state, JSON.stringify(operation.error)).toBe("Succeeded");
@@ -191,17 +233,30 @@ describe("image builds", () => {
     const bundle = join(mkdtempSync(join(tmpdir(), "mm-umoci-")), "bundle");
     run("umoci", ["unpack", "--rootless", "--image", ociRef(image).slice("oci:".length), bundle]);
     const env = join(bundle, "rootfs", "var", "azureml-env");
-    expect(readFileSync(join(env, "requirements.txt"), "utf8")).toBe("requests==2.31.0\n# provided by the service: azure-ml-api-sdk==0.1.0a11\n");
+    expect(readFileSync(join(env, "requirements.txt"), "utf8")).toBe(
+      "requests==2.31.0\n# provided by the service: azure-ml-api-sdk==0.1.0a11\n",
+    );
     const editedConda = readFileSync(join(env, "conda_dependencies.yml"), "utf8");
     expect(editedConda).toContain("  # - python=3.5.2 (older than the scoring server needs)\n  - scikit-learn\n");
-    expect(editedConda).toContain("    # provided by the service: azure-ml-api-sdk==0.1.0a10\n    # provided by the service: azureml.datacollector==0.1.0a13\n    - requests\n");
+    expect(editedConda).toContain(
+      "    # provided by the service: azure-ml-api-sdk==0.1.0a10\n    # provided by the service: azureml.datacollector==0.1.0a13\n    - requests\n",
+    );
     const config = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8"));
-    expect(config.process.env).toEqual(expect.arrayContaining(["AML_PIP_REQUIREMENTS=/var/azureml-env/requirements.txt", "AML_CONDA_FILE=/var/azureml-env/conda_dependencies.yml"]));
+    expect(config.process.env).toEqual(
+      expect.arrayContaining([
+        "AML_PIP_REQUIREMENTS=/var/azureml-env/requirements.txt",
+        "AML_CONDA_FILE=/var/azureml-env/conda_dependencies.yml",
+      ]),
+    );
     // The build log says what was changed and where the files take effect; the SAS-free URL only.
     const log = await (await fetch(image.imageBuildLogUri)).text();
     expect(log).toContain('condaEnvFile: "- azure-ml-api-sdk==0.1.0a10" commented out');
-    expect(log).toMatch(/conda file: \/var\/azureml-env\/conda_dependencies\.yml is NOT applied on the local runtime: there is no conda, mamba or micromamba on its PATH, so drivers run on \S+ \(PYTHON\)/);
-    expect(log).toContain("pip requirements: /var/azureml-env/requirements.txt; the local runtime installs them into a virtual environment");
+    expect(log).toMatch(
+      /conda file: \/var\/azureml-env\/conda_dependencies\.yml is NOT applied on the local runtime: there is no conda, mamba or micromamba on its PATH, so drivers run on \S+ \(PYTHON\)/,
+    );
+    expect(log).toContain(
+      "pip requirements: /var/azureml-env/requirements.txt; the local runtime installs them into a virtual environment",
+    );
   });
 
   it("refuses pip and conda properties that are neither asset ids nor URLs, without echoing a query", async () => {
@@ -212,7 +267,9 @@ describe("image builds", () => {
     });
     expect(res.status).toBe(400);
     expect(res.body.code).toBe("RuntimeFileNotFound");
-    expect(res.body.message).toBe('targetRuntime.properties.condaEnvFile "ftp://host/env.yml" must be the id of one of the manifest\'s assets, or an http(s) URL of the file.');
+    expect(res.body.message).toBe(
+      'targetRuntime.properties.condaEnvFile "ftp://host/env.yml" must be the id of one of the manifest\'s assets, or an http(s) URL of the file.',
+    );
     expect(res.text).not.toContain("SECRET");
   });
 });
@@ -279,10 +336,14 @@ describe("image build faults", () => {
   });
 
   it("fails on a bad archive: not an archive, or an entry escaping its directory", async () => {
-    const notArchive = await linearManifest("not-archive", { assets: [{ id: "a.tgz", unpack: true, url: await blobs.put("bad/a.tgz", "plain text") }] });
+    const notArchive = await linearManifest("not-archive", {
+      assets: [{ id: "a.tgz", unpack: true, url: await blobs.put("bad/a.tgz", "plain text") }],
+    });
     await expectFailure(notArchive, "BadArchive", "asset a.tgz", "not a tar, tar.gz or zip");
     const escaping = await tarOf({ "../../etc/evil.sh": "echo" }, { gzip: true });
-    const traversal = await linearManifest("traversal", { assets: [{ id: "b.tgz", unpack: true, url: await blobs.put("bad/b.tgz", escaping) }] });
+    const traversal = await linearManifest("traversal", {
+      assets: [{ id: "b.tgz", unpack: true, url: await blobs.put("bad/b.tgz", escaping) }],
+    });
     await expectFailure(traversal, "BadArchive", "asset b.tgz", "../../etc/evil.sh");
     const linked = await tarOf({}, { gzip: true, extra: (p) => p.entry({ name: "link", type: "symlink", linkname: "/etc/passwd" }) });
     const symlink = await linearManifest("symlink", { assets: [{ id: "c.tgz", unpack: true, url: await blobs.put("bad/c.tgz", linked) }] });

@@ -17,7 +17,13 @@ beforeAll(async () => {
 
 describe("manifests", () => {
   it("creates a manifest over registered models and reads it back", async () => {
-    const res = await api.post(`${account}/manifests`, manifestBody("scorer", [modelA, modelB], { description: "scores", targetRuntime: { runtimeType: "Python", properties: { pythonVersion: "3.11" } } }));
+    const res = await api.post(
+      `${account}/manifests`,
+      manifestBody("scorer", [modelA, modelB], {
+        description: "scores",
+        targetRuntime: { runtimeType: "Python", properties: { pythonVersion: "3.11" } },
+      }),
+    );
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({
       name: "scorer",
@@ -73,9 +79,14 @@ describe("manifests", () => {
     expect(res.body.code).toBe("InvalidRequestBody");
     const messages: string[] = res.body.details.map((d: { message: string }) => d.message);
     for (const field of ["name", "driverProgram", "assets", "targetRuntime.runtimeType", "targetRuntime.properties", "webserviceType"]) {
-      expect(messages.some((m) => m.startsWith(`${field}:`)), field).toBe(true);
+      expect(
+        messages.some((m) => m.startsWith(`${field}:`)),
+        field,
+      ).toBe(true);
     }
-    expect(res.body.details.find((d: { message: string }) => d.message.startsWith("targetRuntime.runtimeType"))!.code).toBe("InvalidEnumValue");
+    expect(res.body.details.find((d: { message: string }) => d.message.startsWith("targetRuntime.runtimeType"))!.code).toBe(
+      "InvalidEnumValue",
+    );
   });
 
   it("answers 404 ManifestNotFound for an unknown id or a model's id", async () => {

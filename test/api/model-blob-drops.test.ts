@@ -25,7 +25,10 @@ beforeAll(async () => {
 
 async function drop(name: string, content: string, options: { contentType?: string; metadata?: Record<string, string> } = {}) {
   const blob = blobs.getContainerClient("models").getBlockBlobClient(name);
-  const res = await blob.upload(content, Buffer.byteLength(content), { blobHTTPHeaders: { blobContentType: options.contentType ?? "application/octet-stream" }, metadata: options.metadata });
+  const res = await blob.upload(content, Buffer.byteLength(content), {
+    blobHTTPHeaders: { blobContentType: options.contentType ?? "application/octet-stream" },
+    metadata: options.metadata,
+  });
   return { url: blob.url, eTag: res.etag!.replace(/"/g, "") };
 }
 
@@ -45,26 +48,55 @@ async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms 
 }
 
 function blobCreated(url: string, subject: string, eTag: string) {
-  return [{ id: randomUUID(), subject, eventType: "Microsoft.Storage.BlobCreated", eventTime: new Date().toISOString(), dataVersion: "", data: { api: "PutBlob", url, eTag, contentType: "application/json", contentLength: 1, blobType: "BlockBlob" } }];
+  return [
+    {
+      id: randomUUID(),
+      subject,
+      eventType: "Microsoft.Storage.BlobCreated",
+      eventTime: new Date().toISOString(),
+      dataVersion: "",
+      data: { api: "PutBlob", url, eTag, contentType: "application/json", contentLength: 1, blobType: "BlockBlob" },
+    },
+  ];
 }
 
 const webhook = (body: unknown, type = "Notification") =>
-  fetch(`${hostBaseUrl}/runtime/webhooks/eventgrid?functionName=modelBlobCreated`, { method: "POST", headers: { "aeg-event-type": type, "content-type": "application/json" }, body: JSON.stringify(body) });
+  fetch(`${hostBaseUrl}/runtime/webhooks/eventgrid?functionName=modelBlobCreated`, {
+    method: "POST",
+    headers: { "aeg-event-type": type, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
 
 describe("models from blob drops (Event Grid hook; Azurite watched by the local host)", () => {
   it("registers a blob dropped at models/<sub>/<rg>/<account>/<name>/<file> as a new version, once", async () => {
     const name = `dropped-${randomUUID().slice(0, 6)}`;
-    const { url } = await drop(`${PREFIX}/${name}/model.json`, LINEAR_MODEL, { contentType: "application/json", metadata: { description: "from a drop", tags: "nightly, sklearn" } });
-    const versions = await eventually(() => versionsOf(name), (v) => v.length > 0);
+    const { url } = await drop(`${PREFIX}/${name}/model.json`, LINEAR_MODEL, {
+      contentType: "application/json",
+      metadata: { description: "from a drop", tags: "nightly, sklearn" },
+    });
+    const versions = await eventually(
+      () => versionsOf(name),
+      (v) => v.length > 0,
+    );
     expect(versions).toHaveLength(1);
-    expect(versions[0]).toMatchObject({ name, version: 1, mimeType: "application/json", description: "from a drop", tags: ["nightly", "sklearn"], url });
+    expect(versions[0]).toMatchObject({
+      name,
+      version: 1,
+      mimeType: "application/json",
+      description: "from a drop",
+      tags: ["nightly", "sklearn"],
+      url,
+    });
     // Later polls of the container deliver nothing new.
     await new Promise((r) => setTimeout(r, 2500));
     expect(await versionsOf(name)).toHaveLength(1);
 
     // New content (a new ETag) is a new version.
     await drop(`${PREFIX}/${name}/model.json`, JSON.stringify({ weights: [3, 2, 1] }), { contentType: "application/json" });
-    const two = await eventually(() => versionsOf(name), (v) => v.length > 1);
+    const two = await eventually(
+      () => versionsOf(name),
+      (v) => v.length > 1,
+    );
     expect(two.map((m) => m.version)).toEqual([2, 1]);
   });
 
@@ -87,7 +119,17 @@ describe("models from blob drops (Event Grid hook; Azurite watched by the local 
     await new Promise((r) => setTimeout(r, 2500));
     expect(await versionsOf(stray)).toHaveLength(0);
 
-    const handshake = await webhook([{ id: randomUUID(), eventType: "Microsoft.EventGrid.SubscriptionValidationEvent", subject: "", data: { validationCode: "512d38b6-c7b8-40c8-89fe-f46f9e9622b6" } }], "SubscriptionValidation");
+    const handshake = await webhook(
+      [
+        {
+          id: randomUUID(),
+          eventType: "Microsoft.EventGrid.SubscriptionValidationEvent",
+          subject: "",
+          data: { validationCode: "512d38b6-c7b8-40c8-89fe-f46f9e9622b6" },
+        },
+      ],
+      "SubscriptionValidation",
+    );
     expect(handshake.status).toBe(200);
     expect(await handshake.json()).toEqual({ validationResponse: "512d38b6-c7b8-40c8-89fe-f46f9e9622b6" });
   });
@@ -95,12 +137,26 @@ describe("models from blob drops (Event Grid hook; Azurite watched by the local 
   it("builds images from dropped models by their plain URL, reading only the account's own blobs", async () => {
     const name = `buildable-${randomUUID().slice(0, 6)}`;
     await drop(`${PREFIX}/${name}/model.json`, LINEAR_MODEL);
-    const [model] = await eventually(() => versionsOf(name), (v) => v.length > 0);
+    const [model] = await eventually(
+      () => versionsOf(name),
+      (v) => v.length > 0,
+    );
     const driver = await drop(`${PREFIX}/${name}-driver/score.py`, LINEAR_DRIVER, { contentType: "text/x-python" });
     const build = async (modelIds: string[], assetUrl: string) => {
-      const manifest = await api.post(`${DEFAULT_ACCOUNT}/manifests`, { name, driverProgram: "score.py", assets: [{ id: "score.py", url: assetUrl }], modelIds, targetRuntime: { runtimeType: "Python", properties: {} } });
+      const manifest = await api.post(`${DEFAULT_ACCOUNT}/manifests`, {
+        name,
+        driverProgram: "score.py",
+        assets: [{ id: "score.py", url: assetUrl }],
+        modelIds,
+        targetRuntime: { runtimeType: "Python", properties: {} },
+      });
       expect(manifest.status, manifest.text).toBe(200);
-      const image = await api.post(`${DEFAULT_ACCOUNT}/images`, { name, imageType: "Docker", computeResourceId: "local", manifestId: manifest.body.id });
+      const image = await api.post(`${DEFAULT_ACCOUNT}/images`, {
+        name,
+        imageType: "Docker",
+        computeResourceId: "local",
+        manifestId: manifest.body.id,
+      });
       expect(image.status, image.text).toBe(202);
       return waitForOperation(api, image.headers.get("operation-location")!);
     };

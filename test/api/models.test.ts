@@ -15,7 +15,14 @@ describe("models", () => {
   it("registers a model with id, version 1 and createdAt, and reads it back", async () => {
     const res = await api.post(`${account}/models`, modelBody("iris", { description: "irises", tags: ["flowers", "v1"], unpack: false }));
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ name: "iris", version: 1, description: "irises", tags: ["flowers", "v1"], mimeType: "application/octet-stream", unpack: false });
+    expect(res.body).toMatchObject({
+      name: "iris",
+      version: 1,
+      description: "irises",
+      tags: ["flowers", "v1"],
+      mimeType: "application/octet-stream",
+      unpack: false,
+    });
     expect(res.body.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(Date.parse(res.body.createdAt)).not.toBeNaN();
     const got = await api.get(`${account}/models/${res.body.id}`);

@@ -47,7 +47,10 @@ const uuid32 = () => randomUUID().slice(0, 32);
 const file = (path: string) => readFileSync(join(project, path), "utf8");
 
 /** What `az ml service create realtime -f score_iris.py --model-file model.pkl -s … -d data -c … -p …` sent, step by step. */
-async function deployAsThe2017Cli(name: string, options: { driver?: string; requirements?: string; reservation?: object; schema?: boolean } = {}) {
+async function deployAsThe2017Cli(
+  name: string,
+  options: { driver?: string; requirements?: string; reservation?: object; schema?: boolean } = {},
+) {
   const model = await api.post(`${A}/models`, {
     name: "model.pkl",
     mimeType: "application/json",
@@ -57,7 +60,12 @@ async function deployAsThe2017Cli(name: string, options: { driver?: string; requ
     url: await blobs.put(`${randomUUID()}.tar.gz`, await tarOf({ "model.pkl": readFileSync(join(project, "model.pkl")) }, { gzip: true })),
   });
   expect(model.status, model.text).toBe(200);
-  const dependency = async (files: Record<string, string>) => ({ id: uuid32(), mimeType: "application/octet-stream", unpack: true, url: await blobs.put(`${randomUUID()}.tar.gz`, await tarOf(files, { gzip: true })) });
+  const dependency = async (files: Record<string, string>) => ({
+    id: uuid32(),
+    mimeType: "application/octet-stream",
+    unpack: true,
+    url: await blobs.put(`${randomUUID()}.tar.gz`, await tarOf(files, { gzip: true })),
+  });
   const manifest = await api.post(`${A}/manifests`, {
     description: null,
     driverProgram: "driver",
@@ -67,18 +75,31 @@ async function deployAsThe2017Cli(name: string, options: { driver?: string; requ
     targetRuntime: {
       runtimeType: "Python",
       properties: {
-        pipRequirements: await blobs.put(`requirements${randomUUID().slice(0, 6)}.txt`, options.requirements ?? "azure-ml-api-sdk==0.1.0a10\n"),
+        pipRequirements: await blobs.put(
+          `requirements${randomUUID().slice(0, 6)}.txt`,
+          options.requirements ?? "azure-ml-api-sdk==0.1.0a10\n",
+        ),
         condaEnvFile: await blobs.put("conda_dependencies.yml", CONDA_2017),
       },
     },
     assets: [
-      { id: "driver", mimeType: "application/x-python", url: await blobs.put(`${randomUUID()}.py`, options.driver ?? file("score_iris.py")) },
+      {
+        id: "driver",
+        mimeType: "application/x-python",
+        url: await blobs.put(`${randomUUID()}.py`, options.driver ?? file("score_iris.py")),
+      },
       await dependency({ "data/labels.txt": file("data/labels.txt") }),
       ...(options.schema === false ? [] : [await dependency({ "outputs/service_schema.json": file("outputs/service_schema.json") })]),
     ],
   });
   expect(manifest.status, manifest.text).toBe(200);
-  const image = await api.post(`${A}/images`, { computeResourceId: "local", manifestId: manifest.body.id, name, imageType: "Docker", description: "" });
+  const image = await api.post(`${A}/images`, {
+    computeResourceId: "local",
+    manifestId: manifest.body.id,
+    name,
+    imageType: "Docker",
+    description: "",
+  });
   expect(image.status, image.text).toBe(202);
   const built = await waitForOperation(api, image.headers.get("operation-location")!);
   expect(built.state, JSON.stringify(built.error)).toBe("Succeeded");
@@ -94,7 +115,13 @@ async function deployAsThe2017Cli(name: string, options: { driver?: string; requ
   });
   expect(service.status, service.text).toBe(202);
   const deployed = await waitForOperation(api, service.headers.get("operation-location")!, 120_000);
-  return { deployed, seconds: (Date.now() - started) / 1000, modelId: model.body.id as string, imageId, buildLog: await (await fetch((await api.get(`${A}/images/${imageId}`)).body.imageBuildLogUri)).text() };
+  return {
+    deployed,
+    seconds: (Date.now() - started) / 1000,
+    modelId: model.body.id as string,
+    imageId,
+    buildLog: await (await fetch((await api.get(`${A}/images/${imageId}`)).body.imageBuildLogUri)).text(),
+  };
 }
 
 async function serviceNamed(name: string) {
@@ -103,7 +130,12 @@ async function serviceNamed(name: string) {
   return { service, keys };
 }
 
-const score = (uri: string, key: string, body: unknown) => fetch(uri, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${key}` }, body: JSON.stringify(body) });
+const score = (uri: string, key: string, body: unknown) =>
+  fetch(uri, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+    body: JSON.stringify(body),
+  });
 
 describe("2017 projects, deployed with the 2017 CLI's payloads", () => {
   it("deploys the iris project unchanged and answers as the 2017 service did", async () => {
@@ -114,17 +146,23 @@ describe("2017 projects, deployed with the 2017 CLI's payloads", () => {
     expect(service.containerResourceReservation).toEqual({ cpu: "0.1", memory: "1G" });
 
     // The tutorial's request: keys in another order than the model's columns.
-    const res = await score(service.scoringUri, keys.primaryKey, { input_df: [{ "petal width": 0.25, "sepal length": 3.0, "sepal width": 3.6, "petal length": 1.3 }] });
+    const res = await score(service.scoringUri, keys.primaryKey, {
+      input_df: [{ "petal width": 0.25, "sepal length": 3.0, "sepal width": 3.6, "petal length": 1.3 }],
+    });
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('"\\"Iris-setosa\\""');
-    const virginica = await score(service.scoringUri, keys.primaryKey, { input_df: [{ "sepal length": 7.7, "sepal width": 3.0, "petal length": 6.1, "petal width": 2.3 }] });
+    const virginica = await score(service.scoringUri, keys.primaryKey, {
+      input_df: [{ "sepal length": 7.7, "sepal width": 3.0, "petal length": 6.1, "petal width": 2.3 }],
+    });
     expect(await virginica.json()).toBe('"Iris-virginica"');
     const unknown = await score(service.scoringUri, keys.primaryKey, { input: [] });
     expect(unknown.status).toBe(400);
     expect((await jsonOf<{ error: string }>(unknown)).error).toBe('Unknown argument "input": run() takes input_df.');
 
     const swagger = (await (await fetch(service.scoringUri.replace(/score$/, "swagger.json"))).json()) as Swagger;
-    expect(swagger.definitions.ServiceInput.example).toEqual({ input_df: [{ "sepal length": 3.0, "sepal width": 3.6, "petal length": 1.3, "petal width": 0.25 }] });
+    expect(swagger.definitions.ServiceInput.example).toEqual({
+      input_df: [{ "sepal length": 3.0, "sepal width": 3.6, "petal length": 1.3, "petal width": 0.25 }],
+    });
 
     // What the driver collected, in the 2017 layout, as CSV rows with the DataFrame's columns.
     const model = (await api.get(`${A}/models/${modelId}`)).body;
@@ -143,7 +181,9 @@ describe("2017 projects, deployed with the 2017 CLI's payloads", () => {
     // The driver's logger and the environment notes are in the service's log.
     const logs = (await api.request("GET", `${A}/services/${service.id}/logs`)).text;
     expect(logs).toContain('[azureml] classes: ["Iris-setosa", "Iris-versicolor", "Iris-virginica"]');
-    expect(logs).toContain("[environment] the manifest's conda file is NOT applied: no conda, mamba or micromamba on the local runtime's PATH; the driver runs on /usr/bin/python3");
+    expect(logs).toContain(
+      "[environment] the manifest's conda file is NOT applied: no conda, mamba or micromamba on the local runtime's PATH; the driver runs on /usr/bin/python3",
+    );
   });
 
   it("installs the manifest's pip requirements with the user's pip settings, once per requirements file", async () => {
@@ -175,7 +215,9 @@ describe("2017 projects, deployed with the 2017 CLI's payloads", () => {
     // Creating it again with the same name says how to get past the failed one.
     const again = await api.post(`${A}/services`, { name: "broken", imageId: service.imageId, computeResource: { id: "local" } });
     expect(again.status).toBe(409);
-    expect(again.body.message).toBe(`A service named broken already exists in this account, and its deployment failed. Delete it (DELETE services/${service.id}; mm service delete realtime -n broken) and create it again, or deploy a fixed image to it (PUT services/${service.id} with imageId).`);
+    expect(again.body.message).toBe(
+      `A service named broken already exists in this account, and its deployment failed. Delete it (DELETE services/${service.id}; mm service delete realtime -n broken) and create it again, or deploy a fixed image to it (PUT services/${service.id} with imageId).`,
+    );
   });
 
   it("fails fast when the scoring process itself dies before it ever serves", async () => {
@@ -193,6 +235,8 @@ describe("2017 projects, deployed with the 2017 CLI's payloads", () => {
     expect(deployed.error.message).toContain(
       "loading the driver driver failed: ModuleNotFoundError: No module named 'mm_tiny_missing'. The driver needs the Python module 'mm_tiny_missing', which this service's Python (",
     );
-    expect(deployed.error.message).toContain("add mm_tiny_missing to the manifest's pip requirements (-p requirements.txt) or conda file (-c)");
+    expect(deployed.error.message).toContain(
+      "add mm_tiny_missing to the manifest's pip requirements (-p requirements.txt) or conda file (-c)",
+    );
   });
 });

@@ -37,8 +37,16 @@ afterAll(async () => {
 });
 
 /** Registers a model, a manifest and builds an image; returns their ids. */
-async function buildImage(name: string, driver: string, model: { file: string; content: string | Buffer } = { file: "model.json", content: LINEAR_MODEL }) {
-  const modelRes = await api.post(`${A}/models`, { name: `${name}-model`, mimeType: "application/octet-stream", url: await blobs.put(`${name}/${randomUUID().slice(0, 6)}/${model.file}`, model.content) });
+async function buildImage(
+  name: string,
+  driver: string,
+  model: { file: string; content: string | Buffer } = { file: "model.json", content: LINEAR_MODEL },
+) {
+  const modelRes = await api.post(`${A}/models`, {
+    name: `${name}-model`,
+    mimeType: "application/octet-stream",
+    url: await blobs.put(`${name}/${randomUUID().slice(0, 6)}/${model.file}`, model.content),
+  });
   expect(modelRes.status, modelRes.text).toBe(200);
   const manifest = await api.post(`${A}/manifests`, {
     name,
@@ -52,7 +60,11 @@ async function buildImage(name: string, driver: string, model: { file: string; c
   expect(image.status, image.text).toBe(202);
   const op = await waitForOperation(api, image.headers.get("operation-location")!);
   expect(op.state, JSON.stringify(op.error)).toBe("Succeeded");
-  return { modelId: modelRes.body.id as string, manifestId: manifest.body.id as string, imageId: op.resourceLocation.split("/images/")[1].split("?")[0] as string };
+  return {
+    modelId: modelRes.body.id as string,
+    manifestId: manifest.body.id as string,
+    imageId: op.resourceLocation.split("/images/")[1].split("?")[0] as string,
+  };
 }
 
 async function createService(name: string, imageId: string, extra: Record<string, unknown> = {}) {
@@ -65,13 +77,19 @@ async function createService(name: string, imageId: string, extra: Record<string
 }
 
 function score(uri: string, key: string | undefined, body: unknown): Promise<Response> {
-  return fetch(uri, { method: "POST", headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) }, body: JSON.stringify(body) });
+  return fetch(uri, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    body: JSON.stringify(body),
+  });
 }
 
 /** The local runtime's own view of a service (replica counts), through its control API. */
 async function runtimeStatus(targetName: string): Promise<{ replicas: unknown[] }> {
   const token = readFileSync(join(stack.dataDir, "auth", "runtime-token"), "utf8").trim();
-  const res = await fetch(`http://127.0.0.1:${stack.ports.runtimePort}/v1/services/${targetName}`, { headers: { authorization: `Bearer ${token}` } });
+  const res = await fetch(`http://127.0.0.1:${stack.ports.runtimePort}/v1/services/${targetName}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
   return jsonOf(res);
 }
 
@@ -97,7 +115,13 @@ print(json.dumps(model.predict(rows).tolist()))
     expect(service.manifest.name).toBe("iris");
     expect(service.models.map((m: { name: string }) => m.name)).toEqual(["iris-model"]);
     expect(service.scoringUri).toMatch(/\/api\/v1\/service\/iris-[0-9a-f]{6}\/score$/);
-    const res = await score(service.scoringUri, keys.primaryKey, { data: [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]] });
+    const res = await score(service.scoringUri, keys.primaryKey, {
+      data: [
+        [5.1, 3.5, 1.4, 0.2],
+        [6.7, 3.0, 5.2, 2.3],
+        [5.9, 3.0, 4.2, 1.5],
+      ],
+    });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual(expected);
     expect(expected).toEqual([0, 2, 1]);
@@ -135,7 +159,13 @@ print(json.dumps(model.predict(rows).tolist()))
     const taken = await api.post(`${A}/services`, { name: "taken", imageId, computeResource: { id: "local" } });
     expect(taken.status).toBe(409);
     expect(taken.body.code).toBe("ServiceNameConflict");
-    const both = await api.post(`${A}/services`, { name: "both", imageId, computeResource: { id: "local" }, numReplicas: 2, autoScaler: { autoscaleEnabled: true } });
+    const both = await api.post(`${A}/services`, {
+      name: "both",
+      imageId,
+      computeResource: { id: "local" },
+      numReplicas: 2,
+      autoScaler: { autoscaleEnabled: true },
+    });
     expect(both.status).toBe(400);
     expect(both.body.details[0]!.message).toMatch(/^numReplicas: cannot be given when the autoscaler is enabled/);
     const unknown = await api.post(`${A}/services`, { name: "nowhere", imageId, computeResource: { id: "/subscriptions/x/aks/y" } });
@@ -151,7 +181,8 @@ print(json.dumps(model.predict(rows).tolist()))
     const s1 = (await createService("filter-a", one.imageId)).service;
     const s2 = (await createService("filter-b", one.imageId)).service;
     const s3 = (await createService("filter-c", two.imageId)).service;
-    const ids = async (query: Record<string, string>) => (await readAllPages(api, `${A}/services`, { count: "1", ...query })).items.map((s) => s.id).sort();
+    const ids = async (query: Record<string, string>) =>
+      (await readAllPages(api, `${A}/services`, { count: "1", ...query })).items.map((s) => s.id).sort();
     expect(await ids({ serviceName: "filter-b" })).toEqual([s2.id]);
     expect(await ids({ imageId: one.imageId })).toEqual([s1.id, s2.id].sort());
     expect(await ids({ manifestId: two.manifestId })).toEqual([s3.id]);

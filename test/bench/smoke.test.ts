@@ -12,7 +12,10 @@ const run = promisify(execFile);
 describe("benchmarks (smoke run)", () => {
   it("runs every benchmark end to end and reports subject, baseline, ratio and targets", async () => {
     const out = mkdtempSync(join(tmpdir(), "mm-bench-smoke-"));
-    await run(process.execPath, [join(PROJECT_ROOT, "dist", "bench", "run.js"), "--smoke", "--out", out], { cwd: PROJECT_ROOT, timeout: 240_000 });
+    await run(process.execPath, [join(PROJECT_ROOT, "dist", "bench", "run.js"), "--smoke", "--out", out], {
+      cwd: PROJECT_ROOT,
+      timeout: 240_000,
+    });
     const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
     const { BENCHMARKS } = await import("../../bench/registry.js");
     expect(Object.keys(results.benchmarks).sort()).toEqual(BENCHMARKS.map((b) => b.name).sort());

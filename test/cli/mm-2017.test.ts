@@ -30,7 +30,27 @@ describe("mm with a project written for the 2017 service", () => {
   it("deploys it with the tutorial's command, unchanged, and runs it as az ml did", async () => {
     // The tutorial's command, with the project's data folder as a dependency.
     const created = await mm(
-      ["service", "create", "realtime", "-f", "score_iris.py", "--model-file", "model.pkl", "-s", "outputs/service_schema.json", "-n", "irisapp", "-r", "python", "--collect-model-data", "true", "-c", "aml_config/conda_dependencies.yml", "-d", "data"],
+      [
+        "service",
+        "create",
+        "realtime",
+        "-f",
+        "score_iris.py",
+        "--model-file",
+        "model.pkl",
+        "-s",
+        "outputs/service_schema.json",
+        "-n",
+        "irisapp",
+        "-r",
+        "python",
+        "--collect-model-data",
+        "true",
+        "-c",
+        "aml_config/conda_dependencies.yml",
+        "-d",
+        "data",
+      ],
       { cwd: project },
     );
     expect(created.code, created.stderr).toBe(0);
@@ -38,13 +58,23 @@ describe("mm with a project written for the 2017 service", () => {
     // The build log, streamed while waiting, says what happened to the conda file.
     expect(created.stderr).toContain('condaEnvFile: "- azure-ml-api-sdk==0.1.0a10" commented out');
     expect(created.stderr).toMatch(/conda file: \/var\/azureml-env\/conda_dependencies\.yml is NOT applied on the local runtime/);
-    expect(created.stderr).toContain("Sample input: {\"input_df\":[{\"sepal length\":3,\"sepal width\":3.6,\"petal length\":1.3,\"petal width\":0.25}]}");
+    expect(created.stderr).toContain(
+      'Sample input: {"input_df":[{"sepal length":3,"sepal width":3.6,"petal length":1.3,"petal width":0.25}]}',
+    );
 
     // Without -d, the schema's example; a string result printed as az ml printed it, quotes included.
     const example = await mm(["service", "run", "realtime", "-n", "irisapp"]);
     expect(example.code, example.stderr).toBe(0);
     expect(example.stdout).toBe('"Iris-setosa"\n');
-    const given = await mm(["service", "run", "realtime", "-i", "irisapp", "-d", '{"input_df": [{"petal width": 2.3, "sepal length": 7.7, "sepal width": 3.0, "petal length": 6.1}]}']);
+    const given = await mm([
+      "service",
+      "run",
+      "realtime",
+      "-i",
+      "irisapp",
+      "-d",
+      '{"input_df": [{"petal width": 2.3, "sepal length": 7.7, "sepal width": 3.0, "petal length": 6.1}]}',
+    ]);
     expect(given.stdout).toBe('"Iris-virginica"\n');
     const wrong = await mm(["service", "run", "realtime", "-n", "irisapp", "-d", '{"input": [1]}']);
     expect(wrong.code).toBe(1);
@@ -65,7 +95,12 @@ describe("mm with a project written for the 2017 service", () => {
     // What the driver collected went to the 2017 layout.
     const service = (await mm(["service", "show", "realtime", "-n", "irisapp"])).json();
     const model = service.models[0];
-    const inputs = await waitForBlob(stack.ports.blobPort, "modeldata", `00000000-0000-0000-0000-000000000000/local/default/irisapp/${model.id}-model.pkl-${model.version}/inputs/${today()}/data.csv`, "7.7,3,6.1,2.3");
+    const inputs = await waitForBlob(
+      stack.ports.blobPort,
+      "modeldata",
+      `00000000-0000-0000-0000-000000000000/local/default/irisapp/${model.id}-model.pkl-${model.version}/inputs/${today()}/data.csv`,
+      "7.7,3,6.1,2.3",
+    );
     expect(inputs).toContain("3,3.6,1.3,0.25");
   });
 
@@ -73,10 +108,31 @@ describe("mm with a project written for the 2017 service", () => {
     const dir = mkdtempSync(join(tmpdir(), "mm-iris-again-"));
     cpSync(project, dir, { recursive: true });
     const fixed = readFileSync(join(dir, "score_iris.py"), "utf8");
-    writeFileSync(join(dir, "score_iris.py"), fixed.replace("model = joblib.load('model.pkl')", "model = joblib.load('model.pkl'); raise ValueError('the model is stale')"));
+    writeFileSync(
+      join(dir, "score_iris.py"),
+      fixed.replace("model = joblib.load('model.pkl')", "model = joblib.load('model.pkl'); raise ValueError('the model is stale')"),
+    );
     mkdirSync(join(dir, "notes"));
     writeFileSync(join(dir, "notes", "readme.txt"), "kept under its path");
-    const command = ["service", "create", "realtime", "-f", "score_iris.py", "--model-file", "model.pkl", "-s", "outputs/service_schema.json", "-n", "again", "-r", "python", "-d", "data", "-d", "notes/readme.txt"];
+    const command = [
+      "service",
+      "create",
+      "realtime",
+      "-f",
+      "score_iris.py",
+      "--model-file",
+      "model.pkl",
+      "-s",
+      "outputs/service_schema.json",
+      "-n",
+      "again",
+      "-r",
+      "python",
+      "-d",
+      "data",
+      "-d",
+      "notes/readme.txt",
+    ];
     const failed = await mm(command, { cwd: dir });
     expect(failed.code).toBe(1);
     // The traceback's last lines, from the replica, in mm's own output.
@@ -90,6 +146,13 @@ describe("mm with a project written for the 2017 service", () => {
     expect((await mm(["service", "run", "realtime", "-n", "again"])).stdout).toBe('"Iris-setosa"\n');
     // -d kept the folder under its name and the file under its relative path, as the 2017 CLI did.
     const assets = retried.json().manifest.assets.map((a: { id: string; unpack?: boolean }) => [a.id, a.unpack ?? false]);
-    expect(assets).toEqual(expect.arrayContaining([["data.tar.gz", true], ["notes/readme.txt", false], ["service_schema.json", false], ["score_iris.py", false]]));
+    expect(assets).toEqual(
+      expect.arrayContaining([
+        ["data.tar.gz", true],
+        ["notes/readme.txt", false],
+        ["service_schema.json", false],
+        ["score_iris.py", false],
+      ]),
+    );
   });
 });

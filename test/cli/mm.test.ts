@@ -27,7 +27,10 @@ const unique = (prefix: string) => `${prefix}-${randomUUID().slice(0, 6)}`;
 describe("mm: the one-command quick start", () => {
   it("goes from score.py and a model file to a scoring service that answers with the model's prediction", async () => {
     const name = unique("qs");
-    const created = await mm(["service", "create", "realtime", "-f", "score.py", "--model-file", "model.json", "-r", "python", "-n", name], { cwd: work });
+    const created = await mm(
+      ["service", "create", "realtime", "-f", "score.py", "--model-file", "model.json", "-r", "python", "-n", name],
+      { cwd: work },
+    );
     expect(created.code, created.stderr).toBe(0);
     const service = created.json();
     expect(service).toMatchObject({ name, state: "Succeeded" });
@@ -37,13 +40,30 @@ describe("mm: the one-command quick start", () => {
     expect(created.stderr).toContain(`Scoring URL:  ${service.scoringUri}`);
     expect(created.stderr).toContain("curl -X POST");
 
-    const scored = await mm(["service", "run", "realtime", "-i", name, "-d", JSON.stringify({ data: [[1, 1, 1], [1, 2, 3]] })]);
+    const scored = await mm([
+      "service",
+      "run",
+      "realtime",
+      "-i",
+      name,
+      "-d",
+      JSON.stringify({
+        data: [
+          [1, 1, 1],
+          [1, 2, 3],
+        ],
+      }),
+    ]);
     expect(scored.code, scored.stderr).toBe(0);
     expect(scored.json()).toEqual([6, 14]);
 
     // The sample curl's key lookup works as printed.
     const key = await mm(["service", "keys", "realtime", "-i", service.id, "--query", "primaryKey", "-o", "tsv"]);
-    const res = await fetch(service.scoringUri, { method: "POST", headers: { authorization: `Bearer ${key.stdout.trim()}`, "content-type": "application/json" }, body: JSON.stringify({ data: [[2, 2, 2]] }) });
+    const res = await fetch(service.scoringUri, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key.stdout.trim()}`, "content-type": "application/json" },
+      body: JSON.stringify({ data: [[2, 2, 2]] }),
+    });
     expect(await res.json()).toEqual([12]);
 
     const logs = await mm(["service", "logs", "realtime", "-i", name]);
@@ -52,7 +72,11 @@ describe("mm: the one-command quick start", () => {
     const regen = await mm(["service", "keys", "realtime", "-i", name, "--regen", "Primary"]);
     expect(regen.code, regen.stderr).toBe(0);
     expect(regen.json().primaryKey).not.toBe(key.stdout.trim());
-    const stale = await fetch(service.scoringUri, { method: "POST", headers: { authorization: `Bearer ${key.stdout.trim()}` }, body: "{}" });
+    const stale = await fetch(service.scoringUri, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key.stdout.trim()}` },
+      body: "{}",
+    });
     expect(stale.status).toBe(401);
 
     const deleted = await mm(["service", "delete", "realtime", "-i", name]);
@@ -71,7 +95,9 @@ describe("mm: the one-command quick start", () => {
     expect(model.code, model.stderr).toBe(0);
     expect(model.json()).toMatchObject({ version: 1, mimeType: "application/gzip", unpack: true });
 
-    const manifest = await mm(["manifest", "create", "-n", unique("folder"), "-f", "score.py", "-r", "python", "-i", model.json().id], { cwd: work });
+    const manifest = await mm(["manifest", "create", "-n", unique("folder"), "-f", "score.py", "-r", "python", "-i", model.json().id], {
+      cwd: work,
+    });
     expect(manifest.code, manifest.stderr).toBe(0);
     const image = await mm(["image", "create", "-n", unique("folder"), "--manifest-id", manifest.json().id, "--no-wait"]);
     expect(image.code, image.stderr).toBe(0);
@@ -82,7 +108,17 @@ describe("mm: the one-command quick start", () => {
     const imageId = new URL(waited.json().resourceLocation).pathname.split("/").pop()!;
 
     const name = unique("folder");
-    const service = await mm(["service", "create", "realtime", "-n", name, "--image-id", imageId, "--replica-max-concurrent-requests", "4"]);
+    const service = await mm([
+      "service",
+      "create",
+      "realtime",
+      "-n",
+      name,
+      "--image-id",
+      imageId,
+      "--replica-max-concurrent-requests",
+      "4",
+    ]);
     expect(service.code, service.stderr).toBe(0);
     expect(service.json()).toMatchObject({ maxConcurrentRequestsPerContainer: 4, numReplicas: 1 });
     const scored = await mm(["service", "run", "realtime", "-i", name, "-d", '{"data": [[1, 5, 5]]}']);
@@ -94,7 +130,10 @@ describe("mm: the one-command quick start", () => {
 describe("mm: updates, usage and verbose output", () => {
   it("updates a service to a new image, lists its deployments, prints its usage, and says what it does with -v", async () => {
     const name = unique("upd");
-    const created = await mm(["service", "create", "realtime", "-f", "score.py", "--model-file", "model.json", "-r", "python", "-n", name], { cwd: work });
+    const created = await mm(
+      ["service", "create", "realtime", "-f", "score.py", "--model-file", "model.json", "-r", "python", "-n", name],
+      { cwd: work },
+    );
     expect(created.code, created.stderr).toBe(0);
     writeFileSync(join(work, "double.py"), LINEAR_DRIVER.replace("return [sum(", "return [2 * sum("));
     const image = await mm(["image", "create", "-n", name, "-f", "double.py", "-r", "python", "-m", "model.json"], { cwd: work });
@@ -102,11 +141,26 @@ describe("mm: updates, usage and verbose output", () => {
     const updated = await mm(["service", "update", "realtime", "-i", name, "--image-id", image.json().id, "-v"]);
     expect(updated.code, updated.stderr).toBe(0);
     expect(updated.json().imageId).toBe(image.json().id);
-    expect(updated.stderr).toMatch(/\[mm\] PUT \/api\/subscriptions\/.*\/services\/[0-9a-f-]+\?api-version=2017-09-01-preview → 202 in \d+ ms/);
+    expect(updated.stderr).toMatch(
+      /\[mm\] PUT \/api\/subscriptions\/.*\/services\/[0-9a-f-]+\?api-version=2017-09-01-preview → 202 in \d+ ms/,
+    );
     expect((await mm(["service", "run", "realtime", "-i", name, "-d", '{"data":[[1,2,3]]}'])).json()).toEqual([28]);
 
-    const deployments = await mm(["service", "deployments", "realtime", "-i", name, "--query", "[].{image: imageId, expired: expiredAt != null}"]);
-    expect(deployments.json()).toEqual(expect.arrayContaining([{ image: image.json().id, expired: false }, { image: created.json().imageId, expired: true }]));
+    const deployments = await mm([
+      "service",
+      "deployments",
+      "realtime",
+      "-i",
+      name,
+      "--query",
+      "[].{image: imageId, expired: expiredAt != null}",
+    ]);
+    expect(deployments.json()).toEqual(
+      expect.arrayContaining([
+        { image: image.json().id, expired: false },
+        { image: created.json().imageId, expired: true },
+      ]),
+    );
     const usage = await mm(["service", "usage", "realtime", "-i", name]);
     expect(usage.stdout).toContain(`Scoring URL:  ${created.json().scoringUri}`);
     expect(usage.stdout).toContain("/swagger.json");
@@ -181,7 +235,9 @@ describe("mm: errors", () => {
 
   it("fails an image whose driver does not compile with the build's own error", async () => {
     writeFileSync(join(work, "broken.py"), "def run(raw)\n    return raw\n");
-    const failed = await mm(["image", "create", "-n", unique("broken"), "-f", "broken.py", "-r", "python", "-m", "model.json"], { cwd: work });
+    const failed = await mm(["image", "create", "-n", unique("broken"), "-f", "broken.py", "-r", "python", "-m", "model.json"], {
+      cwd: work,
+    });
     expect(failed.code).toBe(1);
     expect(failed.stderr).toMatch(/mm: image broken-\w+ failed: .*broken\.py/);
   });
@@ -212,10 +268,20 @@ describe("mm: sign-in, accounts, completion", () => {
     const script = await mm(["completion", "bash"]);
     expect(script.code).toBe(0);
     const complete = (words: string[]) =>
-      execFileSync("bash", ["-c", `${script.stdout}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length - 1}; _mm_complete; echo "\${COMPREPLY[@]}"`], { encoding: "utf8" }).trim();
+      execFileSync(
+        "bash",
+        [
+          "-c",
+          `${script.stdout}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length - 1}; _mm_complete; echo "\${COMPREPLY[@]}"`,
+        ],
+        { encoding: "utf8" },
+      ).trim();
     expect(complete(["mm", "ser"])).toBe("service");
     expect(complete(["mm", "service", "create", "re"])).toBe("realtime");
-    expect(complete(["mm", "service", "create", "realtime", "--autoscale-m"]).split(" ").sort()).toEqual(["--autoscale-max-replicas", "--autoscale-min-replicas"]);
+    expect(complete(["mm", "service", "create", "realtime", "--autoscale-m"]).split(" ").sort()).toEqual([
+      "--autoscale-max-replicas",
+      "--autoscale-min-replicas",
+    ]);
   });
 });
 

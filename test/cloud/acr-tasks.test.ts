@@ -33,22 +33,70 @@ beforeAll(async () => {
   await acrStorage.createIfNotExists();
   const put = async (name: string, text: string) => {
     await content.getBlockBlobClient(name).upload(text, Buffer.byteLength(text));
-    return content.getBlockBlobClient(name).generateSasUrl({ permissions: BlobSASPermissions.parse("r"), expiresOn: new Date(Date.now() + 3600_000) });
+    return content
+      .getBlockBlobClient(name)
+      .generateSasUrl({ permissions: BlobSASPermissions.parse("r"), expiresOn: new Date(Date.now() + 3600_000) });
   };
   const now = new Date().toISOString();
-  model = { id: "m1", pk: ACCOUNT, kind: "model", name: "linear", version: 1, mimeType: "application/json", url: await put("model.json", LINEAR_MODEL), createdAt: now };
-  manifest = { id: "mf1", pk: ACCOUNT, kind: "manifest", name: "linear", version: 1, driverProgram: "score.py", assets: [{ id: "score.py", url: await put("score.py", LINEAR_DRIVER) }], modelIds: ["m1"], modelType: "Registered", targetRuntime: { runtimeType: "Python", properties: {} }, webserviceType: "Realtime", createdTime: now };
+  model = {
+    id: "m1",
+    pk: ACCOUNT,
+    kind: "model",
+    name: "linear",
+    version: 1,
+    mimeType: "application/json",
+    url: await put("model.json", LINEAR_MODEL),
+    createdAt: now,
+  };
+  manifest = {
+    id: "mf1",
+    pk: ACCOUNT,
+    kind: "manifest",
+    name: "linear",
+    version: 1,
+    driverProgram: "score.py",
+    assets: [{ id: "score.py", url: await put("score.py", LINEAR_DRIVER) }],
+    modelIds: ["m1"],
+    modelType: "Registered",
+    targetRuntime: { runtimeType: "Python", properties: {} },
+    webserviceType: "Realtime",
+    createdTime: now,
+  };
   const credential = fakeCredential({ "https://management.azure.com/.default": "aad-token" });
   acr = new FakeAcr(SUBSCRIPTION, "ml-rg", "mmacr", acrStorage, "aad-token");
-  const local = new LocalOciBuilder({ imagesDir: mkdtempSync(join(tmpdir(), "mm-acr-images-")), scoringServerDir: join(PROJECT_ROOT, "scoring"), baseImage: "python:3.11-slim", python: process.env.PYTHON ?? "python3", guard: new UrlGuard([`http://127.0.0.1:${azurite.port}`]) });
-  builder = new AcrTasksBuilder({ local, registryId: acr.registryId, loginServer: acr.loginServer, credential, armOptions: { httpClient: acr.arm() }, registryOptions: { httpClient: acr.registry() }, pollMs: 10, timeoutSeconds: 2 });
+  const local = new LocalOciBuilder({
+    imagesDir: mkdtempSync(join(tmpdir(), "mm-acr-images-")),
+    scoringServerDir: join(PROJECT_ROOT, "scoring"),
+    baseImage: "python:3.11-slim",
+    python: process.env.PYTHON ?? "python3",
+    guard: new UrlGuard([`http://127.0.0.1:${azurite.port}`]),
+  });
+  builder = new AcrTasksBuilder({
+    local,
+    registryId: acr.registryId,
+    loginServer: acr.loginServer,
+    credential,
+    armOptions: { httpClient: acr.arm() },
+    registryOptions: { httpClient: acr.registry() },
+    pollMs: 10,
+    timeoutSeconds: 2,
+  });
 });
 
 afterAll(async () => {
   await azurite?.stop();
 });
 
-const request = (log: BuildLog) => ({ imageId: `img${++builds}`, imageName: "linear", version: builds, accountPath: ACCOUNT, accountName: "team", manifest, models: [model], log });
+const request = (log: BuildLog) => ({
+  imageId: `img${++builds}`,
+  imageName: "linear",
+  version: builds,
+  accountPath: ACCOUNT,
+  accountName: "team",
+  manifest,
+  models: [model],
+  log,
+});
 
 describe("the ACR Tasks image builder, against a fake ACR (ARM and data plane) and a real blob store", () => {
   it("uploads the Dockerfile context, runs a Docker build, follows it, keeps its log, and reads the pushed digest", async () => {
@@ -56,7 +104,13 @@ describe("the ACR Tasks image builder, against a fake ACR (ARM and data plane) a
     const log = new BuildLog();
     const result = await builder.build(request(log));
     const [runId, run] = [...acr.runs].pop()!;
-    expect(run.request).toMatchObject({ type: "DockerBuildRequest", isPushEnabled: true, dockerFilePath: "Dockerfile", platform: { os: "Linux", architecture: "amd64" }, timeout: 2 });
+    expect(run.request).toMatchObject({
+      type: "DockerBuildRequest",
+      isPushEnabled: true,
+      dockerFilePath: "Dockerfile",
+      platform: { os: "Linux", architecture: "amd64" },
+      timeout: 2,
+    });
     expect(run.request.imageNames).toEqual([result.imageLocation.slice("mmacr.azurecr.io/".length)]);
     expect(result.imageLocation).toMatch(/^mmacr\.azurecr\.io\/team-[0-9a-f]+\/linear:\d+$/);
     expect(result.digest).toBe(acr.tags.get(run.request.imageNames[0]));
@@ -67,13 +121,22 @@ describe("the ACR Tasks image builder, against a fake ACR (ARM and data plane) a
     expect(text).toContain(`ACR Tasks run ${runId}: Running`);
     expect(text).toContain(`ACR Tasks run ${runId}: Succeeded`);
     expect(text).toContain(`acr ${runId}| Successfully pushed`);
-    expect(acr.armCalls).toEqual(expect.arrayContaining(["POST {registry}/listBuildSourceUploadUrl", "POST {registry}/scheduleRun", `POST {registry}/runs/${runId}/listLogSasUrl`]));
+    expect(acr.armCalls).toEqual(
+      expect.arrayContaining([
+        "POST {registry}/listBuildSourceUploadUrl",
+        "POST {registry}/scheduleRun",
+        `POST {registry}/runs/${runId}/listLogSasUrl`,
+      ]),
+    );
   });
 
   it("fails the build with the run's own error when the run fails", async () => {
     acr.nextOutcome = "Failed";
     const log = new BuildLog();
-    await expect(builder.build(request(log))).rejects.toMatchObject({ code: "ImageBuildFailed", message: expect.stringMatching(/^ACR Tasks run cb\d+ ended Failed: failed during run, err: exit status 1\.$/) });
+    await expect(builder.build(request(log))).rejects.toMatchObject({
+      code: "ImageBuildFailed",
+      message: expect.stringMatching(/^ACR Tasks run cb\d+ ended Failed: failed during run, err: exit status 1\.$/),
+    });
     expect(log.text()).toContain("error: the build failed");
   });
 

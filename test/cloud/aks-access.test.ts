@@ -5,7 +5,8 @@ import { isAksClusterId, parseClusterId } from "../../shared/compute/aks/cluster
 import { FakeKubeApiServer } from "../support/fake-kube-apiserver.js";
 import { fakeArm, fakeCredential } from "../support/fake-arm.js";
 
-const CLUSTER = "/subscriptions/6f1c7a4e-2b1d-4c8e-9a55-3d0f2e7b9c10/resourceGroups/ml-rg/providers/Microsoft.ContainerService/managedClusters/mm-aks";
+const CLUSTER =
+  "/subscriptions/6f1c7a4e-2b1d-4c8e-9a55-3d0f2e7b9c10/resourceGroups/ml-rg/providers/Microsoft.ContainerService/managedClusters/mm-aks";
 let kube: FakeKubeApiServer;
 
 beforeAll(async () => {
@@ -43,13 +44,25 @@ users:
 describe("reaching an AKS cluster through ARM with the app's identity", () => {
   it("reads the cluster's credentials with listClusterUserCredential and signs in with an Entra ID token instead of kubelogin", async () => {
     const arm = fakeArm({
-      "POST /subscriptions/6f1c7a4e-2b1d-4c8e-9a55-3d0f2e7b9c10/resourceGroups/ml-rg/providers/Microsoft.ContainerService/managedClusters/mm-aks/listClusterUserCredential": () => ({
-        body: { kubeconfigs: [{ name: "clusterUser", value: Buffer.from(entraKubeconfig(kube.url)).toString("base64") }] },
-      }),
+      "POST /subscriptions/6f1c7a4e-2b1d-4c8e-9a55-3d0f2e7b9c10/resourceGroups/ml-rg/providers/Microsoft.ContainerService/managedClusters/mm-aks/listClusterUserCredential":
+        () => ({
+          body: { kubeconfigs: [{ name: "clusterUser", value: Buffer.from(entraKubeconfig(kube.url)).toString("base64") }] },
+        }),
     });
-    const credential = fakeCredential({ "https://management.azure.com/.default": "arm-token", [`${AKS_ENTRA_SERVER_APP}/.default`]: "entra-token-for-aks" });
+    const credential = fakeCredential({
+      "https://management.azure.com/.default": "arm-token",
+      [`${AKS_ENTRA_SERVER_APP}/.default`]: "entra-token-for-aks",
+    });
     const target = new AksComputeTarget({ access: aksAccess(CLUSTER, credential, { httpClient: arm }) });
-    await target.deploy({ targetName: "iris-eeeeee", deploymentId: "d1", image: { location: "mmacr.azurecr.io/x/iris:1", digest: `sha256:${"c".repeat(64)}` }, replicas: 1, maxConcurrentRequestsPerContainer: 5, keys: { primary: "p", secondary: "s" }, env: {} });
+    await target.deploy({
+      targetName: "iris-eeeeee",
+      deploymentId: "d1",
+      image: { location: "mmacr.azurecr.io/x/iris:1", digest: `sha256:${"c".repeat(64)}` },
+      replicas: 1,
+      maxConcurrentRequestsPerContainer: 5,
+      keys: { primary: "p", secondary: "s" },
+      env: {},
+    });
 
     expect(arm.calls).toHaveLength(1);
     expect(arm.calls[0]!.method).toBe("POST");
@@ -68,7 +81,13 @@ describe("reaching an AKS cluster through ARM with the app's identity", () => {
     await expect(target.logs("iris-eeeeee", 10)).rejects.toThrow(/not found/i);
     expect(isAksClusterId(CLUSTER)).toBe(true);
     expect(isAksClusterId("local")).toBe(false);
-    expect(parseClusterId(CLUSTER)).toEqual({ subscriptionId: "6f1c7a4e-2b1d-4c8e-9a55-3d0f2e7b9c10", resourceGroup: "ml-rg", name: "mm-aks" });
-    expect(() => parseClusterId("/subscriptions/1/resourceGroups/g/providers/Microsoft.Compute/virtualMachines/v")).toThrow("is not an AKS cluster's resource id");
+    expect(parseClusterId(CLUSTER)).toEqual({
+      subscriptionId: "6f1c7a4e-2b1d-4c8e-9a55-3d0f2e7b9c10",
+      resourceGroup: "ml-rg",
+      name: "mm-aks",
+    });
+    expect(() => parseClusterId("/subscriptions/1/resourceGroups/g/providers/Microsoft.Compute/virtualMachines/v")).toThrow(
+      "is not an AKS cluster's resource id",
+    );
   });
 });

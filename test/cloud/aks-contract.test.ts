@@ -13,7 +13,12 @@ beforeAll(async () => {
     access: async () => {
       const kc = new KubeConfig();
       // skipTLSVerify: the client allows the fake's plain http only so.
-      kc.loadFromOptions({ clusters: [{ name: "fake", server: fake.url, skipTLSVerify: true }], users: [{ name: "u", token: "contract-token" }], contexts: [{ name: "fake", cluster: "fake", user: "u" }], currentContext: "fake" });
+      kc.loadFromOptions({
+        clusters: [{ name: "fake", server: fake.url, skipTLSVerify: true }],
+        users: [{ name: "u", token: "contract-token" }],
+        contexts: [{ name: "fake", cluster: "fake", user: "u" }],
+        currentContext: "fake",
+      });
       return kc;
     },
   });
@@ -28,7 +33,10 @@ computeTargetContract("AKS (fake Kubernetes API server)", () => ({
     targetName,
     deploymentId,
     // The fake cluster's pods never get ready for an image whose name says broken.
-    image: { location: `mmacr.azurecr.io/contract/${image}:1`, digest: `sha256:${(image === "good" ? "a" : image === "other" ? "b" : "c").repeat(64)}` },
+    image: {
+      location: `mmacr.azurecr.io/contract/${image}:1`,
+      digest: `sha256:${(image === "good" ? "a" : image === "other" ? "b" : "c").repeat(64)}`,
+    },
     replicas: 1,
     maxConcurrentRequestsPerContainer: 5,
     keys: { primary: "p", secondary: "s" },

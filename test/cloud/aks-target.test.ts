@@ -10,7 +10,12 @@ const digest = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
 let fake: FakeKubeApiServer;
 let target: AksComputeTarget;
 
-function spec(targetName: string, deploymentId: string, image = "mmacr.azurecr.io/default/iris:1", extra: Partial<DeploymentSpec> = {}): DeploymentSpec {
+function spec(
+  targetName: string,
+  deploymentId: string,
+  image = "mmacr.azurecr.io/default/iris:1",
+  extra: Partial<DeploymentSpec> = {},
+): DeploymentSpec {
   return {
     targetName,
     deploymentId,
@@ -37,7 +42,12 @@ beforeAll(async () => {
   target = new AksComputeTarget({
     access: async () => {
       const kc = new KubeConfig();
-      kc.loadFromOptions({ clusters: [{ name: "aks", server: fake.url, skipTLSVerify: true }] /* the client allows plain http only so */, users: [{ name: "mm", token: TOKEN }], contexts: [{ name: "aks", cluster: "aks", user: "mm" }], currentContext: "aks" });
+      kc.loadFromOptions({
+        clusters: [{ name: "aks", server: fake.url, skipTLSVerify: true }] /* the client allows plain http only so */,
+        users: [{ name: "mm", token: TOKEN }],
+        contexts: [{ name: "aks", cluster: "aks", user: "mm" }],
+        currentContext: "aks",
+      });
       return kc;
     },
   });
@@ -49,7 +59,9 @@ afterAll(async () => {
 
 describe("the AKS compute target against a fake Kubernetes API server", () => {
   it("applies every object by server-side apply under its field manager, and reports the scoring URL from the ingress", async () => {
-    const s = spec("iris-aaaaaa", "d1", "mmacr.azurecr.io/default/iris:1", { autoscaler: { minReplicas: 1, maxReplicas: 4, targetUtilization: 70, refreshPeriodInSeconds: 1 } });
+    const s = spec("iris-aaaaaa", "d1", "mmacr.azurecr.io/default/iris:1", {
+      autoscaler: { minReplicas: 1, maxReplicas: 4, targetUtilization: 70, refreshPeriodInSeconds: 1 },
+    });
     await target.deploy(s);
     const patches = fake.requests.filter((r) => r.method === "PATCH");
     expect(patches.map((r) => r.path)).toEqual([
@@ -66,7 +78,10 @@ describe("the AKS compute target against a fake Kubernetes API server", () => {
     }
     const stored = fake.get("deployments", "mm-aaaaaa", "iris-aaaaaa")!;
     expect(stored.spec).toEqual((serviceObjects(s)[2] as any).spec);
-    expect(await settle("iris-aaaaaa", "d1")).toEqual({ state: "Succeeded", scoringUri: `http://${INGRESS_IP}/api/v1/service/iris-aaaaaa/score` });
+    expect(await settle("iris-aaaaaa", "d1")).toEqual({
+      state: "Succeeded",
+      scoringUri: `http://${INGRESS_IP}/api/v1/service/iris-aaaaaa/score`,
+    });
   });
 
   it("rolls an update out, and rolls a broken one back to the template that served", async () => {
@@ -109,7 +124,8 @@ describe("the AKS compute target against a fake Kubernetes API server", () => {
     expect(fake.requests.some((r) => r.path.endsWith("/log") && r.query.tailLines === "2" && r.query.container === "scoring")).toBe(true);
 
     await target.delete("keys-dddddd");
-    for (const plural of ["deployments", "services", "ingresses", "horizontalpodautoscalers"]) expect(fake.get(plural, "mm-dddddd", "keys-dddddd")).toBeUndefined();
+    for (const plural of ["deployments", "services", "ingresses", "horizontalpodautoscalers"])
+      expect(fake.get(plural, "mm-dddddd", "keys-dddddd")).toBeUndefined();
     expect(fake.get("secrets", "mm-dddddd", "keys-dddddd-keys")).toBeUndefined();
     expect(fake.get("namespaces", undefined, "mm-dddddd")).toBeDefined();
     await target.delete("keys-dddddd");

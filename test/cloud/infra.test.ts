@@ -15,7 +15,10 @@ const infra = join(PROJECT_ROOT, "infra");
 const read = (file: string) => readFileSync(join(infra, file), "utf8");
 const modules = readdirSync(join(infra, "modules")).map((f) => `modules/${f}`);
 const functionApp = read("modules/functionapp.bicep");
-const appSettings = [...functionApp.matchAll(/^\s*\{ name: '([^']+)', value: (.*) \}\s*$/gm)].map((m) => ({ name: m[1]!, value: m[2]!.trim() }));
+const appSettings = [...functionApp.matchAll(/^\s*\{ name: '([^']+)', value: (.*) \}\s*$/gm)].map((m) => ({
+  name: m[1]!,
+  value: m[2]!.trim(),
+}));
 const settingNames = appSettings.map((s) => s.name);
 const shape = settingsSchema.shape as Record<string, { safeParse(v: unknown): { success: boolean } }>;
 const defaultOf = (key: string): unknown => (settingsSchema.shape as any)[key].parse(undefined);
@@ -27,13 +30,26 @@ describe("the Bicep in infra/", () => {
     for (const key of required) expect(settingNames, `${key} is required by shared/config.ts`).toContain(key);
     // Not required locally, needed in Azure: the AKS target, ACR Tasks, the builder's scratch space,
     // the key that encrypts service keys, the queue names the triggers resolve as %SETTING%.
-    for (const key of ["COMPUTE_TARGETS", "ACR_REGISTRY_ID", "ACR_LOGIN_SERVER", "IMAGES_DIR", "SERVICE_KEYS_SECRET", "IMAGE_BUILD_QUEUE", "SERVICE_ROLLOUT_QUEUE", "AzureWebJobsStorage__accountName"]) {
+    for (const key of [
+      "COMPUTE_TARGETS",
+      "ACR_REGISTRY_ID",
+      "ACR_LOGIN_SERVER",
+      "IMAGES_DIR",
+      "SERVICE_KEYS_SECRET",
+      "IMAGE_BUILD_QUEUE",
+      "SERVICE_ROLLOUT_QUEUE",
+      "AzureWebJobsStorage__accountName",
+    ]) {
       expect(settingNames).toContain(key);
     }
   });
 
   it("sets only settings the app or the Functions host reads", () => {
-    const hostSettings = ["AzureWebJobsStorage__accountName", "APPLICATIONINSIGHTS_CONNECTION_STRING", "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"];
+    const hostSettings = [
+      "AzureWebJobsStorage__accountName",
+      "APPLICATIONINSIGHTS_CONNECTION_STRING",
+      "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+    ];
     for (const name of settingNames) expect([...Object.keys(shape), ...hostSettings], `${name} is read by nobody`).toContain(name);
   });
 
@@ -41,7 +57,9 @@ describe("the Bicep in infra/", () => {
     expect(settingNames).not.toContain("COSMOS_KEY");
     expect(settingNames).not.toContain("AzureWebJobsStorage");
     for (const s of appSettings) expect(s.value).not.toMatch(/AccountKey=|SharedAccessSignature|listKeys\(/);
-    expect(appSettings.find((s) => s.name === "SERVICE_KEYS_SECRET")!.value).toMatch(/^'@Microsoft\.KeyVault\(SecretUri=\$\{serviceKeysSecretUri\}\)'$/);
+    expect(appSettings.find((s) => s.name === "SERVICE_KEYS_SECRET")!.value).toMatch(
+      /^'@Microsoft\.KeyVault\(SecretUri=\$\{serviceKeysSecretUri\}\)'$/,
+    );
     expect(read("modules/storage.bicep")).toContain("allowSharedKeyAccess: false");
     expect(read("modules/cosmos.bicep")).toContain("disableLocalAuth: true");
     expect(read("modules/registry.bicep")).toContain("adminUserEnabled: false");
@@ -62,7 +80,8 @@ describe("the Bicep in infra/", () => {
       expect(storage).toContain(`'${queue}'`);
       expect(storage).toContain(`'${queue}-poison'`);
     }
-    for (const container of [MODEL_DROP_CONTAINER, UPLOAD_CONTAINER, "build-logs", "modeldata"]) expect(storage).toContain(`'${container}'`);
+    for (const container of [MODEL_DROP_CONTAINER, UPLOAD_CONTAINER, "build-logs", "modeldata"])
+      expect(storage).toContain(`'${container}'`);
     const eventGrid = read("modules/eventgrid.bicep");
     expect(eventGrid).toContain("includedEventTypes: ['Microsoft.Storage.BlobCreated']");
     expect(eventGrid).toContain(`subjectBeginsWith: '/blobServices/default/containers/${MODEL_DROP_CONTAINER}/blobs/'`);
@@ -73,16 +92,28 @@ describe("the Bicep in infra/", () => {
   it("names every role assignment with guid() and every built-in role id with a comment", () => {
     for (const file of ["main.bicep", ...modules]) {
       const text = read(file);
-      const assignments = [...text.matchAll(/resource \w+ '(Microsoft\.Authorization\/roleAssignments|Microsoft\.DocumentDB\/databaseAccounts\/sqlRoleAssignments)@[^']+' = \{\n\s+(?:parent: \w+\n\s+)?name: ([^\n]+)/g)];
+      const assignments = [
+        ...text.matchAll(
+          /resource \w+ '(Microsoft\.Authorization\/roleAssignments|Microsoft\.DocumentDB\/databaseAccounts\/sqlRoleAssignments)@[^']+' = \{\n\s+(?:parent: \w+\n\s+)?name: ([^\n]+)/g,
+        ),
+      ];
       for (const a of assignments) expect(a[2], `${file}: ${a[0].split("\n")[0]}`).toMatch(/^guid\(/);
-      for (const m of text.matchAll(/'([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})'(.*)$/gm)) expect(m[2], `${file}: role ${m[1]} needs a comment naming it`).toMatch(/\/\/ \S/);
+      for (const m of text.matchAll(/'([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})'(.*)$/gm))
+        expect(m[2], `${file}: role ${m[1]} needs a comment naming it`).toMatch(/\/\/ \S/);
     }
   });
 
   it("is well formed enough to compile: balanced brackets, and every module it names exists", () => {
     for (const file of ["main.bicep", ...modules]) {
-      const text = read(file).replace(/(^|\s)\/\/ .*$/gm, "$1").replace(/'(?:[^'\\]|\\.)*'/g, "''");
-      for (const [open, close] of [["{", "}"], ["[", "]"], ["(", ")"]] as const) expect(text.split(open).length, `${file}: ${open}${close}`).toBe(text.split(close).length);
+      const text = read(file)
+        .replace(/(^|\s)\/\/ .*$/gm, "$1")
+        .replace(/'(?:[^'\\]|\\.)*'/g, "''");
+      for (const [open, close] of [
+        ["{", "}"],
+        ["[", "]"],
+        ["(", ")"],
+      ] as const)
+        expect(text.split(open).length, `${file}: ${open}${close}`).toBe(text.split(close).length);
     }
     for (const m of read("main.bicep").matchAll(/module \w+ '([^']+)'/g)) expect(existsSync(join(infra, m[1]!)), m[1]).toBe(true);
   });

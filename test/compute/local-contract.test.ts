@@ -22,7 +22,12 @@ const images = new Map<ImageKind, { location: string; digest: string }>();
 
 beforeAll(async () => {
   // The drivers and the model, served on loopback for the builder to fetch.
-  const files: Record<string, string> = { "/good/score.py": LINEAR_DRIVER, "/other/score.py": COUNTING_DRIVER, "/broken/score.py": FAILING_INIT_DRIVER, "/model.json": LINEAR_MODEL };
+  const files: Record<string, string> = {
+    "/good/score.py": LINEAR_DRIVER,
+    "/other/score.py": COUNTING_DRIVER,
+    "/broken/score.py": FAILING_INIT_DRIVER,
+    "/model.json": LINEAR_MODEL,
+  };
   content = createServer((req, res) => {
     const body = files[req.url ?? ""];
     res.writeHead(body === undefined ? 404 : 200, { "content-length": Buffer.byteLength(body ?? "") });
@@ -32,12 +37,54 @@ beforeAll(async () => {
   const origin = `http://127.0.0.1:${(content.address() as { port: number }).port}`;
   const imagesDir = mkdtempSync(join(tmpdir(), "mm-contract-images-"));
   const python = process.env.PYTHON ?? "python3";
-  const builder = new LocalOciBuilder({ imagesDir, scoringServerDir: join(PROJECT_ROOT, "scoring"), baseImage: "python:3.11-slim", python, guard: new UrlGuard([origin]) });
+  const builder = new LocalOciBuilder({
+    imagesDir,
+    scoringServerDir: join(PROJECT_ROOT, "scoring"),
+    baseImage: "python:3.11-slim",
+    python,
+    guard: new UrlGuard([origin]),
+  });
   const now = new Date().toISOString();
-  const model: ModelDocument = { id: "m", pk: ACCOUNT, kind: "model", name: "linear", version: 1, mimeType: "application/json", url: `${origin}/model.json`, createdAt: now };
+  const model: ModelDocument = {
+    id: "m",
+    pk: ACCOUNT,
+    kind: "model",
+    name: "linear",
+    version: 1,
+    mimeType: "application/json",
+    url: `${origin}/model.json`,
+    createdAt: now,
+  };
   for (const kind of ["good", "other", "broken"] as ImageKind[]) {
-    const manifest: ManifestDocument = { id: `mf-${kind}`, pk: ACCOUNT, kind: "manifest", name: kind, version: 1, driverProgram: "score.py", assets: [{ id: "score.py", url: `${origin}/${kind}/score.py` }], modelIds: ["m"], modelType: "Registered", targetRuntime: { runtimeType: "Python", properties: {} }, webserviceType: "Realtime", createdTime: now };
-    images.set(kind, await builder.build({ imageId: `img-${kind}`, imageName: kind, version: 1, accountPath: ACCOUNT, accountName: "local", manifest, models: [model], log: new BuildLog() }).then((r) => ({ location: r.imageLocation, digest: r.digest })));
+    const manifest: ManifestDocument = {
+      id: `mf-${kind}`,
+      pk: ACCOUNT,
+      kind: "manifest",
+      name: kind,
+      version: 1,
+      driverProgram: "score.py",
+      assets: [{ id: "score.py", url: `${origin}/${kind}/score.py` }],
+      modelIds: ["m"],
+      modelType: "Registered",
+      targetRuntime: { runtimeType: "Python", properties: {} },
+      webserviceType: "Realtime",
+      createdTime: now,
+    };
+    images.set(
+      kind,
+      await builder
+        .build({
+          imageId: `img-${kind}`,
+          imageName: kind,
+          version: 1,
+          accountPath: ACCOUNT,
+          accountName: "local",
+          manifest,
+          models: [model],
+          log: new BuildLog(),
+        })
+        .then((r) => ({ location: r.imageLocation, digest: r.digest })),
+    );
   }
 
   // The local compute runtime, as the stack starts it.
@@ -45,15 +92,24 @@ beforeAll(async () => {
   const tokenFile = join(dataDir, "token");
   writeFileSync(tokenFile, "contract-runtime-token");
   const [controlPort, gatewayPort] = (await freePorts(2)) as [number, number];
-  runtime = fork(join(PROJECT_ROOT, "dist", "devhost", "runtime", "main.js"), [join(dataDir, "runtime"), String(controlPort), String(gatewayPort)], {
-    env: { ...process.env, LOCAL_RUNTIME_TOKEN_FILE: tokenFile, PYTHON: python, RUNTIME_ROLLOUT_TIMEOUT_MS: "15000" },
-    stdio: ["ignore", "ignore", "ignore", "ipc"],
-  });
+  runtime = fork(
+    join(PROJECT_ROOT, "dist", "devhost", "runtime", "main.js"),
+    [join(dataDir, "runtime"), String(controlPort), String(gatewayPort)],
+    {
+      env: { ...process.env, LOCAL_RUNTIME_TOKEN_FILE: tokenFile, PYTHON: python, RUNTIME_ROLLOUT_TIMEOUT_MS: "15000" },
+      stdio: ["ignore", "ignore", "ignore", "ipc"],
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     runtime.once("exit", (code) => reject(new Error(`the runtime stopped (exit ${code})`)));
     runtime.on("message", (m: { ready?: boolean }) => m?.ready && resolve());
   });
-  target = new LocalComputeTarget({ controlUrl: `http://127.0.0.1:${controlPort}`, controlToken: "contract-runtime-token", scoringBaseUrl: `http://127.0.0.1:${gatewayPort}`, ociLayoutDir: join(imagesDir, "oci") });
+  target = new LocalComputeTarget({
+    controlUrl: `http://127.0.0.1:${controlPort}`,
+    controlToken: "contract-runtime-token",
+    scoringBaseUrl: `http://127.0.0.1:${gatewayPort}`,
+    ociLayoutDir: join(imagesDir, "oci"),
+  });
 }, 120_000);
 
 afterAll(async () => {

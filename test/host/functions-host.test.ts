@@ -66,7 +66,14 @@ describe("HTTP triggers", () => {
     const res = await fetch(`${base}/api/items/42/widget?q=1&r=two`, { method: "POST", body: "hello", headers: { "x-test": "T" } });
     expect(res.status).toBe(200);
     expect(res.headers.get("x-echo")).toBe("yes");
-    expect(await res.json()).toEqual({ functionName: "echo", method: "POST", params: { id: "42", name: "widget" }, query: { q: "1", r: "two" }, header: "T", body: "hello" });
+    expect(await res.json()).toEqual({
+      functionName: "echo",
+      method: "POST",
+      params: { id: "42", name: "widget" },
+      query: { q: "1", r: "two" },
+      header: "T",
+      body: "hello",
+    });
     const optional = (await (await fetch(`${base}/API/Items/7`)).json()) as { params: unknown };
     expect(optional.params).toEqual({ id: "7" });
   });
@@ -132,7 +139,11 @@ describe("queue triggers", () => {
   it("sends a message that is not base64 straight to the poison queue without running the function", async () => {
     const before = (await observations()).queue.length;
     await queue.sendMessage("%%% not base64 %%%");
-    await eventually(async () => (await poison.exists()) && (await poison.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.some((m) => m.messageText === "%%% not base64 %%%"));
+    await eventually(
+      async () =>
+        (await poison.exists()) &&
+        (await poison.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.some((m) => m.messageText === "%%% not base64 %%%"),
+    );
     expect((await observations()).queue.length).toBe(before);
   });
 
@@ -162,7 +173,9 @@ describe("Event Grid triggers", () => {
     const res = await fetch(url("onEvent"), {
       method: "POST",
       headers: { "aeg-event-type": "SubscriptionValidation", "content-type": "application/json" },
-      body: JSON.stringify([{ ...event(), eventType: "Microsoft.EventGrid.SubscriptionValidationEvent", data: { validationCode: "CODE-123" } }]),
+      body: JSON.stringify([
+        { ...event(), eventType: "Microsoft.EventGrid.SubscriptionValidationEvent", data: { validationCode: "CODE-123" } },
+      ]),
     });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ validationResponse: "CODE-123" });
@@ -175,7 +188,11 @@ describe("Event Grid triggers", () => {
     expect(ok.status).toBe(202);
     const ids = (await observations()).events.map((e: any) => e.id);
     expect(ids).toEqual(expect.arrayContaining([a.id, b.id]));
-    const failing = await fetch(url("onEvent"), { method: "POST", headers: { "aeg-event-type": "Notification" }, body: JSON.stringify(event({ fail: true })) });
+    const failing = await fetch(url("onEvent"), {
+      method: "POST",
+      headers: { "aeg-event-type": "Notification" },
+      body: JSON.stringify(event({ fail: true })),
+    });
     expect(failing.status).toBe(500);
   });
 

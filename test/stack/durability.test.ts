@@ -40,7 +40,10 @@ describe("durability", () => {
     // Versions stay gapless and unique per name, and registering goes on from the last one.
     const { items } = await readAllPages(after, `${DEFAULT_ACCOUNT}/models`, { count: "1000" });
     for (const name of ["durable-0", "durable-1", "durable-2"]) {
-      const versions = items.filter((m) => m.name === name).map((m) => m.version).sort((a, b) => a - b);
+      const versions = items
+        .filter((m) => m.name === name)
+        .map((m) => m.version)
+        .sort((a, b) => a - b);
       expect(versions).toEqual(versions.map((_, i) => i + 1));
       const next = await after.post(`${DEFAULT_ACCOUNT}/models`, modelBody(name));
       expect(next.body.version).toBe(versions.length + 1);

@@ -98,9 +98,37 @@ describe("image builds across failures", () => {
     const operationId = randomUUID();
     const container = resourcesContainer(shared.cosmosEndpoint);
     // A build whose worker vanished hours ago, as a crash without recovery would leave it.
-    await container.items.create({ id: imageId, pk: account, kind: "image", name: "stuck", version: 1, computeResourceId: "local", imageType: "Docker", manifestId: randomUUID(), manifestName: "m", createdTime: longAgo, creationState: "Running", operationId });
-    await container.items.create({ id: operationId, pk: account, kind: "operation", operationType: "Image", state: "Running", createdTime: longAgo, heartbeatAt: longAgo, resourcePath: `/api/${account}/images/${imageId}`, resourceId: imageId, attempts: 1 });
-    const operation = await waitForOperation(shared.owner, `${shared.apiBaseUrl}/${account}/operations/${operationId}?api-version=2017-09-01-preview`, 30_000);
+    await container.items.create({
+      id: imageId,
+      pk: account,
+      kind: "image",
+      name: "stuck",
+      version: 1,
+      computeResourceId: "local",
+      imageType: "Docker",
+      manifestId: randomUUID(),
+      manifestName: "m",
+      createdTime: longAgo,
+      creationState: "Running",
+      operationId,
+    });
+    await container.items.create({
+      id: operationId,
+      pk: account,
+      kind: "operation",
+      operationType: "Image",
+      state: "Running",
+      createdTime: longAgo,
+      heartbeatAt: longAgo,
+      resourcePath: `/api/${account}/images/${imageId}`,
+      resourceId: imageId,
+      attempts: 1,
+    });
+    const operation = await waitForOperation(
+      shared.owner,
+      `${shared.apiBaseUrl}/${account}/operations/${operationId}?api-version=2017-09-01-preview`,
+      30_000,
+    );
     expect(operation.state).toBe("Failed");
     expect(operation.error.code).toBe("OperationTimedOut");
     const image = await shared.owner.get(`${account}/images/${imageId}`);

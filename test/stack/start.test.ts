@@ -23,7 +23,11 @@ function processesUsing(dataDir: string): number[] {
 }
 
 function npmToken(dataDir: string): string {
-  return execFileSync("npm", ["run", "--silent", "token"], { cwd: PROJECT_ROOT, env: { ...process.env, DATA_DIR: dataDir }, encoding: "utf8" }).trim();
+  return execFileSync("npm", ["run", "--silent", "token"], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, DATA_DIR: dataDir },
+    encoding: "utf8",
+  }).trim();
 }
 
 describe("npm start", () => {
@@ -68,7 +72,16 @@ describe("npm start", () => {
     await new Promise<void>((r) => blocker.listen(ports.port, "127.0.0.1", r));
     try {
       const child = fork(join(PROJECT_ROOT, "dist", "devhost", "start.js"), [], {
-        env: { ...process.env, PORT: String(ports.port), COSMOS_PORT: String(ports.cosmosPort), AZURITE_BLOB_PORT: String(ports.blobPort), AZURITE_QUEUE_PORT: String(ports.queuePort), SCORING_PORT: String(ports.scoringPort), RUNTIME_PORT: String(ports.runtimePort), DATA_DIR: mkdtempSync(join(tmpdir(), "mm-port-")) },
+        env: {
+          ...process.env,
+          PORT: String(ports.port),
+          COSMOS_PORT: String(ports.cosmosPort),
+          AZURITE_BLOB_PORT: String(ports.blobPort),
+          AZURITE_QUEUE_PORT: String(ports.queuePort),
+          SCORING_PORT: String(ports.scoringPort),
+          RUNTIME_PORT: String(ports.runtimePort),
+          DATA_DIR: mkdtempSync(join(tmpdir(), "mm-port-")),
+        },
         stdio: ["ignore", "pipe", "pipe", "ipc"],
       });
       let output = "";

@@ -1,7 +1,16 @@
 import { openLocalIssuer } from "../../devhost/local-issuer.js";
 import { API_VERSION } from "../../shared/schemas/api-version.js";
 import type { ErrorResponse } from "../../shared/errors.js";
-import type { AccountView, DeploymentView, ImageView, ManifestView, ModelView, OperationView, RoleAssignmentView, ServiceView } from "../../shared/views.js";
+import type {
+  AccountView,
+  DeploymentView,
+  ImageView,
+  ManifestView,
+  ModelView,
+  OperationView,
+  RoleAssignmentView,
+  ServiceView,
+} from "../../shared/views.js";
 
 export { API_VERSION };
 
@@ -14,7 +23,11 @@ type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) exten
  * there is what the tests assert, so none is optional here. Plain arrays (DeploymentList) are
  * asked for by their type.
  */
-export type ApiBody = Required<UnionToIntersection<ModelView | ManifestView | AccountView | ImageView | OperationView | ServiceView | DeploymentView | RoleAssignmentView>> &
+export type ApiBody = Required<
+  UnionToIntersection<
+    ModelView | ManifestView | AccountView | ImageView | OperationView | ServiceView | DeploymentView | RoleAssignmentView
+  >
+> &
   Required<ErrorResponse> & { value: ApiBody[]; nextLink: string; primaryKey: string; secondaryKey: string };
 export const DEFAULT_ACCOUNT = "subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/local/accounts/default";
 export const LOCAL_USER = "00000000-0000-0000-0000-000000000001";
@@ -28,7 +41,10 @@ export interface ApiResponse<T = ApiBody> {
 
 /** A thin HTTP client for tests: the API as a client sees it. */
 export class ApiClient {
-  constructor(readonly baseUrl: string, readonly token?: string) {}
+  constructor(
+    readonly baseUrl: string,
+    readonly token?: string,
+  ) {}
 
   as(token: string | undefined): ApiClient {
     return new ApiClient(this.baseUrl, token);
@@ -41,7 +57,17 @@ export class ApiClient {
     return url.toString();
   }
 
-  async request<T = ApiBody>(method: string, path: string, options: { body?: unknown; rawBody?: string | Buffer; query?: Record<string, string | undefined>; apiVersion?: string | null; headers?: Record<string, string> } = {}): Promise<ApiResponse<T>> {
+  async request<T = ApiBody>(
+    method: string,
+    path: string,
+    options: {
+      body?: unknown;
+      rawBody?: string | Buffer;
+      query?: Record<string, string | undefined>;
+      apiVersion?: string | null;
+      headers?: Record<string, string>;
+    } = {},
+  ): Promise<ApiResponse<T>> {
     const headers: Record<string, string> = { ...options.headers };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     let body: string | Buffer | undefined;
@@ -50,7 +76,11 @@ export class ApiClient {
       body = JSON.stringify(options.body);
       headers["content-type"] ??= "application/json";
     }
-    const res = await fetch(this.url(path, options.query, options.apiVersion === undefined ? API_VERSION : options.apiVersion), { method, headers, body });
+    const res = await fetch(this.url(path, options.query, options.apiVersion === undefined ? API_VERSION : options.apiVersion), {
+      method,
+      headers,
+      body,
+    });
     const text = await res.text();
     let parsed: unknown = undefined;
     try {
@@ -105,7 +135,11 @@ export function manifestBody(name: string, modelIds: string[], extra: Record<str
 }
 
 /** Follows nextLink to the end; returns every item and the number of pages. */
-export async function readAllPages(api: ApiClient, path: string, query: Record<string, string>): Promise<{ items: any[]; pages: number; links: string[] }> {
+export async function readAllPages(
+  api: ApiClient,
+  path: string,
+  query: Record<string, string>,
+): Promise<{ items: any[]; pages: number; links: string[] }> {
   const items: any[] = [];
   const links: string[] = [];
   let res = await api.get(path, query);

@@ -20,7 +20,23 @@ async function startAzurite(service: "blob" | "queue"): Promise<AzuriteService> 
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), `mm-azurite-${service}-`));
   const main = join(require.resolve("azurite/package.json"), "..", "dist", "src", service, "main.js");
-  const child: ChildProcess = spawn(process.execPath, [main, "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--loose", "--location", dir, `--${service}Host`, "127.0.0.1", `--${service}Port`, String(port)], { stdio: "ignore" });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      main,
+      "--silent",
+      "--disableTelemetry",
+      "--skipApiVersionCheck",
+      "--loose",
+      "--location",
+      dir,
+      `--${service}Host`,
+      "127.0.0.1",
+      `--${service}Port`,
+      String(port),
+    ],
+    { stdio: "ignore" },
+  );
   await waitForPort(port);
   return {
     port,

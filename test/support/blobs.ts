@@ -2,7 +2,6 @@ import { BlobSASPermissions, BlobServiceClient, type ContainerClient } from "@az
 import { randomUUID } from "node:crypto";
 import { azuriteConnectionString } from "../../devhost/azurite-account.js";
 
-
 /** Puts test content into a stack's Azurite and hands back read SAS URLs, as a user would register them. */
 export class TestBlobs {
   readonly #container: ContainerClient;
@@ -24,7 +23,9 @@ export class TestBlobs {
   }
 
   sasUrl(name: string): Promise<string> {
-    return this.#container.getBlockBlobClient(name).generateSasUrl({ permissions: BlobSASPermissions.parse("r"), expiresOn: new Date(Date.now() + 3600_000) });
+    return this.#container
+      .getBlockBlobClient(name)
+      .generateSasUrl({ permissions: BlobSASPermissions.parse("r"), expiresOn: new Date(Date.now() + 3600_000) });
   }
 }
 
@@ -43,7 +44,8 @@ export async function waitForBlob(blobPort: number, container: string, name: str
     if (i > 0) await new Promise((r) => setTimeout(r, 200));
     content = await readBlob(blobPort, container, name);
   }
-  if (!content?.includes(text)) throw new Error(`${container}/${name} does not contain ${text} after 10 s; it holds: ${content ?? "(no such blob)"}`);
+  if (!content?.includes(text))
+    throw new Error(`${container}/${name} does not contain ${text} after 10 s; it holds: ${content ?? "(no such blob)"}`);
   return content;
 }
 

@@ -30,7 +30,10 @@ export function computeTargetContract(label: string, fixture: () => ContractFixt
       expect((await settle(target, "contract-a1b2c3", "first")).state).toBe("Succeeded");
       await target.deploy(spec("contract-a1b2c3", "second", "other"));
       expect((await settle(target, "contract-a1b2c3", "second")).state).toBe("Succeeded");
-      expect(await target.rolloutState("contract-a1b2c3", "first")).toEqual({ state: "Failed", error: "Another deployment of the service replaced this one." });
+      expect(await target.rolloutState("contract-a1b2c3", "first")).toEqual({
+        state: "Failed",
+        error: "Another deployment of the service replaced this one.",
+      });
       await target.delete("contract-a1b2c3");
     });
 

@@ -15,7 +15,10 @@ import tarStream from "tar-stream";
  * context, and "pushes" a digest.
  */
 export class FakeAcr {
-  readonly runs = new Map<string, { status: string; request: any; runErrorMessage?: string; polls: number; files?: string[]; dockerfile?: string }>();
+  readonly runs = new Map<
+    string,
+    { status: string; request: any; runErrorMessage?: string; polls: number; files?: string[]; dockerfile?: string }
+  >();
   readonly tags = new Map<string, string>();
   readonly armCalls: string[] = [];
   /** What the next run ends as. */
@@ -46,18 +49,26 @@ export class FakeAcr {
         const url = new URL(request.url);
         const path = url.pathname;
         this.armCalls.push(`${request.method} ${path.replace(base, "{registry}")}`);
-        if (request.headers.get("authorization") !== `Bearer ${this.aadToken}`) return json(request, 401, { error: { code: "AuthenticationFailed", message: "Authentication failed." } });
+        if (request.headers.get("authorization") !== `Bearer ${this.aadToken}`)
+          return json(request, 401, { error: { code: "AuthenticationFailed", message: "Authentication failed." } });
         if (request.method === "POST" && path === `${base}/listBuildSourceUploadUrl`) {
           const relativePath = `source/${new Date().toISOString().slice(0, 10).replace(/-/g, "")}/${randomUUID()}.tar.gz`;
           const blob = this.uploads.getBlockBlobClient(relativePath);
-          const uploadUrl = await blob.generateSasUrl({ permissions: BlobSASPermissions.parse("cw"), expiresOn: new Date(Date.now() + 3600_000) });
+          const uploadUrl = await blob.generateSasUrl({
+            permissions: BlobSASPermissions.parse("cw"),
+            expiresOn: new Date(Date.now() + 3600_000),
+          });
           this.#uploads.set(relativePath, relativePath);
           return json(request, 200, { uploadUrl, relativePath });
         }
         if (request.method === "POST" && path === `${base}/scheduleRun`) {
           const body = JSON.parse(String(request.body));
-          if (body.type !== "DockerBuildRequest") return json(request, 400, { error: { code: "InvalidRequest", message: "Only Docker builds here." } });
-          if (!this.#uploads.has(body.sourceLocation)) return json(request, 400, { error: { code: "InvalidSource", message: `The source location ${body.sourceLocation} was not uploaded.` } });
+          if (body.type !== "DockerBuildRequest")
+            return json(request, 400, { error: { code: "InvalidRequest", message: "Only Docker builds here." } });
+          if (!this.#uploads.has(body.sourceLocation))
+            return json(request, 400, {
+              error: { code: "InvalidSource", message: `The source location ${body.sourceLocation} was not uploaded.` },
+            });
           const runId = `cb${this.runs.size + 1}`;
           const run = { status: "Queued", request: body, polls: 0 } as ReturnType<FakeAcr["runs"]["get"]> & object;
           const context = await this.#readContext(body.sourceLocation);
@@ -81,14 +92,21 @@ export class FakeAcr {
             const logBlob = this.uploads.getBlockBlobClient(`logs/${runId}.log`);
             const text = `2026/11/27 00:00:00 Downloading source code...\n2026/11/27 00:00:01 Using acb_vol for the build\nStep 1/9 : ${run.dockerfile?.split("\n").find((l) => l.startsWith("FROM")) ?? ""}\n${run.status === "Succeeded" ? "Successfully pushed" : "error: the build failed"}\n`;
             await logBlob.upload(text, Buffer.byteLength(text));
-            return json(request, 200, { logLink: await logBlob.generateSasUrl({ permissions: BlobSASPermissions.parse("r"), expiresOn: new Date(Date.now() + 3600_000) }) });
+            return json(request, 200, {
+              logLink: await logBlob.generateSasUrl({
+                permissions: BlobSASPermissions.parse("r"),
+                expiresOn: new Date(Date.now() + 3600_000),
+              }),
+            });
           }
           if (request.method === "POST" && runPath[2] === "/cancel") {
             run.status = "Canceled";
             return json(request, 200, {});
           }
         }
-        return json(request, 404, { error: { code: "ResourceNotFound", message: `${request.method} ${path} is not served by the fake ACR.` } });
+        return json(request, 404, {
+          error: { code: "ResourceNotFound", message: `${request.method} ${path} is not served by the fake ACR.` },
+        });
       },
     };
   }
@@ -104,11 +122,17 @@ export class FakeAcr {
         if (url.host !== this.loginServer) return json(request, 404, {});
         const form = new URLSearchParams(typeof request.body === "string" ? request.body : "");
         if (request.method === "POST" && url.pathname === "/oauth2/exchange") {
-          if (form.get("grant_type") !== "access_token" || form.get("access_token") !== this.aadToken || form.get("service") !== this.loginServer) return json(request, 401, { errors: [{ code: "UNAUTHORIZED" }] });
+          if (
+            form.get("grant_type") !== "access_token" ||
+            form.get("access_token") !== this.aadToken ||
+            form.get("service") !== this.loginServer
+          )
+            return json(request, 401, { errors: [{ code: "UNAUTHORIZED" }] });
           return json(request, 200, { refresh_token: refresh });
         }
         if (request.method === "POST" && url.pathname === "/oauth2/token") {
-          if (form.get("grant_type") !== "refresh_token" || form.get("refresh_token") !== refresh) return json(request, 401, { errors: [{ code: "UNAUTHORIZED" }] });
+          if (form.get("grant_type") !== "refresh_token" || form.get("refresh_token") !== refresh)
+            return json(request, 401, { errors: [{ code: "UNAUTHORIZED" }] });
           return json(request, 200, { access_token: access });
         }
         const m = /^\/acr\/v1\/(.+)\/(_tags|_manifests)\/([^/]+)$/.exec(url.pathname);
@@ -117,18 +141,46 @@ export class FakeAcr {
         const repository = decodeURIComponent(encodedRepository!);
         const reference = decodeURIComponent(encodedReference!);
         if (request.headers.get("authorization") !== `Bearer ${access}`) {
-          return { request, status: 401, headers: createHttpHeaders({ "www-authenticate": `Bearer realm="https://${this.loginServer}/oauth2/token",service="${this.loginServer}",scope="repository:${repository}:metadata_read"`, "content-type": "application/json" }), bodyAsText: JSON.stringify({ errors: [{ code: "UNAUTHORIZED" }] }) };
+          return {
+            request,
+            status: 401,
+            headers: createHttpHeaders({
+              "www-authenticate": `Bearer realm="https://${this.loginServer}/oauth2/token",service="${this.loginServer}",scope="repository:${repository}:metadata_read"`,
+              "content-type": "application/json",
+            }),
+            bodyAsText: JSON.stringify({ errors: [{ code: "UNAUTHORIZED" }] }),
+          };
         }
         const now = new Date().toISOString();
         const attributes = { deleteEnabled: true, writeEnabled: true, readEnabled: true, listEnabled: true };
         if (what === "_tags") {
           const digest = this.tags.get(`${repository}:${reference}`);
           if (!digest) return json(request, 404, { errors: [{ code: "TAG_UNKNOWN", message: "the specified tag does not exist" }] });
-          return json(request, 200, { registry: this.loginServer, imageName: repository, tag: { name: reference, digest, createdTime: now, lastUpdateTime: now, signed: false, changeableAttributes: attributes } });
+          return json(request, 200, {
+            registry: this.loginServer,
+            imageName: repository,
+            tag: { name: reference, digest, createdTime: now, lastUpdateTime: now, signed: false, changeableAttributes: attributes },
+          });
         }
-        const tags = [...this.tags].filter(([k, d]) => k.startsWith(`${repository}:`) && d === reference).map(([k]) => k.slice(repository!.length + 1));
+        const tags = [...this.tags]
+          .filter(([k, d]) => k.startsWith(`${repository}:`) && d === reference)
+          .map(([k]) => k.slice(repository!.length + 1));
         if (tags.length === 0) return json(request, 404, { errors: [{ code: "MANIFEST_UNKNOWN" }] });
-        return json(request, 200, { registry: this.loginServer, imageName: repository, manifest: { digest: reference, imageSize: 1024, createdTime: now, lastUpdateTime: now, architecture: "amd64", os: "linux", mediaType: "application/vnd.docker.distribution.manifest.v2+json", tags, changeableAttributes: attributes } });
+        return json(request, 200, {
+          registry: this.loginServer,
+          imageName: repository,
+          manifest: {
+            digest: reference,
+            imageSize: 1024,
+            createdTime: now,
+            lastUpdateTime: now,
+            architecture: "amd64",
+            os: "linux",
+            mediaType: "application/vnd.docker.distribution.manifest.v2+json",
+            tags,
+            changeableAttributes: attributes,
+          },
+        });
       },
     };
   }
@@ -141,17 +193,35 @@ export class FakeAcr {
       return;
     }
     run.status = "Succeeded";
-    for (const name of run.request.imageNames as string[]) this.tags.set(name, `sha256:${createHash("sha256").update(`${runId}:${name}`).digest("hex")}`);
+    for (const name of run.request.imageNames as string[])
+      this.tags.set(name, `sha256:${createHash("sha256").update(`${runId}:${name}`).digest("hex")}`);
   }
 
   #runResource(runId: string) {
     const run = this.runs.get(runId)!;
-    const outputImages = run.status === "Succeeded" ? (run.request.imageNames as string[]).map((n) => ({ registry: this.loginServer, repository: n.split(":")[0], tag: n.split(":")[1], digest: this.tags.get(n) })) : undefined;
+    const outputImages =
+      run.status === "Succeeded"
+        ? (run.request.imageNames as string[]).map((n) => ({
+            registry: this.loginServer,
+            repository: n.split(":")[0],
+            tag: n.split(":")[1],
+            digest: this.tags.get(n),
+          }))
+        : undefined;
     return {
       id: `${this.registryId}/runs/${runId}`,
       name: runId,
       type: "Microsoft.ContainerRegistry/registries/runs",
-      properties: { runId, status: run.status, runType: "QuickRun", platform: { os: "linux", architecture: "amd64" }, provisioningState: "Succeeded", createTime: new Date().toISOString(), ...(outputImages ? { outputImages } : {}), ...(run.runErrorMessage ? { runErrorMessage: run.runErrorMessage } : {}) },
+      properties: {
+        runId,
+        status: run.status,
+        runType: "QuickRun",
+        platform: { os: "linux", architecture: "amd64" },
+        provisioningState: "Succeeded",
+        createTime: new Date().toISOString(),
+        ...(outputImages ? { outputImages } : {}),
+        ...(run.runErrorMessage ? { runErrorMessage: run.runErrorMessage } : {}),
+      },
     };
   }
 
@@ -179,7 +249,12 @@ export class FakeAcr {
 }
 
 function json(request: PipelineRequest, status: number, body: unknown): PipelineResponse {
-  return { request, status, headers: createHttpHeaders({ "content-type": "application/json", "x-ms-request-id": randomUUID() }), bodyAsText: JSON.stringify(body) };
+  return {
+    request,
+    status,
+    headers: createHttpHeaders({ "content-type": "application/json", "x-ms-request-id": randomUUID() }),
+    bodyAsText: JSON.stringify(body),
+  };
 }
 
 /** An unsigned JWT-shaped token (the fake's tokens are only compared, never verified). */

@@ -11,7 +11,9 @@ export interface ArmCall {
  * subscription is reachable from these machines. `routes` answer by method and path with the
  * response bodies ARM documents; anything else is ARM's 404 error shape.
  */
-export function fakeArm(routes: Record<string, (url: URL, body: string | undefined) => { status?: number; body: unknown }>): HttpClient & { calls: ArmCall[] } {
+export function fakeArm(
+  routes: Record<string, (url: URL, body: string | undefined) => { status?: number; body: unknown }>,
+): HttpClient & { calls: ArmCall[] } {
   const calls: ArmCall[] = [];
   return {
     calls,
@@ -19,8 +21,15 @@ export function fakeArm(routes: Record<string, (url: URL, body: string | undefin
       const url = new URL(request.url);
       calls.push({ method: request.method, url, authorization: request.headers.get("authorization") });
       const route = routes[`${request.method} ${url.pathname}`];
-      const answer = route ? route(url, typeof request.body === "string" ? request.body : undefined) : { status: 404, body: { error: { code: "ResourceNotFound", message: `The resource at ${url.pathname} was not found.` } } };
-      return { request, status: answer.status ?? 200, headers: createHttpHeaders({ "content-type": "application/json", "x-ms-request-id": "fake" }), bodyAsText: JSON.stringify(answer.body) };
+      const answer = route
+        ? route(url, typeof request.body === "string" ? request.body : undefined)
+        : { status: 404, body: { error: { code: "ResourceNotFound", message: `The resource at ${url.pathname} was not found.` } } };
+      return {
+        request,
+        status: answer.status ?? 200,
+        headers: createHttpHeaders({ "content-type": "application/json", "x-ms-request-id": "fake" }),
+        bodyAsText: JSON.stringify(answer.body),
+      };
     },
   };
 }

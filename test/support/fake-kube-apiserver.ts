@@ -31,7 +31,23 @@ const RESOURCES: Resource[] = [
 
 export const INGRESS_IP = "20.61.10.7";
 
-type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; generation?: number; labels?: Record<string, string>; annotations?: Record<string, string>; managedFields?: unknown[]; uid?: string; resourceVersion?: string }; spec?: any; status?: any; data?: any };
+type Obj = {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    generation?: number;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    managedFields?: unknown[];
+    uid?: string;
+    resourceVersion?: string;
+  };
+  spec?: any;
+  status?: any;
+  data?: any;
+};
 
 export interface RecordedRequest {
   method: string;
@@ -72,7 +88,13 @@ export class FakeKubeApiServer {
   async #handle(req: IncomingMessage, res: ServerResponse, token: string): Promise<void> {
     const url = new URL(req.url ?? "/", "http://fake");
     const body = await readBody(req);
-    this.requests.push({ method: req.method ?? "", path: url.pathname, query: Object.fromEntries(url.searchParams), contentType: req.headers["content-type"], authorization: req.headers.authorization });
+    this.requests.push({
+      method: req.method ?? "",
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      contentType: req.headers["content-type"],
+      authorization: req.headers.authorization,
+    });
     if (req.headers.authorization !== `Bearer ${token}`) return send(res, 401, status(401, "Unauthorized", "Unauthorized"));
 
     // Discovery: which resources a group/version serves (the client looks kinds up here).
@@ -85,7 +107,13 @@ export class FakeKubeApiServer {
         kind: "APIResourceList",
         apiVersion: "v1",
         groupVersion: group ? `${group}/${version}` : version,
-        resources: resources.map((r) => ({ name: r.plural, singularName: r.kind.toLowerCase(), namespaced: r.namespaced, kind: r.kind, verbs: ["create", "delete", "get", "list", "patch", "update", "watch"] })),
+        resources: resources.map((r) => ({
+          name: r.plural,
+          singularName: r.kind.toLowerCase(),
+          namespaced: r.namespaced,
+          kind: r.kind,
+          verbs: ["create", "delete", "get", "list", "patch", "update", "watch"],
+        })),
       });
     }
 
@@ -93,7 +121,11 @@ export class FakeKubeApiServer {
     if (log && req.method === "GET") {
       const pod = this.get("pods", log[1], log[2]!);
       if (!pod) return send(res, 404, status(404, "NotFound", `pods "${log[2]}" not found`));
-      const lines = [`${new Date(0).toISOString()} [scoring] listening on 0.0.0.0:5001`, `${new Date(0).toISOString()} [scoring] driver ready`, `${new Date(0).toISOString()} [scoring] pod ${log[2]}`];
+      const lines = [
+        `${new Date(0).toISOString()} [scoring] listening on 0.0.0.0:5001`,
+        `${new Date(0).toISOString()} [scoring] driver ready`,
+        `${new Date(0).toISOString()} [scoring] pod ${log[2]}`,
+      ];
       const tail = Number(url.searchParams.get("tailLines") ?? lines.length);
       res.writeHead(200, { "content-type": "text/plain" });
       return void res.end(lines.slice(-tail).join("\n") + "\n");
@@ -107,8 +139,15 @@ export class FakeKubeApiServer {
 
     if (!name && req.method === "GET") {
       const selector = url.searchParams.get("labelSelector");
-      const items = [...this.objects.values()].filter((o) => o.kind === resource.kind && (!namespace || o.metadata.namespace === namespace) && matches(o.metadata.labels, selector));
-      return send(res, 200, { kind: `${resource.kind}List`, apiVersion: resource.group ? `${resource.group}/${resource.version}` : "v1", metadata: { resourceVersion: String(this.#version) }, items });
+      const items = [...this.objects.values()].filter(
+        (o) => o.kind === resource.kind && (!namespace || o.metadata.namespace === namespace) && matches(o.metadata.labels, selector),
+      );
+      return send(res, 200, {
+        kind: `${resource.kind}List`,
+        apiVersion: resource.group ? `${resource.group}/${resource.version}` : "v1",
+        metadata: { resourceVersion: String(this.#version) },
+        items,
+      });
     }
     if (!name) return send(res, 405, status(405, "MethodNotAllowed", "not supported"));
     const k = key(resource.plural, namespace, name);
@@ -124,13 +163,30 @@ export class FakeKubeApiServer {
         return send(res, 200, { kind: "Status", apiVersion: "v1", status: "Success", details: { name, kind: resource.plural } });
       }
       case "PATCH": {
-        if (req.headers["content-type"] !== "application/apply-patch+yaml") return send(res, 415, status(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/apply-patch+yaml`));
+        if (req.headers["content-type"] !== "application/apply-patch+yaml")
+          return send(
+            res,
+            415,
+            status(
+              415,
+              "UnsupportedMediaType",
+              `the body of the request was in an unknown format - accepted media types include: application/apply-patch+yaml`,
+            ),
+          );
         const manager = url.searchParams.get("fieldManager");
-        if (!manager) return send(res, 400, status(400, "BadRequest", "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch"));
+        if (!manager)
+          return send(
+            res,
+            400,
+            status(400, "BadRequest", 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch'),
+          );
         const applied = JSON.parse(body.toString("utf8")) as Obj;
-        if (applied.kind !== resource.kind || applied.metadata?.name !== name) return send(res, 400, status(400, "BadRequest", "the name or kind of the object does not match the request"));
-        if (resource.namespaced && applied.metadata.namespace && applied.metadata.namespace !== namespace) return send(res, 400, status(400, "BadRequest", "the namespace of the object does not match the namespace on the request"));
-        if (resource.namespaced && !this.get("namespaces", undefined, namespace!)) return send(res, 404, status(404, "NotFound", `namespaces "${namespace}" not found`));
+        if (applied.kind !== resource.kind || applied.metadata?.name !== name)
+          return send(res, 400, status(400, "BadRequest", "the name or kind of the object does not match the request"));
+        if (resource.namespaced && applied.metadata.namespace && applied.metadata.namespace !== namespace)
+          return send(res, 400, status(400, "BadRequest", "the namespace of the object does not match the namespace on the request"));
+        if (resource.namespaced && !this.get("namespaces", undefined, namespace!))
+          return send(res, 404, status(404, "NotFound", `namespaces "${namespace}" not found`));
         const templateChanged = JSON.stringify(existing?.spec?.template) !== JSON.stringify(applied.spec?.template);
         const stored: Obj = {
           ...applied,
@@ -139,8 +195,12 @@ export class FakeKubeApiServer {
             ...(resource.namespaced ? { namespace } : {}),
             uid: existing?.metadata.uid ?? createHash("sha1").update(k).digest("hex"),
             resourceVersion: String(++this.#version),
-            generation: (existing?.metadata.generation ?? 0) + (existing && !templateChanged && JSON.stringify(existing.spec) === JSON.stringify(applied.spec) ? 0 : 1),
-            managedFields: [{ manager, operation: "Apply", apiVersion: applied.apiVersion, time: new Date().toISOString(), fieldsType: "FieldsV1" }],
+            generation:
+              (existing?.metadata.generation ?? 0) +
+              (existing && !templateChanged && JSON.stringify(existing.spec) === JSON.stringify(applied.spec) ? 0 : 1),
+            managedFields: [
+              { manager, operation: "Apply", apiVersion: applied.apiVersion, time: new Date().toISOString(), fieldsType: "FieldsV1" },
+            ],
           },
           ...(existing?.status ? { status: existing.status } : {}),
         };
@@ -160,25 +220,64 @@ export class FakeKubeApiServer {
     const generation = d.metadata.generation!;
     const desired = d.spec?.replicas ?? this.get("horizontalpodautoscalers", d.metadata.namespace, d.metadata.name)?.spec?.minReplicas ?? 1;
     const previousAvailable = d.status?.availableReplicas ?? 0;
-    d.status = { ...d.status, observedGeneration: generation - 1, replicas: previousAvailable + 1, updatedReplicas: 0, availableReplicas: previousAvailable, conditions: [{ type: "Progressing", status: "True", reason: "ReplicaSetUpdated" }] };
+    d.status = {
+      ...d.status,
+      observedGeneration: generation - 1,
+      replicas: previousAvailable + 1,
+      updatedReplicas: 0,
+      availableReplicas: previousAvailable,
+      conditions: [{ type: "Progressing", status: "True", reason: "ReplicaSetUpdated" }],
+    };
     setTimeout(() => {
       const now = this.objects.get(k);
       if (!now || now.metadata.generation !== generation) return;
       const broken = JSON.stringify(now.spec.template).includes("broken");
       if (broken) {
-        now.status = { ...now.status, observedGeneration: generation, conditions: [{ type: "Progressing", status: "False", reason: "ProgressDeadlineExceeded", message: `ReplicaSet "${now.metadata.name}-${templateHash(now)}" has timed out progressing.` }] };
+        now.status = {
+          ...now.status,
+          observedGeneration: generation,
+          conditions: [
+            {
+              type: "Progressing",
+              status: "False",
+              reason: "ProgressDeadlineExceeded",
+              message: `ReplicaSet "${now.metadata.name}-${templateHash(now)}" has timed out progressing.`,
+            },
+          ],
+        };
         return;
       }
-      now.status = { observedGeneration: generation, replicas: desired, updatedReplicas: desired, readyReplicas: desired, availableReplicas: desired, conditions: [{ type: "Available", status: "True" }, { type: "Progressing", status: "True", reason: "NewReplicaSetAvailable" }] };
+      now.status = {
+        observedGeneration: generation,
+        replicas: desired,
+        updatedReplicas: desired,
+        readyReplicas: desired,
+        availableReplicas: desired,
+        conditions: [
+          { type: "Available", status: "True" },
+          { type: "Progressing", status: "True", reason: "NewReplicaSetAvailable" },
+        ],
+      };
       this.#setPods(now, desired);
     }, this.rolloutDelayMs);
   }
 
   #setPods(d: Obj, count: number): void {
-    for (const [k, o] of this.objects) if (o.kind === "Pod" && o.metadata.labels?.["app.kubernetes.io/name"] === d.metadata.name && o.metadata.namespace === d.metadata.namespace) this.objects.delete(k);
+    for (const [k, o] of this.objects)
+      if (
+        o.kind === "Pod" &&
+        o.metadata.labels?.["app.kubernetes.io/name"] === d.metadata.name &&
+        o.metadata.namespace === d.metadata.namespace
+      )
+        this.objects.delete(k);
     for (let i = 0; i < count; i++) {
       const name = `${d.metadata.name}-${templateHash(d)}-${i}`;
-      this.objects.set(key("pods", d.metadata.namespace, name), { apiVersion: "v1", kind: "Pod", metadata: { name, namespace: d.metadata.namespace, labels: d.spec.template.metadata.labels }, status: { phase: "Running" } });
+      this.objects.set(key("pods", d.metadata.namespace, name), {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name, namespace: d.metadata.namespace, labels: d.spec.template.metadata.labels },
+        status: { phase: "Running" },
+      });
     }
   }
 }

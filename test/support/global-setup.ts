@@ -11,7 +11,11 @@ let stack: LocalStack | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
   stack = await startLocalStack();
-  project.provide("stack", { apiBaseUrl: stack.apiBaseUrl, dataDir: stack.dataDir, cosmosEndpoint: `http://127.0.0.1:${stack.ports.cosmosPort}/` });
+  project.provide("stack", {
+    apiBaseUrl: stack.apiBaseUrl,
+    dataDir: stack.dataDir,
+    cosmosEndpoint: `http://127.0.0.1:${stack.ports.cosmosPort}/`,
+  });
 }
 
 export async function teardown(): Promise<void> {

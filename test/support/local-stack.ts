@@ -23,7 +23,14 @@ export interface LocalStack {
 }
 
 export async function allocatePorts(): Promise<StackPorts> {
-  const [port, cosmosPort, blobPort, queuePort, scoringPort, runtimePort] = (await freePorts(6)) as [number, number, number, number, number, number];
+  const [port, cosmosPort, blobPort, queuePort, scoringPort, runtimePort] = (await freePorts(6)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   return { port, cosmosPort, blobPort, queuePort, scoringPort, runtimePort };
 }
 
@@ -31,7 +38,9 @@ export async function allocatePorts(): Promise<StackPorts> {
  * Starts the local stack as `npm start` does (dist/devhost/start.js), in its own process group
  * so that a test can kill all of it at once, with its own ports and data directory.
  */
-export async function startLocalStack(options: { dataDir?: string; ports?: StackPorts; env?: NodeJS.ProcessEnv } = {}): Promise<LocalStack> {
+export async function startLocalStack(
+  options: { dataDir?: string; ports?: StackPorts; env?: NodeJS.ProcessEnv } = {},
+): Promise<LocalStack> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "mm-stack-"));
   const ports = options.ports ?? (await allocatePorts());
   let output = "";

@@ -18,7 +18,10 @@ export interface MmResult {
  */
 export function mmRunner(dataDir: string, env: NodeJS.ProcessEnv = {}) {
   const configDir = mkdtempSync(join(tmpdir(), "mm-config-"));
-  const run = (args: string[], options: { cwd?: string; onStderr?: (text: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<MmResult> =>
+  const run = (
+    args: string[],
+    options: { cwd?: string; onStderr?: (text: string, child: ReturnType<typeof spawn>) => void } = {},
+  ): Promise<MmResult> =>
     new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [join(PROJECT_ROOT, "dist", "cli", "main.js"), ...args], {
         cwd: options.cwd ?? PROJECT_ROOT,

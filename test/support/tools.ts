@@ -18,6 +18,8 @@ export function requirePythonModules(python: string, modules: string[], debianPa
   try {
     execFileSync(python, ["-c", `import ${modules.join(", ")}`], { stdio: "ignore" });
   } catch {
-    throw new Error(`This test needs the Python modules ${modules.join(", ")} for ${python}. Install them with: apt-get install -y ${debianPackages}`);
+    throw new Error(
+      `This test needs the Python modules ${modules.join(", ")} for ${python}. Install them with: apt-get install -y ${debianPackages}`,
+    );
   }
 }

@@ -35,16 +35,49 @@ function validate(o: KubernetesObject): void {
 
 const configurations: [string, DeploymentSpec][] = [
   ["fixed replicas", base],
-  ["autoscaler, reservation", { ...base, autoscaler: { minReplicas: 1, maxReplicas: 8, targetUtilization: 70, refreshPeriodInSeconds: 1 }, containerResourceReservation: { cpu: "500m", memory: "1Gi" } }],
-  ["autoscaler from zero, cpu only", { ...base, autoscaler: { minReplicas: 0, maxReplicas: 3, targetUtilization: 40, refreshPeriodInSeconds: 30 }, containerResourceReservation: { cpu: "0.25" } }],
-  ["data collection, no replicas", { ...base, replicas: 0, dataCollection: { container: "modeldata", servicePrefix: "s/rg/a/iris", models: [{ names: ["iris", "model.pkl"], prefix: "s/rg/a/iris/m-1" }] }, env: { ...base.env, AML_MODEL_DC_STORAGE_ENABLED: "true" } }],
+  [
+    "autoscaler, reservation",
+    {
+      ...base,
+      autoscaler: { minReplicas: 1, maxReplicas: 8, targetUtilization: 70, refreshPeriodInSeconds: 1 },
+      containerResourceReservation: { cpu: "500m", memory: "1Gi" },
+    },
+  ],
+  [
+    "autoscaler from zero, cpu only",
+    {
+      ...base,
+      autoscaler: { minReplicas: 0, maxReplicas: 3, targetUtilization: 40, refreshPeriodInSeconds: 30 },
+      containerResourceReservation: { cpu: "0.25" },
+    },
+  ],
+  [
+    "data collection, no replicas",
+    {
+      ...base,
+      replicas: 0,
+      dataCollection: {
+        container: "modeldata",
+        servicePrefix: "s/rg/a/iris",
+        models: [{ names: ["iris", "model.pkl"], prefix: "s/rg/a/iris/m-1" }],
+      },
+      env: { ...base.env, AML_MODEL_DC_STORAGE_ENABLED: "true" },
+    },
+  ],
 ];
 
 describe("the AKS target's Kubernetes objects", () => {
   for (const [label, spec] of configurations) {
     it(`are valid against the Kubernetes schemas: ${label}`, () => {
       const objects = serviceObjects(spec);
-      expect(objects.map((o) => o.kind)).toEqual(["Namespace", "Secret", "Deployment", "Service", "Ingress", ...(spec.autoscaler ? ["HorizontalPodAutoscaler"] : [])]);
+      expect(objects.map((o) => o.kind)).toEqual([
+        "Namespace",
+        "Secret",
+        "Deployment",
+        "Service",
+        "Ingress",
+        ...(spec.autoscaler ? ["HorizontalPodAutoscaler"] : []),
+      ]);
       for (const o of objects) validate(o);
       expect(new Set(objects.filter((o) => o.kind !== "Namespace").map((o) => o.metadata?.namespace))).toEqual(new Set(["mm-3f9a2c"]));
     });
@@ -66,8 +99,15 @@ describe("the AKS target's Kubernetes objects", () => {
   });
 
   it("gives the App Insights connection string to the pods of services that enable it, and only to them", () => {
-    const settings = { ingressClassName: "nginx", progressDeadlineSeconds: 120, appInsightsConnectionString: "InstrumentationKey=k;IngestionEndpoint=https://x/" };
-    const envOf = (spec: DeploymentSpec) => ((serviceObjects(spec, settings)[2] as any).spec.template.spec.containers[0].env as { name: string; value: string }[]).map((e) => e.name);
+    const settings = {
+      ingressClassName: "nginx",
+      progressDeadlineSeconds: 120,
+      appInsightsConnectionString: "InstrumentationKey=k;IngestionEndpoint=https://x/",
+    };
+    const envOf = (spec: DeploymentSpec) =>
+      ((serviceObjects(spec, settings)[2] as any).spec.template.spec.containers[0].env as { name: string; value: string }[]).map(
+        (e) => e.name,
+      );
     expect(envOf({ ...base, env: { ...base.env, AML_APP_INSIGHTS_ENABLED: "true" } })).toContain("APPLICATIONINSIGHTS_CONNECTION_STRING");
     expect(envOf(base)).not.toContain("APPLICATIONINSIGHTS_CONNECTION_STRING");
     expect((serviceObjects(base, settings)[2] as any).spec.progressDeadlineSeconds).toBe(120);

@@ -7,7 +7,11 @@ import { gunzipSync } from "node:zlib";
 import tarStream from "tar-stream";
 import { writeLayer, type LayerFile } from "../../shared/build/oci/layer-writer.js";
 
-const file = (path: string, content: string, executable = false): LayerFile => ({ path, executable, open: async () => ({ stream: Readable.from([Buffer.from(content)]), size: Buffer.byteLength(content) }) });
+const file = (path: string, content: string, executable = false): LayerFile => ({
+  path,
+  executable,
+  open: async () => ({ stream: Readable.from([Buffer.from(content)]), size: Buffer.byteLength(content) }),
+});
 
 async function entriesOf(blob: Buffer) {
   const extract = tarStream.extract();

@@ -45,7 +45,13 @@ function thingKind(store: MemoryOperationStore, steps: (() => Promise<string>)[]
       calls.push(`ended:${subject ? "attempt" : "outside"}`);
       const thing = store.read<Thing>(operation.pk, operation.resourceId);
       if (!thing) return [];
-      return [{ ...thing, state: outcome.state, ...(outcome.state === "Succeeded" ? { result: outcome.result } : { error: outcome.error.code }) } as WithEtag<Thing>];
+      return [
+        {
+          ...thing,
+          state: outcome.state,
+          ...(outcome.state === "Succeeded" ? { result: outcome.result } : { error: outcome.error.code }),
+        } as WithEtag<Thing>,
+      ];
     },
   };
   return { kind, sent, calls };
@@ -54,7 +60,13 @@ function thingKind(store: MemoryOperationStore, steps: (() => Promise<string>)[]
 function setUp(steps: (() => Promise<string>)[], options: { heartbeatMs?: number; stallMs?: number; deadlineMs?: number } = {}) {
   const store = new MemoryOperationStore();
   const { kind, sent, calls } = thingKind(store, steps);
-  const operations = new Operations({ store, kinds: [kind], heartbeatMs: options.heartbeatMs ?? 60_000, stallMs: options.stallMs ?? 120_000, deadlineMs: options.deadlineMs ?? 7_200_000 });
+  const operations = new Operations({
+    store,
+    kinds: [kind],
+    heartbeatMs: options.heartbeatMs ?? 60_000,
+    stallMs: options.stallMs ?? 120_000,
+    deadlineMs: options.deadlineMs ?? 7_200_000,
+  });
   const op = Operations.create("Image", PK, { id: "thing-1", path: `/api/${PK}/things/thing-1` });
   store.put<Thing>({ id: "thing-1", pk: PK, kind: "thing", state: "NotStarted" });
   store.put(op);
@@ -103,7 +115,10 @@ describe("the operations module", () => {
   it("ends an OperationFailure Failed with its code and message, and the resource with it", async () => {
     const t = setUp([async () => Promise.reject(new OperationFailure("DriverDoesNotCompile", "score.py line 3"))]);
     await t.execute();
-    expect(t.operation()).toMatchObject({ state: "Failed", error: { code: "DriverDoesNotCompile", message: "score.py line 3", statusCode: 400 } });
+    expect(t.operation()).toMatchObject({
+      state: "Failed",
+      error: { code: "DriverDoesNotCompile", message: "score.py line 3", statusCode: 400 },
+    });
     expect(t.thing()).toMatchObject({ state: "Failed", error: "DriverDoesNotCompile" });
     expect(t.calls).toEqual(["work", "after:failure", "ended:attempt"]);
   });
@@ -151,7 +166,14 @@ describe("the operations module", () => {
     const t = setUp([async () => Promise.reject(new Error("ECONNREFUSED 10.0.0.1:443"))]);
     await expect(t.execute()).rejects.toThrow();
     await t.operations.poisoned("Image", t.message);
-    expect(t.operation()).toMatchObject({ state: "Failed", error: { code: "ThingFailed", message: "The thing build failed on every attempt; the last one: ECONNREFUSED 10.0.0.1:443.", statusCode: 500 } });
+    expect(t.operation()).toMatchObject({
+      state: "Failed",
+      error: {
+        code: "ThingFailed",
+        message: "The thing build failed on every attempt; the last one: ECONNREFUSED 10.0.0.1:443.",
+        statusCode: 500,
+      },
+    });
     expect(t.thing()).toMatchObject({ state: "Failed", error: "ThingFailed" });
     await t.operations.poisoned("Image", t.message);
     expect(t.operation().state).toBe("Failed");
@@ -171,7 +193,10 @@ describe("the operations module", () => {
     expect(await t.operations.sweep(now)).toEqual({ requeued: 1, failed: 1 });
     expect(t.sent).toEqual([{ operationId: t.op.id, accountPath: PK }]);
     expect(t.operation().heartbeatAt).toBe(new Date(now).toISOString());
-    expect(t.store.read<OperationDocument>(PK, old.id)).toMatchObject({ state: "Failed", error: { code: "OperationTimedOut", message: "The thing build did not finish within 60 s; its last attempt failed: disk full." } });
+    expect(t.store.read<OperationDocument>(PK, old.id)).toMatchObject({
+      state: "Failed",
+      error: { code: "OperationTimedOut", message: "The thing build did not finish within 60 s; its last attempt failed: disk full." },
+    });
     expect(t.store.read<Thing>(PK, "thing-2")).toMatchObject({ state: "Failed", error: "OperationTimedOut" });
     expect(t.store.read<OperationDocument>(PK, live.id)!.heartbeatAt).toBe(at(100));
     // Swept again at once: the operation taken up is left alone for another stall period.

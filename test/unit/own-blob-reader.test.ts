@@ -3,7 +3,10 @@ import { BlobServiceClient, StorageSharedKeyCredential } from "@azure/storage-bl
 import { OwnBlobReader } from "../../shared/build/own-blob-reader.js";
 
 // No request is made: every URL below is refused before any storage call.
-const blobs = new BlobServiceClient("http://127.0.0.1:10000/devstoreaccount1", new StorageSharedKeyCredential("devstoreaccount1", Buffer.from("k").toString("base64")));
+const blobs = new BlobServiceClient(
+  "http://127.0.0.1:10000/devstoreaccount1",
+  new StorageSharedKeyCredential("devstoreaccount1", Buffer.from("k").toString("base64")),
+);
 const reader = new OwnBlobReader(blobs);
 const account = "subscriptions/s1/resourceGroups/rg/accounts/a";
 const base = "http://127.0.0.1:10000/devstoreaccount1";
@@ -18,7 +21,13 @@ describe("reading the service's own storage", () => {
   });
 
   it("refuses other containers, other accounts' prefixes and names that climb out of the prefix", async () => {
-    for (const path of ["build-logs/img.log", "models/s1/rg/other/m/model.pkl", "uploads/s1/rg/a/../other/x", "uploads/s1/rg/a/%2E%2E/other/x", "models/s1/rg/a//m"]) {
+    for (const path of [
+      "build-logs/img.log",
+      "models/s1/rg/other/m/model.pkl",
+      "uploads/s1/rg/a/../other/x",
+      "uploads/s1/rg/a/%2E%2E/other/x",
+      "models/s1/rg/a//m",
+    ]) {
       await expect(reader.open(`${base}/${path}`, "model m v1", account)).rejects.toMatchObject({ code: "UrlRefused" });
     }
   });

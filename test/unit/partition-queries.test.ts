@@ -20,24 +20,49 @@ type Page = { rows: unknown[]; continuation: string | null };
 function emptyCollection(): { account: EmulatedAccount; collection: EmulatedCollection } {
   const account = new Account("127.0.0.1", 0);
   (account.databases as unknown as { create(d: Doc): void }).create({ id: "db" });
-  (account.database("db").collections as unknown as { create(d: Doc): void }).create({ id: "c", partitionKey: { paths: ["/pk"], kind: "Hash" } });
+  (account.database("db").collections as unknown as { create(d: Doc): void }).create({
+    id: "c",
+    partitionKey: { paths: ["/pk"], kind: "Hash" },
+  });
   return { account, collection: account.database("db").collection("c") };
 }
 
 /** A page as the durable server answers it: partition-scoped, along the index where it can. */
-async function indexedPage(account: EmulatedAccount, sql: string, parameters: { name: string; value: unknown }[], pk: string, maxItemCount: number | null, continuation: string | null): Promise<Page> {
-  const headers: Record<string, string> = { "x-ms-documentdb-partitionkey": JSON.stringify([pk]), "x-ms-documentdb-query-enablecrosspartition": "true" };
+async function indexedPage(
+  account: EmulatedAccount,
+  sql: string,
+  parameters: { name: string; value: unknown }[],
+  pk: string,
+  maxItemCount: number | null,
+  continuation: string | null,
+): Promise<Page> {
+  const headers: Record<string, string> = {
+    "x-ms-documentdb-partitionkey": JSON.stringify([pk]),
+    "x-ms-documentdb-query-enablecrosspartition": "true",
+  };
   if (maxItemCount !== null) headers["x-ms-max-item-count"] = String(maxItemCount);
   if (continuation) headers["x-ms-continuation"] = continuation;
   const set: Record<string, string> = {};
   const res = { statusCode: 200, setHeader: (k: string, v: string) => void (set[k] = v) };
-  const body = (await queryDocuments(account, { headers } as unknown as IncomingMessage, res, { dbId: "db", collId: "c" }, Buffer.from(JSON.stringify({ query: sql, parameters })))) as { Documents: unknown[] };
+  const body = (await queryDocuments(
+    account,
+    { headers } as unknown as IncomingMessage,
+    res,
+    { dbId: "db", collId: "c" },
+    Buffer.from(JSON.stringify({ query: sql, parameters })),
+  )) as { Documents: unknown[] };
   expect(res.statusCode).toBe(200);
   return { rows: body.Documents, continuation: set["x-ms-continuation"] ?? null };
 }
 
 /** A page as @vercel/cosmosdb-server answers it: the engine over every document of the container. */
-function enginePage(collection: EmulatedCollection, sql: string, parameters: { name: string; value: unknown }[], maxItemCount: number | null, continuation: string | null): Page {
+function enginePage(
+  collection: EmulatedCollection,
+  sql: string,
+  parameters: { name: string; value: unknown }[],
+  maxItemCount: number | null,
+  continuation: string | null,
+): Page {
   const documents = collection.documents as unknown as { query(p: object, o: object): { result: unknown[]; continuation: unknown } };
   const r = documents.query({ query: sql, parameters }, { maxItemCount, continuation: continuation ? JSON.parse(continuation) : null });
   return { rows: r.result, continuation: r.continuation ? JSON.stringify(r.continuation) : null };
@@ -50,7 +75,13 @@ const sortValue = fc.oneof(
   fc.constantFrom(null, true, false, [1], [0, 2], { a: 1 }),
 );
 const docArb = fc.record(
-  { pk: fc.constantFrom("p0", "p1", "p2"), kind: fc.constantFrom("model", "image"), name: fc.constantFrom("m", "n", "o"), createdAt: sortValue, nested: fc.record({ at: sortValue }, { requiredKeys: [] }) },
+  {
+    pk: fc.constantFrom("p0", "p1", "p2"),
+    kind: fc.constantFrom("model", "image"),
+    name: fc.constantFrom("m", "n", "o"),
+    createdAt: sortValue,
+    nested: fc.record({ at: sortValue }, { requiredKeys: [] }),
+  },
   { requiredKeys: ["pk", "kind", "name"] },
 );
 const write = fc.oneof(
@@ -60,9 +91,21 @@ const write = fc.oneof(
 );
 
 const QUERIES: { sql: string; params: (pk: string) => { name: string; value: unknown }[] }[] = [
-  { sql: "SELECT * FROM c WHERE c.pk = @pk AND c.kind = @kind ORDER BY c.createdAt DESC", params: (pk) => [{ name: "@pk", value: pk }, { name: "@kind", value: "model" }] },
+  {
+    sql: "SELECT * FROM c WHERE c.pk = @pk AND c.kind = @kind ORDER BY c.createdAt DESC",
+    params: (pk) => [
+      { name: "@pk", value: pk },
+      { name: "@kind", value: "model" },
+    ],
+  },
   { sql: "SELECT * FROM c WHERE c.pk = @pk ORDER BY c.createdAt", params: (pk) => [{ name: "@pk", value: pk }] },
-  { sql: "SELECT c.id, c.name FROM c WHERE c.pk = @pk AND c.name = @name ORDER BY c.nested.at DESC", params: (pk) => [{ name: "@pk", value: pk }, { name: "@name", value: "m" }] },
+  {
+    sql: "SELECT c.id, c.name FROM c WHERE c.pk = @pk AND c.name = @name ORDER BY c.nested.at DESC",
+    params: (pk) => [
+      { name: "@pk", value: pk },
+      { name: "@name", value: "m" },
+    ],
+  },
   { sql: 'SELECT * FROM root r WHERE r.pk = @pk ORDER BY r["name"] DESC', params: (pk) => [{ name: "@pk", value: pk }] },
   { sql: "SELECT * FROM c WHERE c.pk = @pk", params: (pk) => [{ name: "@pk", value: pk }] },
   { sql: "SELECT TOP 3 * FROM c WHERE c.pk = @pk ORDER BY c.createdAt", params: (pk) => [{ name: "@pk", value: pk }] },
@@ -115,9 +158,13 @@ describe("partition-scoped, indexed queries in the emulator", () => {
   it("widen their window along the index until a selective filter fills the page", async () => {
     const { account, collection } = emptyCollection();
     // 3 000 documents, one in 37 named "rare", many sharing a createdAt (ties go by _rid).
-    for (let i = 0; i < 3000; i++) collection.documents.create({ id: `d${i}`, pk: "p", name: i % 37 === 0 ? "rare" : "common", createdAt: Math.floor(i / 3) });
+    for (let i = 0; i < 3000; i++)
+      collection.documents.create({ id: `d${i}`, pk: "p", name: i % 37 === 0 ? "rare" : "common", createdAt: Math.floor(i / 3) });
     const sql = "SELECT * FROM c WHERE c.pk = @pk AND c.name = @name ORDER BY c.createdAt DESC";
-    const params = [{ name: "@pk", value: "p" }, { name: "@name", value: "rare" }];
+    const params = [
+      { name: "@pk", value: "p" },
+      { name: "@name", value: "rare" },
+    ];
     let indexed: Page = { rows: [], continuation: null };
     let engine: Page = { rows: [], continuation: null };
     let rows = 0;
@@ -166,7 +213,13 @@ describe("query plans in the durable emulator", () => {
     const ids: string[] = [];
     let continuationToken: string | undefined;
     do {
-      const page = await container.items.query<{ id: string }>("SELECT * FROM c WHERE c.pk = 'p' ORDER BY c.at DESC", { partitionKey: "p", maxItemCount: 2, continuationToken }).fetchNext();
+      const page = await container.items
+        .query<{ id: string }>("SELECT * FROM c WHERE c.pk = 'p' ORDER BY c.at DESC", {
+          partitionKey: "p",
+          maxItemCount: 2,
+          continuationToken,
+        })
+        .fetchNext();
       ids.push(...page.resources.map((d) => d.id));
       continuationToken = page.continuationToken;
     } while (continuationToken);

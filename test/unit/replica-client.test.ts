@@ -3,7 +3,9 @@ import { createServer, type Server, type Socket } from "node:net";
 import { ReplicaClient } from "../../devhost/runtime/replica-client.js";
 
 /** A TCP server that answers each request with whatever `answer` writes: a stand-in replica at the byte level. */
-async function replica(answer: (socket: Socket, request: string) => void): Promise<{ port: number; server: Server; connections: () => number }> {
+async function replica(
+  answer: (socket: Socket, request: string) => void,
+): Promise<{ port: number; server: Server; connections: () => number }> {
   let connections = 0;
   const server = createServer((socket) => {
     connections++;
@@ -58,15 +60,20 @@ describe("the gateway's replica client", () => {
     const hangup = await replica((socket) => socket.end("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort"));
     servers.push(chunked.server, hangup.server);
     const client = new ReplicaClient();
-    await expect(client.send(chunked.port, "POST", "/score", "application/json", Buffer.from("{}"))).rejects.toThrow("not framed by Content-Length");
-    await expect(client.send(hangup.port, "POST", "/score", "application/json", Buffer.from("{}"))).rejects.toThrow("closed the connection before answering");
+    await expect(client.send(chunked.port, "POST", "/score", "application/json", Buffer.from("{}"))).rejects.toThrow(
+      "not framed by Content-Length",
+    );
+    await expect(client.send(hangup.port, "POST", "/score", "application/json", Buffer.from("{}"))).rejects.toThrow(
+      "closed the connection before answering",
+    );
   });
 
   it("drops a connection the replica closed while idle, and opens a new one", async () => {
     const r = await replica((socket) => socket.end("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"));
     servers.push(r.server);
     const client = new ReplicaClient();
-    for (let i = 0; i < 3; i++) expect((await client.send(r.port, "POST", "/score", "text/plain", Buffer.from("x"))).body.toString()).toBe("ok");
+    for (let i = 0; i < 3; i++)
+      expect((await client.send(r.port, "POST", "/score", "text/plain", Buffer.from("x"))).body.toString()).toBe("ok");
     expect(r.connections()).toBe(3);
   });
 });

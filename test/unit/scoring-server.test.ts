@@ -20,15 +20,33 @@ afterEach(() => {
   server = undefined;
 });
 
-async function start(files: Record<string, string>, env: Record<string, string> = {}, options: { python?: string; appRoot?: string } = {}): Promise<string> {
+async function start(
+  files: Record<string, string>,
+  env: Record<string, string> = {},
+  options: { python?: string; appRoot?: string } = {},
+): Promise<string> {
   const port = await freePort();
   server = spawn(options.python ?? process.env.PYTHON ?? "python3", [SERVER], {
-    env: { ...process.env, AML_APP_ROOT: options.appRoot ?? directoryOf(files), AML_DRIVER: "score.py", AML_HOST: "127.0.0.1", AML_PORT: String(port), PYTHONDONTWRITEBYTECODE: "1", ...env },
+    env: {
+      ...process.env,
+      AML_APP_ROOT: options.appRoot ?? directoryOf(files),
+      AML_DRIVER: "score.py",
+      AML_HOST: "127.0.0.1",
+      AML_PORT: String(port),
+      PYTHONDONTWRITEBYTECODE: "1",
+      ...env,
+    },
     stdio: "ignore",
   });
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
-    if (await fetch(`${base}/`).then(() => true, () => false)) return base;
+    if (
+      await fetch(`${base}/`).then(
+        () => true,
+        () => false,
+      )
+    )
+      return base;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error("the scoring server did not listen");
@@ -63,7 +81,16 @@ describe("the scoring server", () => {
     expect(early.status).toBe(503);
     expect((await fetch(`${base}/score`, { method: "POST", body: '{"data":[[1,1,1]]}' })).status).toBe(503);
     await waitHealthy(base);
-    const res = await fetch(`${base}/score`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ data: [[1, 0, 0], [0, 0, 1]] }) });
+    const res = await fetch(`${base}/score`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        data: [
+          [1, 0, 0],
+          [0, 0, 1],
+        ],
+      }),
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("application/json");
     expect(await res.json()).toEqual([1, 3]);
@@ -80,7 +107,9 @@ describe("the scoring server", () => {
   });
 
   it("stays unhealthy when init() fails, with the error and the traceback's last lines", async () => {
-    const base = await start({ "score.py": "def init():\n    load()\n\ndef load():\n    raise RuntimeError('no model')\n\ndef run(x):\n    return x\n" });
+    const base = await start({
+      "score.py": "def init():\n    load()\n\ndef load():\n    raise RuntimeError('no model')\n\ndef run(x):\n    return x\n",
+    });
     const failure = await waitFailed(base);
     expect(failure.error).toBe("init() failed: RuntimeError: no model");
     expect(failure.details).toContain('score.py", line 2, in init');
@@ -89,9 +118,13 @@ describe("the scoring server", () => {
   });
 
   it("names a module the driver lacks and how to provide it", async () => {
-    const base = await start({ "score.py": "import json\nimport mm_no_such_module.sub\n\ndef init():\n    pass\n\ndef run(x):\n    return x\n" });
+    const base = await start({
+      "score.py": "import json\nimport mm_no_such_module.sub\n\ndef init():\n    pass\n\ndef run(x):\n    return x\n",
+    });
     const failure = await waitFailed(base);
-    expect(failure.error).toMatch(/^loading the driver score\.py failed: ModuleNotFoundError: No module named 'mm_no_such_module'\. The driver needs the Python module 'mm_no_such_module', which this service's Python \(.+\) does not have: add mm_no_such_module to the manifest's pip requirements \(-p requirements\.txt\) or conda file \(-c\)/);
+    expect(failure.error).toMatch(
+      /^loading the driver score\.py failed: ModuleNotFoundError: No module named 'mm_no_such_module'\. The driver needs the Python module 'mm_no_such_module', which this service's Python \(.+\) does not have: add mm_no_such_module to the manifest's pip requirements \(-p requirements\.txt\) or conda file \(-c\)/,
+    );
   });
 
   it("serves Swagger without a schema, saying run() gets the body as text", async () => {
@@ -107,7 +140,8 @@ describe("the scoring server", () => {
     const keysDir = directoryOf({ primaryKey: "first-primary", secondaryKey: "first-secondary" });
     const base = await start({ "score.py": LINEAR_DRIVER, "model.json": LINEAR_MODEL }, { AML_KEYS_DIR: keysDir });
     await waitHealthy(base);
-    const score = (key?: string) => fetch(`${base}/score`, { method: "POST", headers: key ? { authorization: `Bearer ${key}` } : {}, body: '{"data":[[1,1,1]]}' });
+    const score = (key?: string) =>
+      fetch(`${base}/score`, { method: "POST", headers: key ? { authorization: `Bearer ${key}` } : {}, body: '{"data":[[1,1,1]]}' });
     const missing = await score();
     expect(missing.status).toBe(401);
     expect(missing.headers.get("www-authenticate")).toBe('Bearer realm="scoring"');
@@ -124,7 +158,9 @@ describe("the scoring server", () => {
     const base = await start({ "score.py": SLOW_DRIVER }, { AML_MAX_CONCURRENT_REQUESTS: "1" });
     await waitHealthy(base);
     // One runs, ten wait (the queue is ten per slot), the rest are refused at once.
-    const answers = await Promise.all(Array.from({ length: 14 }, () => fetch(`${base}/score`, { method: "POST", body: JSON.stringify({ sleep: 0.2 }) })));
+    const answers = await Promise.all(
+      Array.from({ length: 14 }, () => fetch(`${base}/score`, { method: "POST", body: JSON.stringify({ sleep: 0.2 }) })),
+    );
     const statuses = answers.map((a) => a.status);
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(11);
     const refused = answers.filter((a) => a.status === 503);
@@ -140,7 +176,8 @@ describe("the scoring server", () => {
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
         const body = Buffer.concat(chunks);
-        if (req.url === "/v2.1/track") tracked.push(...JSON.parse((req.headers["content-encoding"] === "gzip" ? gunzipSync(body) : body).toString("utf8")));
+        if (req.url === "/v2.1/track")
+          tracked.push(...JSON.parse((req.headers["content-encoding"] === "gzip" ? gunzipSync(body) : body).toString("utf8")));
         res.writeHead(200, { "content-type": "application/json" });
         res.end('{"itemsReceived":1,"itemsAccepted":1,"errors":[]}');
       });
@@ -148,12 +185,20 @@ describe("the scoring server", () => {
     await new Promise<void>((r) => ingestion.listen(0, "127.0.0.1", r));
     try {
       const port = (ingestion.address() as { port: number }).port;
-      const base = await start({ "score.py": LINEAR_DRIVER, "model.json": LINEAR_MODEL }, { AML_APP_INSIGHTS_ENABLED: "true", APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=abc-123;IngestionEndpoint=http://127.0.0.1:${port}/` });
+      const base = await start(
+        { "score.py": LINEAR_DRIVER, "model.json": LINEAR_MODEL },
+        {
+          AML_APP_INSIGHTS_ENABLED: "true",
+          APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=abc-123;IngestionEndpoint=http://127.0.0.1:${port}/`,
+        },
+      );
       await waitHealthy(base);
       expect((await fetch(`${base}/score`, { method: "POST", body: '{"data":[[1,1,1]]}' })).status).toBe(200);
       expect((await fetch(`${base}/score`, { method: "POST", body: "{not json" })).status).toBe(500);
       for (let i = 0; i < 80 && tracked.length < 2; i++) await new Promise((r) => setTimeout(r, 100));
-      expect(tracked.map((e) => [e.name, e.iKey, e.data.baseType, e.data.baseData.name, e.data.baseData.responseCode, e.data.baseData.success])).toEqual([
+      expect(
+        tracked.map((e) => [e.name, e.iKey, e.data.baseType, e.data.baseData.name, e.data.baseData.responseCode, e.data.baseData.success]),
+      ).toEqual([
         ["Microsoft.ApplicationInsights.Request", "abc-123", "RequestData", "POST /score", "200", true],
         ["Microsoft.ApplicationInsights.Request", "abc-123", "RequestData", "POST /score", "500", false],
       ]);
@@ -175,17 +220,35 @@ describe("the scoring server, as the 2017 runtime behaved", () => {
     return dir;
   }
 
-  const post = (base: string, body: string) => fetch(`${base}/score`, { method: "POST", headers: { "content-type": "application/json" }, body });
+  const post = (base: string, body: string) =>
+    fetch(`${base}/score`, { method: "POST", headers: { "content-type": "application/json" }, body });
 
   it("calls run() with the schema's typed arguments: a DataFrame in the schema's column order and dtypes, an ndarray, a plain value, a default", async () => {
     const base = await start({}, {}, { python: DEBIAN_PYTHON, appRoot: appWithSchema(TYPED_2017_DRIVER) });
     await waitHealthy(base);
     // Keys in another order than the schema's columns, an int where the schema has a float.
-    const res = await post(base, JSON.stringify({ label: "x", matrix: [[1, 2, 3], [4, 5, 6]], frame: [{ c: "y", a: 7, b: 1 }] }));
+    const res = await post(
+      base,
+      JSON.stringify({
+        label: "x",
+        matrix: [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+        frame: [{ c: "y", a: 7, b: 1 }],
+      }),
+    );
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
       frame: [["b", "a", "c"], ["float64", "int64", "object"], [[1.0, 7, "y"]]],
-      matrix: ["int32", [2, 3], [[2, 4, 6], [8, 10, 12]]],
+      matrix: [
+        "int32",
+        [2, 3],
+        [
+          [2, 4, 6],
+          [8, 10, 12],
+        ],
+      ],
       label: ["str", "x"],
       scale: 2,
     });
@@ -197,11 +260,17 @@ describe("the scoring server, as the 2017 runtime behaved", () => {
     const base = await start({}, {}, { python: DEBIAN_PYTHON, appRoot: appWithSchema(TYPED_2017_DRIVER) });
     await waitHealthy(base);
     const cases: [string, string][] = [
-      [JSON.stringify({ frame: [], matrix: [[1, 2, 3]], label: "x", colour: 1 }), 'Unknown argument "colour": run() takes frame, matrix, label, scale.'],
+      [
+        JSON.stringify({ frame: [], matrix: [[1, 2, 3]], label: "x", colour: 1 }),
+        'Unknown argument "colour": run() takes frame, matrix, label, scale.',
+      ],
       [JSON.stringify({ frame: [], label: "x" }), 'The request body lacks "matrix" (run()\'s arguments: frame, matrix, label, scale).'],
       [JSON.stringify([1, 2]), "The request body must be a JSON object whose keys are run()'s arguments: frame, matrix, label, scale."],
       ["{not json", "The request body is not valid JSON"],
-      [JSON.stringify({ frame: [{ a: 1, b: 1 }], matrix: [[1, 2, 3]], label: "x" }), 'Argument "frame" (PANDAS): record 0 lacks the columns "c".'],
+      [
+        JSON.stringify({ frame: [{ a: 1, b: 1 }], matrix: [[1, 2, 3]], label: "x" }),
+        'Argument "frame" (PANDAS): record 0 lacks the columns "c".',
+      ],
       [JSON.stringify({ frame: [], matrix: [[1, 2]], label: "x" }), 'Argument "matrix" (NUMPY): dimension 1 has 2 items, expected 3.'],
       [JSON.stringify({ frame: [], matrix: [[1, 2, 3]], label: 5 }), 'Argument "label" (STANDARD): expected a string, got an integer.'],
     ];
@@ -220,10 +289,18 @@ describe("the scoring server, as the 2017 runtime behaved", () => {
     expect(swagger.info.title).toBe("typed");
     const input = swagger.definitions.ServiceInput;
     expect(Object.keys(input.properties)).toEqual(["frame", "matrix", "label", "scale"]);
-    expect(input.properties.frame).toEqual({ type: "array", items: { type: "object", properties: { b: { type: "number", format: "double" }, a: { type: "integer", format: "int64" }, c: { type: "string" } } } });
+    expect(input.properties.frame).toEqual({
+      type: "array",
+      items: {
+        type: "object",
+        properties: { b: { type: "number", format: "double" }, a: { type: "integer", format: "int64" }, c: { type: "string" } },
+      },
+    });
     expect(input.properties.matrix).toEqual({ type: "array", items: { type: "array", items: { type: "integer", format: "int32" } } });
     expect(input.example).toEqual({ frame: [{ b: 1.5, a: 2, c: "x" }], matrix: [[1, 2, 3]], label: "name", scale: 3 });
-    const pickles = Object.values(JSON.parse(readFileSync(join(dir, "service_schema.json"), "utf8")).input as Record<string, { internal: string }>).map((e) => e.internal);
+    const pickles = Object.values(
+      JSON.parse(readFileSync(join(dir, "service_schema.json"), "utf8")).input as Record<string, { internal: string }>,
+    ).map((e) => e.internal);
     for (const pickle of pickles) expect(text).not.toContain(pickle.slice(0, 40));
     // The example scores as it is: what `mm service run` sends without -d.
     await waitHealthy(base);
@@ -267,13 +344,17 @@ def run(raw):
     const dir = appWithSchema(TYPED_2017_DRIVER);
     writeFileSync(join(dir, "score.py"), "def init():\n    pass\n\ndef run(frame, other):\n    return 1\n");
     let base = await start({}, {}, { python: DEBIAN_PYTHON, appRoot: dir });
-    expect((await waitFailed(base)).error).toBe("reading the schema service_schema.json failed: SchemaError: the schema describes matrix, label, scale, but run() takes (frame, other)");
+    expect((await waitFailed(base)).error).toBe(
+      "reading the schema service_schema.json failed: SchemaError: the schema describes matrix, label, scale, but run() takes (frame, other)",
+    );
     server?.kill();
     const schema = JSON.parse(readFileSync(join(dir, "service_schema.json"), "utf8"));
     schema.input = { df: { internal: '{"type":"struct","fields":[]}', swagger: { type: "array", example: [] }, type: 2 } };
     writeFileSync(join(dir, "service_schema.json"), JSON.stringify(schema));
     writeFileSync(join(dir, "score.py"), "def init():\n    pass\n\ndef run(df):\n    return 1\n");
     base = await start({}, {}, { python: DEBIAN_PYTHON, appRoot: dir });
-    expect((await waitFailed(base)).error).toMatch(/^reading the schema service_schema\.json failed: SchemaError: the schema's argument 'df' is a Spark DataFrame \(DataTypes\.SPARK\), and no Spark runs in this service/);
+    expect((await waitFailed(base)).error).toMatch(
+      /^reading the schema service_schema\.json failed: SchemaError: the schema's argument 'df' is a Spark DataFrame \(DataTypes\.SPARK\), and no Spark runs in this service/,
+    );
   });
 });

@@ -50,9 +50,15 @@ describe("service environments on the local runtime", () => {
     // The user's own pip settings (here: no index, a local wheel house) reach pip untouched.
     const first = await withEnv({ PIP_NO_INDEX: "1", PIP_FIND_LINKS: house }, () => environments.pythonFor(image.rootfs, image.env));
     expect(first.python).toMatch(new RegExp(`^${dir}/venv-[0-9a-f]{16}/bin/python$`));
-    expect(first.notes).toEqual([expect.stringMatching(/^\[environment\] pip requirements installed in .*venv-[0-9a-f]{16} \(a virtual environment of \/usr\/bin\/python3 with its site packages\)$/)]);
+    expect(first.notes).toEqual([
+      expect.stringMatching(
+        /^\[environment\] pip requirements installed in .*venv-[0-9a-f]{16} \(a virtual environment of \/usr\/bin\/python3 with its site packages\)$/,
+      ),
+    ]);
     // The tiny package from the wheel house, and what the base interpreter has (scikit-learn).
-    expect(execFileSync(first.python, ["-c", "import mm_tiny_wheel, sklearn; print(mm_tiny_wheel.greet('x'))"], { encoding: "utf8" }).trim()).toBe("hello x");
+    expect(
+      execFileSync(first.python, ["-c", "import mm_tiny_wheel, sklearn; print(mm_tiny_wheel.greet('x'))"], { encoding: "utf8" }).trim(),
+    ).toBe("hello x");
 
     // Another image with the same file gets the same environment, made once: its marker is untouched.
     const marker = join(first.python, "..", "..", ".ready");
@@ -68,7 +74,9 @@ describe("service environments on the local runtime", () => {
     const dir = mkdtempSync(join(tmpdir(), "mm-envs-"));
     const environments = new ServiceEnvironments({ dir, python: PYTHON });
     const image = imageRoot({ requirements: "mm-no-such-package==9.9\n" });
-    const failure = await withEnv({ PIP_NO_INDEX: "1" }, () => environments.pythonFor(image.rootfs, image.env)).catch((err: unknown) => err);
+    const failure = await withEnv({ PIP_NO_INDEX: "1" }, () => environments.pythonFor(image.rootfs, image.env)).catch(
+      (err: unknown) => err,
+    );
     expect(failure).toBeInstanceOf(EnvironmentFailure);
     expect((failure as Error).message).toMatch(/^Could not install the pip requirements \(it exited with code 1\)\.\n/);
     expect((failure as Error).message).toContain("No matching distribution found for mm-no-such-package==9.9");
@@ -80,7 +88,12 @@ describe("service environments on the local runtime", () => {
     const environments = new ServiceEnvironments({ dir: mkdtempSync(join(tmpdir(), "mm-envs-")), python: PYTHON });
     const image = imageRoot({ conda: "dependencies:\n  - scikit-learn\n" });
     const chosen = await withEnv({ PATH: "/usr/bin:/bin" }, () => environments.pythonFor(image.rootfs, image.env));
-    expect(chosen).toEqual({ python: PYTHON, notes: [`[environment] the manifest's conda file is NOT applied: no conda, mamba or micromamba on the local runtime's PATH; the driver runs on ${PYTHON}`] });
+    expect(chosen).toEqual({
+      python: PYTHON,
+      notes: [
+        `[environment] the manifest's conda file is NOT applied: no conda, mamba or micromamba on the local runtime's PATH; the driver runs on ${PYTHON}`,
+      ],
+    });
   });
 
   it("applies a conda file with micromamba when it is on the PATH (a fake micromamba that records its arguments)", async () => {
@@ -89,15 +102,22 @@ describe("service environments on the local runtime", () => {
     // an environment whose python is Debian's.
     const bin = mkdtempSync(join(tmpdir(), "mm-fake-conda-"));
     const calls = join(bin, "calls.txt");
-    writeFileSync(join(bin, "micromamba"), `#!/bin/sh\necho "$@" >> ${calls}\nwhile [ $# -gt 0 ]; do [ "$1" = "--prefix" ] && prefix="$2"; shift; done\nmkdir -p "$prefix/bin" && ln -s ${PYTHON} "$prefix/bin/python"\n`);
+    writeFileSync(
+      join(bin, "micromamba"),
+      `#!/bin/sh\necho "$@" >> ${calls}\nwhile [ $# -gt 0 ]; do [ "$1" = "--prefix" ] && prefix="$2"; shift; done\nmkdir -p "$prefix/bin" && ln -s ${PYTHON} "$prefix/bin/python"\n`,
+    );
     chmodSync(join(bin, "micromamba"), 0o755);
     const dir = mkdtempSync(join(tmpdir(), "mm-envs-"));
     const environments = new ServiceEnvironments({ dir, python: PYTHON });
     const image = imageRoot({ conda: "dependencies:\n  - scikit-learn\n" });
     const chosen = await withEnv({ PATH: `${bin}:/usr/bin:/bin` }, () => environments.pythonFor(image.rootfs, image.env));
     expect(chosen.python).toMatch(new RegExp(`^${dir}/conda-[0-9a-f]{16}/bin/python$`));
-    expect(chosen.notes[0]).toMatch(/^\[environment\] the conda file is applied: environment .*conda-[0-9a-f]{16} \(made with micromamba\)$/);
+    expect(chosen.notes[0]).toMatch(
+      /^\[environment\] the conda file is applied: environment .*conda-[0-9a-f]{16} \(made with micromamba\)$/,
+    );
     const prefix = chosen.python.replace(/\/bin\/python$/, "");
-    expect(readFileSync(calls, "utf8")).toBe(`create --yes --prefix ${prefix} --file ${join(image.rootfs, "var", "azureml-env", "conda_dependencies.yml")}\n`);
+    expect(readFileSync(calls, "utf8")).toBe(
+      `create --yes --prefix ${prefix} --file ${join(image.rootfs, "var", "azureml-env", "conda_dependencies.yml")}\n`,
+    );
   });
 });

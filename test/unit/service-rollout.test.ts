@@ -2,7 +2,15 @@ import { describe, expect, it } from "vitest";
 import { Operations } from "../../shared/operations/operations.js";
 import { serviceRolloutKind } from "../../shared/operations/service-rollout.js";
 import type { ComputeTarget, DeploymentSpec, RolloutState } from "../../shared/compute/compute-target.js";
-import type { DeploymentDocument, ImageDocument, ManifestDocument, ModelDocument, OperationDocument, ServiceDocument, StoredDocument } from "../../shared/store/documents.js";
+import type {
+  DeploymentDocument,
+  ImageDocument,
+  ManifestDocument,
+  ModelDocument,
+  OperationDocument,
+  ServiceDocument,
+  StoredDocument,
+} from "../../shared/store/documents.js";
 import { MemoryOperationStore } from "../support/memory-operation-store.js";
 
 const PK = "subscriptions/s/resourceGroups/g/accounts/a";
@@ -28,9 +36,46 @@ class ScriptedTarget implements ComputeTarget {
   }
 }
 
-const image = (id: string): ImageDocument => ({ id, pk: PK, kind: "image", name: "iris", version: 1, computeResourceId: "local", imageType: "Docker", manifestId: "m1", manifestName: "iris", createdTime: NOW, creationState: "Succeeded", operationId: "o", imageLocation: `oci:/x:${id}`, digest: `sha256:${"a".repeat(64)}` });
-const manifest: ManifestDocument = { id: "m1", pk: PK, kind: "manifest", name: "iris", version: 1, driverProgram: "score.py", assets: [], modelIds: ["model-1"], modelType: "Registered", targetRuntime: { runtimeType: "Python", properties: {} }, webserviceType: "Realtime", createdTime: NOW };
-const model: ModelDocument = { id: "model-1", pk: PK, kind: "model", name: "iris-model", version: 3, mimeType: "application/octet-stream", url: "https://x/model.pkl", createdAt: NOW };
+const image = (id: string): ImageDocument => ({
+  id,
+  pk: PK,
+  kind: "image",
+  name: "iris",
+  version: 1,
+  computeResourceId: "local",
+  imageType: "Docker",
+  manifestId: "m1",
+  manifestName: "iris",
+  createdTime: NOW,
+  creationState: "Succeeded",
+  operationId: "o",
+  imageLocation: `oci:/x:${id}`,
+  digest: `sha256:${"a".repeat(64)}`,
+});
+const manifest: ManifestDocument = {
+  id: "m1",
+  pk: PK,
+  kind: "manifest",
+  name: "iris",
+  version: 1,
+  driverProgram: "score.py",
+  assets: [],
+  modelIds: ["model-1"],
+  modelType: "Registered",
+  targetRuntime: { runtimeType: "Python", properties: {} },
+  webserviceType: "Realtime",
+  createdTime: NOW,
+};
+const model: ModelDocument = {
+  id: "model-1",
+  pk: PK,
+  kind: "model",
+  name: "iris-model",
+  version: 3,
+  mimeType: "application/octet-stream",
+  url: "https://x/model.pkl",
+  createdAt: NOW,
+};
 
 /** A service with (or without) a deployment that serves, and a new deployment to roll out. */
 function setUp(outcome: RolloutState, options: { serving: boolean }) {
@@ -49,7 +94,17 @@ function setUp(outcome: RolloutState, options: { serving: boolean }) {
   });
   const operations = new Operations({ store, kinds: [kind], heartbeatMs: 60_000, stallMs: 60_000, deadlineMs: 600_000 });
   for (const doc of [image("img-old"), image("img-new"), manifest, model]) store.put(doc);
-  const deployment = (id: string, imageId: string): DeploymentDocument => ({ id, pk: PK, kind: "deployment", serviceId: "svc", serviceName: "iris", imageId, status: "Succeeded", createdAt: NOW, settings: { imageId, numReplicas: imageId === "img-new" ? 3 : 1 } });
+  const deployment = (id: string, imageId: string): DeploymentDocument => ({
+    id,
+    pk: PK,
+    kind: "deployment",
+    serviceId: "svc",
+    serviceName: "iris",
+    imageId,
+    status: "Succeeded",
+    createdAt: NOW,
+    settings: { imageId, numReplicas: imageId === "img-new" ? 3 : 1 },
+  });
   if (options.serving) store.put(deployment("dep-old", "img-old"));
   store.put({ ...deployment("dep-new", "img-new"), status: "NotStarted" });
   const service: ServiceDocument = {
@@ -84,9 +139,22 @@ describe("service rollouts (the operation kind)", () => {
     const t = setUp({ state: "Succeeded" }, { serving: true });
     await t.run();
     expect(t.target.deployed).toHaveLength(1);
-    expect(t.target.deployed[0]).toMatchObject({ targetName: "iris-abc", deploymentId: "dep-new", replicas: 3, keys: { primary: "open(p)", secondary: "open(s)" }, image: { digest: `sha256:${"a".repeat(64)}` } });
+    expect(t.target.deployed[0]).toMatchObject({
+      targetName: "iris-abc",
+      deploymentId: "dep-new",
+      replicas: 3,
+      keys: { primary: "open(p)", secondary: "open(s)" },
+      image: { digest: `sha256:${"a".repeat(64)}` },
+    });
     expect(t.get<OperationDocument>("op")!.state).toBe("Succeeded");
-    expect(t.get<ServiceDocument>("svc")).toMatchObject({ state: "Succeeded", imageId: "img-new", numReplicas: 3, currentDeploymentId: "dep-new", modelIds: ["model-1"], modelNames: ["iris-model"] });
+    expect(t.get<ServiceDocument>("svc")).toMatchObject({
+      state: "Succeeded",
+      imageId: "img-new",
+      numReplicas: 3,
+      currentDeploymentId: "dep-new",
+      modelIds: ["model-1"],
+      modelNames: ["iris-model"],
+    });
     expect(t.get<DeploymentDocument>("dep-new")).toMatchObject({ status: "Succeeded" });
     expect(t.get<DeploymentDocument>("dep-new")!.expiredAt).toBeUndefined();
     expect(t.get<DeploymentDocument>("dep-old")!.expiredAt).toBe(t.get<OperationDocument>("op")!.endTime);
@@ -96,8 +164,16 @@ describe("service rollouts (the operation kind)", () => {
     const t = setUp({ state: "Failed", error: "init() failed: ValueError" }, { serving: true });
     await t.run();
     const op = t.get<OperationDocument>("op")!;
-    expect(op).toMatchObject({ state: "Failed", error: { code: "DeploymentFailed", message: "The deployment did not become healthy and was rolled back: init() failed: ValueError" } });
-    expect(t.get<ServiceDocument>("svc")).toMatchObject({ state: "Succeeded", imageId: "img-old", currentDeploymentId: "dep-old", error: { code: "DeploymentFailed" } });
+    expect(op).toMatchObject({
+      state: "Failed",
+      error: { code: "DeploymentFailed", message: "The deployment did not become healthy and was rolled back: init() failed: ValueError" },
+    });
+    expect(t.get<ServiceDocument>("svc")).toMatchObject({
+      state: "Succeeded",
+      imageId: "img-old",
+      currentDeploymentId: "dep-old",
+      error: { code: "DeploymentFailed" },
+    });
     expect(t.get<DeploymentDocument>("dep-new")).toMatchObject({ status: "Failed", expiredAt: op.endTime });
     expect(t.get<DeploymentDocument>("dep-old")!.expiredAt).toBeUndefined();
   });

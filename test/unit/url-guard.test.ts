@@ -37,7 +37,20 @@ describe("the URL guard", () => {
   });
 
   it("knows private, loopback, link-local and other special addresses", () => {
-    for (const a of ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "100.64.0.1", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1"]) expect(isSpecialAddress(a), a).toBe(true);
+    for (const a of [
+      "127.0.0.1",
+      "10.1.2.3",
+      "172.16.0.1",
+      "192.168.1.1",
+      "169.254.169.254",
+      "0.0.0.0",
+      "100.64.0.1",
+      "::1",
+      "fe80::1",
+      "fd00::1",
+      "::ffff:127.0.0.1",
+    ])
+      expect(isSpecialAddress(a), a).toBe(true);
     for (const a of ["8.8.8.8", "20.60.1.1", "2001:4860:4860::8888"]) expect(isSpecialAddress(a), a).toBe(false);
   });
 
@@ -52,7 +65,9 @@ describe("the URL guard", () => {
       ok.body.resume();
       // … but an allow-listed name that resolves to loopback is refused when connecting.
       const byName = new UrlGuard([`http://localhost:${port}`]);
-      await expect(fetchContent(byName, `http://localhost:${port}/x`, "asset a")).rejects.toThrow(/asset a.*refused, localhost resolves to 127\.0\.0\.1/);
+      await expect(fetchContent(byName, `http://localhost:${port}/x`, "asset a")).rejects.toThrow(
+        /asset a.*refused, localhost resolves to 127\.0\.0\.1/,
+      );
     } finally {
       server.close();
     }
@@ -67,7 +82,9 @@ describe("the URL guard", () => {
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const port = (server.address() as { port: number }).port;
     try {
-      await expect(fetchContent(new UrlGuard([`http://127.0.0.1:${port}`]), `http://127.0.0.1:${port}/m`, "model m")).rejects.toThrow(/redirect, which is not followed/);
+      await expect(fetchContent(new UrlGuard([`http://127.0.0.1:${port}`]), `http://127.0.0.1:${port}/m`, "model m")).rejects.toThrow(
+        /redirect, which is not followed/,
+      );
     } finally {
       server.close();
     }

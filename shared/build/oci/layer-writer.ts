@@ -85,17 +85,28 @@ export async function writeLayer(files: LayerFile[], blobsDir: string, gzipLevel
   const blobHash = createHash("sha256");
   const size = { bytes: 0 };
   const tmp = join(blobsDir, `.tmp-${randomUUID()}`);
-  const written = pipeline(pack, coalescing(), hashing(diffHash), createGzip({ level: gzipLevel, chunkSize: CHUNK }), hashing(blobHash, size), createWriteStream(tmp));
+  const written = pipeline(
+    pack,
+    coalescing(),
+    hashing(diffHash),
+    createGzip({ level: gzipLevel, chunkSize: CHUNK }),
+    hashing(blobHash, size),
+    createWriteStream(tmp),
+  );
   try {
     for (const e of entries) {
       const header = { uid: 0, gid: 0, uname: "", gname: "", mtime: EPOCH };
       if (e.kind === "dir") {
-        await new Promise<void>((resolve, reject) => pack.entry({ ...header, name: `${e.path}/`, type: "directory", mode: 0o755 }, (err) => (err ? reject(err) : resolve())));
+        await new Promise<void>((resolve, reject) =>
+          pack.entry({ ...header, name: `${e.path}/`, type: "directory", mode: 0o755 }, (err) => (err ? reject(err) : resolve())),
+        );
         continue;
       }
       const { stream, size } = await e.file.open();
       await new Promise<void>((resolve, reject) => {
-        const sink = pack.entry({ ...header, name: e.file.path, type: "file", size, mode: e.file.executable ? 0o755 : 0o644 }, (err) => (err ? reject(err) : resolve()));
+        const sink = pack.entry({ ...header, name: e.file.path, type: "file", size, mode: e.file.executable ? 0o755 : 0o644 }, (err) =>
+          err ? reject(err) : resolve(),
+        );
         stream.once("error", (err) => {
           sink.destroy(err);
           reject(err);

@@ -47,7 +47,12 @@ export class OciLayout {
     const run = this.#indexLock.then(async () => {
       const index = JSON.parse(await readFile(join(this.dir, "index.json"), "utf8")) as { manifests: Descriptor[] };
       const others = index.manifests.filter((m) => m.annotations?.["org.opencontainers.image.ref.name"] !== ref);
-      const entry = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size, annotations: { "org.opencontainers.image.ref.name": ref } };
+      const entry = {
+        mediaType: manifest.mediaType,
+        digest: manifest.digest,
+        size: manifest.size,
+        annotations: { "org.opencontainers.image.ref.name": ref },
+      };
       await this.#writeIndex({ schemaVersion: 2, mediaType: MEDIA.index, manifests: [...others, entry] });
     });
     this.#indexLock = run.catch(() => undefined);

@@ -23,11 +23,13 @@ export async function pushToRegistry(options: {
     const head = await send("HEAD", new URL(`${base}/v2/${options.repository}/blobs/${descriptor.digest}`));
     if (head.status === 200) continue;
     const start = await send("POST", new URL(`${base}/v2/${options.repository}/blobs/uploads/`));
-    if (start.status !== 202 || !start.location) throw new Error(`The registry ${options.registry} refused to start an upload (${start.status}): ${start.text}`);
+    if (start.status !== 202 || !start.location)
+      throw new Error(`The registry ${options.registry} refused to start an upload (${start.status}): ${start.text}`);
     const uploadUrl = new URL(start.location, base);
     uploadUrl.searchParams.set("digest", descriptor.digest);
     const put = await send("PUT", uploadUrl, { body: createReadStream(path), length: descriptor.size, type: "application/octet-stream" });
-    if (put.status !== 201) throw new Error(`The registry ${options.registry} refused blob ${descriptor.digest} (${put.status}): ${put.text}`);
+    if (put.status !== 201)
+      throw new Error(`The registry ${options.registry} refused blob ${descriptor.digest} (${put.status}): ${put.text}`);
   }
   const put = await send("PUT", new URL(`${base}/v2/${options.repository}/manifests/${options.tag}`), {
     body: options.manifest.bytes,
@@ -36,10 +38,15 @@ export async function pushToRegistry(options: {
   });
   if (put.status !== 201) throw new Error(`The registry ${options.registry} refused the manifest (${put.status}): ${put.text}`);
   const digest = put.headers["docker-content-digest"];
-  if (digest && digest !== options.manifest.digest) throw new Error(`The registry stored the manifest as ${String(digest)}, not ${options.manifest.digest}.`);
+  if (digest && digest !== options.manifest.digest)
+    throw new Error(`The registry stored the manifest as ${String(digest)}, not ${options.manifest.digest}.`);
 }
 
-function send(method: string, url: URL, body?: { body: Readable | Buffer; length: number; type: string }): Promise<{ status: number; location?: string; headers: IncomingMessage["headers"]; text: string }> {
+function send(
+  method: string,
+  url: URL,
+  body?: { body: Readable | Buffer; length: number; type: string },
+): Promise<{ status: number; location?: string; headers: IncomingMessage["headers"]; text: string }> {
   const request = url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = {};
@@ -51,7 +58,9 @@ function send(method: string, url: URL, body?: { body: Readable | Buffer; length
       let text = "";
       res.setEncoding("utf8");
       res.on("data", (c: string) => (text.length < 2000 ? (text += c) : undefined));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, headers: res.headers, text: text.slice(0, 500) }));
+      res.on("end", () =>
+        resolve({ status: res.statusCode ?? 0, location: res.headers.location, headers: res.headers, text: text.slice(0, 500) }),
+      );
     });
     req.on("error", reject);
     if (!body) return req.end();

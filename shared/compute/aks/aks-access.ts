@@ -16,7 +16,11 @@ export const AKS_ENTRA_SERVER_APP = "6dae42f8-4368-4678-94ff-3960e28e3630";
  * kubelogin; the app already holds an identity, so it asks Entra ID for the AKS token itself and
  * puts it in place of the exec plugin. Clusters with local accounts keep the kubeconfig's own user.
  */
-export function aksAccess(clusterId: string, credential: TokenCredential, clientOptions: ContainerServiceClientOptionalParams = {}): KubeAccess {
+export function aksAccess(
+  clusterId: string,
+  credential: TokenCredential,
+  clientOptions: ContainerServiceClientOptionalParams = {},
+): KubeAccess {
   const { subscriptionId, resourceGroup, name } = parseClusterId(clusterId);
   const client = new ContainerServiceClient(credential, subscriptionId, clientOptions);
   return async () => {

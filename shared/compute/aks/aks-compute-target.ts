@@ -1,6 +1,23 @@
-import { ApiException, CoreV1Api, KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject, type V1Deployment, type V1Ingress } from "@kubernetes/client-node";
+import {
+  ApiException,
+  CoreV1Api,
+  KubernetesObjectApi,
+  PatchStrategy,
+  type KubeConfig,
+  type KubernetesObject,
+  type V1Deployment,
+  type V1Ingress,
+} from "@kubernetes/client-node";
 import type { ComputeTarget, DeploymentSpec, RolloutState } from "../compute-target.js";
-import { DEFAULT_AKS_SETTINGS, deploymentIdOf, keysSecret, namespaceOf, selectorOf, serviceObjects, type AksSettings } from "./kube-objects.js";
+import {
+  DEFAULT_AKS_SETTINGS,
+  deploymentIdOf,
+  keysSecret,
+  namespaceOf,
+  selectorOf,
+  serviceObjects,
+  type AksSettings,
+} from "./kube-objects.js";
 
 /** Where a cluster's API and credentials come from: AKS through ARM in Azure, a fake in tests. */
 export type KubeAccess = () => Promise<KubeConfig>;
@@ -38,13 +55,23 @@ export class AksComputeTarget implements ComputeTarget {
 
   async deploy(spec: DeploymentSpec): Promise<void> {
     const { objects } = await this.#connect();
-    const current = await this.#read<V1Deployment>(objects, { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: spec.targetName, namespace: namespaceOf(spec.targetName) } });
+    const current = await this.#read<V1Deployment>(objects, {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: spec.targetName, namespace: namespaceOf(spec.targetName) },
+    });
     for (const object of serviceObjects(spec, this.#settings)) {
       if (object.kind === "Deployment") {
         // Remember what serves now, so that a failed rollout can go back to it. A Deployment
         // that never became available is no state to return to: keep the older one.
-        const previous = current && isAvailable(current) && deploymentIdOf(current) !== spec.deploymentId ? JSON.stringify(current.spec?.template) : current?.metadata?.annotations?.[ROLLBACK_ANNOTATION];
-        object.metadata = { ...object.metadata, annotations: { ...object.metadata?.annotations, ...(previous ? { [ROLLBACK_ANNOTATION]: previous } : {}) } };
+        const previous =
+          current && isAvailable(current) && deploymentIdOf(current) !== spec.deploymentId
+            ? JSON.stringify(current.spec?.template)
+            : current?.metadata?.annotations?.[ROLLBACK_ANNOTATION];
+        object.metadata = {
+          ...object.metadata,
+          annotations: { ...object.metadata?.annotations, ...(previous ? { [ROLLBACK_ANNOTATION]: previous } : {}) },
+        };
       }
       await apply(objects, object);
     }
@@ -53,7 +80,11 @@ export class AksComputeTarget implements ComputeTarget {
   async rolloutState(targetName: string, deploymentId: string): Promise<RolloutState> {
     const { objects } = await this.#connect();
     const namespace = namespaceOf(targetName);
-    const d = await this.#read<V1Deployment>(objects, { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: targetName, namespace } });
+    const d = await this.#read<V1Deployment>(objects, {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: targetName, namespace },
+    });
     if (!d) return { state: "Failed", error: "The cluster has no Deployment for the service (was it deleted?)." };
     if (deploymentIdOf(d) !== deploymentId) return { state: "Failed", error: "Another deployment of the service replaced this one." };
     const progressing = d.status?.conditions?.find((c) => c.type === "Progressing");
@@ -98,8 +129,15 @@ export class AksComputeTarget implements ComputeTarget {
     const parts: string[] = [];
     for (const pod of pods.items) {
       const name = pod.metadata?.name ?? "";
-      const text = await core.readNamespacedPodLog({ name, namespace, container: "scoring", tailLines: tail }).catch((err: unknown) => `(no log: ${err instanceof Error ? err.message : String(err)})`);
-      parts.push(...String(text).split("\n").filter(Boolean).map((line) => `[${name}] ${line}`));
+      const text = await core
+        .readNamespacedPodLog({ name, namespace, container: "scoring", tailLines: tail })
+        .catch((err: unknown) => `(no log: ${err instanceof Error ? err.message : String(err)})`);
+      parts.push(
+        ...String(text)
+          .split("\n")
+          .filter(Boolean)
+          .map((line) => `[${name}] ${line}`),
+      );
     }
     return parts.join("\n") + (parts.length ? "\n" : "");
   }
@@ -111,7 +149,12 @@ export class AksComputeTarget implements ComputeTarget {
     const rolledBack: V1Deployment = {
       apiVersion: "apps/v1",
       kind: "Deployment",
-      metadata: { name: d.metadata?.name, namespace: d.metadata?.namespace, labels: d.metadata?.labels, annotations: { [ROLLBACK_ANNOTATION]: previous } },
+      metadata: {
+        name: d.metadata?.name,
+        namespace: d.metadata?.namespace,
+        labels: d.metadata?.labels,
+        annotations: { [ROLLBACK_ANNOTATION]: previous },
+      },
       spec: { ...d.spec!, template: JSON.parse(previous) as NonNullable<V1Deployment["spec"]>["template"] },
     };
     delete rolledBack.spec?.replicas;
@@ -121,13 +164,20 @@ export class AksComputeTarget implements ComputeTarget {
   }
 
   async #scoringUriFromIngress(objects: KubernetesObjectApi, targetName: string): Promise<string | undefined> {
-    const ingress = await this.#read<V1Ingress>(objects, { apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata: { name: targetName, namespace: namespaceOf(targetName) } });
+    const ingress = await this.#read<V1Ingress>(objects, {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "Ingress",
+      metadata: { name: targetName, namespace: namespaceOf(targetName) },
+    });
     const address = ingress?.status?.loadBalancer?.ingress?.[0];
     const host = address?.hostname ?? address?.ip;
     return host ? `http://${host}/api/v1/service/${targetName}/score` : undefined;
   }
 
-  async #read<T extends KubernetesObject>(objects: KubernetesObjectApi, header: { apiVersion: string; kind: string; metadata: { name: string; namespace: string } }): Promise<T | undefined> {
+  async #read<T extends KubernetesObject>(
+    objects: KubernetesObjectApi,
+    header: { apiVersion: string; kind: string; metadata: { name: string; namespace: string } },
+  ): Promise<T | undefined> {
     try {
       return (await objects.read(header)) as T;
     } catch (err) {
@@ -160,7 +210,12 @@ function apply(objects: KubernetesObjectApi, object: KubernetesObject): Promise<
 function isAvailable(d: V1Deployment): boolean {
   const s = d.status;
   const wanted = d.spec?.replicas ?? s?.replicas ?? 1;
-  return (s?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) && (s?.updatedReplicas ?? 0) >= wanted && (s?.availableReplicas ?? 0) >= wanted && (s?.replicas ?? 0) <= wanted;
+  return (
+    (s?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) &&
+    (s?.updatedReplicas ?? 0) >= wanted &&
+    (s?.availableReplicas ?? 0) >= wanted &&
+    (s?.replicas ?? 0) <= wanted
+  );
 }
 
 function isNotFound(err: unknown): boolean {

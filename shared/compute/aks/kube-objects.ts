@@ -1,4 +1,12 @@
-import type { KubernetesObject, V1Deployment, V1Ingress, V1Namespace, V1Secret, V1Service, V2HorizontalPodAutoscaler } from "@kubernetes/client-node";
+import type {
+  KubernetesObject,
+  V1Deployment,
+  V1Ingress,
+  V1Namespace,
+  V1Secret,
+  V1Service,
+  V2HorizontalPodAutoscaler,
+} from "@kubernetes/client-node";
 import { DeploymentRefused, type DeploymentSpec } from "../compute-target.js";
 
 /** The scoring server's port in every image (spec/scoring.md). */
@@ -36,7 +44,9 @@ export const selectorOf = (targetName: string): string => `${SERVICE_LABEL}=${ta
 /** `<registry>/<repository>@<digest>`: pods run exactly the image that was built, whatever its tag becomes. */
 export function pinnedImage(location: string, digest: string): string {
   if (location.startsWith("oci:")) {
-    throw new DeploymentRefused(`The image is in the local builder's OCI layout (${location}); build it for the AKS compute target (ACR) to run it there.`);
+    throw new DeploymentRefused(
+      `The image is in the local builder's OCI layout (${location}); build it for the AKS compute target (ACR) to run it there.`,
+    );
   }
   const withoutTag = location.replace(/@sha256:[0-9a-f]{64}$/, "").replace(/:[^/:]+$/, "");
   return `${withoutTag}@${digest}`;
@@ -54,8 +64,19 @@ export function serviceObjects(spec: DeploymentSpec, settings: AksSettings = DEF
   const namespace = namespaceOf(name);
   const labels = { "app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": MANAGED_BY, [SERVICE_LABEL]: name };
   const meta = { name, namespace, labels };
-  const ns: V1Namespace = { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, labels: { "app.kubernetes.io/managed-by": MANAGED_BY } } };
-  return [ns, keysSecret(spec), deployment(spec, settings, meta), service(meta), ingress(meta, settings), ...(spec.autoscaler ? [autoscaler(spec, meta)] : [])];
+  const ns: V1Namespace = {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name: namespace, labels: { "app.kubernetes.io/managed-by": MANAGED_BY } },
+  };
+  return [
+    ns,
+    keysSecret(spec),
+    deployment(spec, settings, meta),
+    service(meta),
+    ingress(meta, settings),
+    ...(spec.autoscaler ? [autoscaler(spec, meta)] : []),
+  ];
 }
 
 export function keysSecret(spec: Pick<DeploymentSpec, "targetName" | "keys">): V1Secret {
@@ -63,9 +84,16 @@ export function keysSecret(spec: Pick<DeploymentSpec, "targetName" | "keys">): V
   return {
     apiVersion: "v1",
     kind: "Secret",
-    metadata: { name: keysSecretName(name), namespace: namespaceOf(name), labels: { "app.kubernetes.io/managed-by": MANAGED_BY, [SERVICE_LABEL]: name } },
+    metadata: {
+      name: keysSecretName(name),
+      namespace: namespaceOf(name),
+      labels: { "app.kubernetes.io/managed-by": MANAGED_BY, [SERVICE_LABEL]: name },
+    },
     type: "Opaque",
-    data: { primaryKey: Buffer.from(spec.keys.primary).toString("base64"), secondaryKey: Buffer.from(spec.keys.secondary).toString("base64") },
+    data: {
+      primaryKey: Buffer.from(spec.keys.primary).toString("base64"),
+      secondaryKey: Buffer.from(spec.keys.secondary).toString("base64"),
+    },
   };
 }
 
@@ -74,7 +102,10 @@ type Meta = { name: string; namespace: string; labels: Record<string, string> };
 function deployment(spec: DeploymentSpec, settings: AksSettings, meta: Meta): V1Deployment {
   const probe = { httpGet: { path: "/", port: SCORING_PORT }, periodSeconds: 5, timeoutSeconds: 3 };
   const reservation = spec.containerResourceReservation;
-  const requests = { ...(reservation?.cpu ? { cpu: reservation.cpu } : {}), ...(reservation?.memory ? { memory: reservation.memory } : {}) };
+  const requests = {
+    ...(reservation?.cpu ? { cpu: reservation.cpu } : {}),
+    ...(reservation?.memory ? { memory: reservation.memory } : {}),
+  };
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -98,9 +129,13 @@ function deployment(spec: DeploymentSpec, settings: AksSettings, meta: Meta): V1
                 ...Object.entries(spec.env).map(([k, v]) => ({ name: k, value: v })),
                 { name: "AML_KEYS_DIR", value: KEYS_DIR },
                 { name: "AML_MAX_CONCURRENT_REQUESTS", value: String(spec.maxConcurrentRequestsPerContainer) },
-                ...(spec.env.AML_APP_INSIGHTS_ENABLED === "true" && settings.appInsightsConnectionString ? [{ name: "APPLICATIONINSIGHTS_CONNECTION_STRING", value: settings.appInsightsConnectionString }] : []),
+                ...(spec.env.AML_APP_INSIGHTS_ENABLED === "true" && settings.appInsightsConnectionString
+                  ? [{ name: "APPLICATIONINSIGHTS_CONNECTION_STRING", value: settings.appInsightsConnectionString }]
+                  : []),
               ],
-              ...(Object.keys(requests).length ? { resources: { requests, ...(requests.memory ? { limits: { memory: requests.memory } } : {}) } } : {}),
+              ...(Object.keys(requests).length
+                ? { resources: { requests, ...(requests.memory ? { limits: { memory: requests.memory } } : {}) } }
+                : {}),
               readinessProbe: { ...probe, initialDelaySeconds: 1, failureThreshold: 3 },
               // A slow init() is not a dead server: liveness waits far longer than readiness.
               livenessProbe: { ...probe, initialDelaySeconds: 30, failureThreshold: 6 },
@@ -135,7 +170,11 @@ function ingress(meta: Meta, settings: AksSettings): V1Ingress {
     },
     spec: {
       ingressClassName: settings.ingressClassName,
-      rules: [{ http: { paths: [{ path: `/api/v1/service/${meta.name}/(score|swagger\\.json)$`, pathType: "ImplementationSpecific", backend }] } }],
+      rules: [
+        {
+          http: { paths: [{ path: `/api/v1/service/${meta.name}/(score|swagger\\.json)$`, pathType: "ImplementationSpecific", backend }] },
+        },
+      ],
     },
   };
 }
