@@ -316,7 +316,7 @@ export const hostOverhead: Benchmark<BareFixture> = {
   ],
 };
 
-export const controlPlaneBenchmarks: Benchmark<any>[] = [
+export const controlPlaneBenchmarks: Benchmark<unknown>[] = [
   ...(["get-model", "register-model", "list-models"] as const).flatMap((op) => [1, 8, 32, 128].map((c) => controlPlane(op, c))),
   hostOverhead,
   listPage100,

@@ -66,8 +66,8 @@ export interface Benchmark<F> {
    */
   warmUpRounds?: number;
   /** Set up before the first benchmark naming it, torn down after the last in a row (run.ts). */
-  shared?: SharedFixture<any>;
-  setup(ctx: BenchmarkContext, shared?: any): Promise<F>;
+  shared?: SharedFixture<unknown>;
+  setup(ctx: BenchmarkContext, shared?: unknown): Promise<F>;
   subject(fixture: F, ctx: BenchmarkContext): Promise<Sample>;
   /** Absent for benchmarks that check properties rather than compare (the load runs). */
   baseline?(fixture: F, ctx: BenchmarkContext): Promise<Sample>;

@@ -7,7 +7,7 @@ import { upload } from "./upload.js";
 import { modelsScale } from "./models-scale.js";
 
 /** Every benchmark `npm run bench` runs, in order. */
-export const BENCHMARKS: Benchmark<any>[] = [
+export const BENCHMARKS: Benchmark<unknown>[] = [
   ...controlPlaneBenchmarks,
   modelsScale,
   loadMixed,

@@ -79,7 +79,7 @@ export async function createManifestFromFiles(
 
 /** A dependency file's asset id: its path relative to here when it is below here, else its name. */
 function dependencyFileId(path: string): string | undefined {
-  let isFile = false;
+  let isFile: boolean;
   try {
     isFile = statSync(path).isFile();
   } catch {

@@ -89,7 +89,7 @@ export function readJournal<T>(path: string): T[] {
       records.push(JSON.parse(line) as T);
     } catch (err) {
       const isTornTail = i >= lines.length - 2;
-      if (!isTornTail) throw new Error(`${path}: line ${i + 1} is not valid JSON (${String(err)})`);
+      if (!isTornTail) throw new Error(`${path}: line ${i + 1} is not valid JSON (${String(err)})`, { cause: err });
     }
   }
   return records;

@@ -132,7 +132,7 @@ export class Replica {
 
   async #check(): Promise<void> {
     if (this.#stopped || this.state === "Failed") return;
-    let status = 0;
+    let status: number;
     let body = "";
     try {
       const res = await fetch(`http://127.0.0.1:${this.port}/`, { signal: AbortSignal.timeout(2000) });

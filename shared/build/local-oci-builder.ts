@@ -392,7 +392,7 @@ export function imageRepository(accountName: string, accountPath: string, imageN
 
 /** A model's file name in the app directory: the last segment of its URL's path, else its name. */
 export function modelFileName(model: ModelDocument): string {
-  let name = "";
+  let name: string;
   try {
     name = decodeURIComponent(basename(new URL(model.url).pathname));
   } catch {

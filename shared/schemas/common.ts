@@ -6,6 +6,7 @@ export const displayString = (max: number) =>
     .string()
     .max(max, `must be at most ${max} characters`)
     .regex(/\S/, "must not be blank")
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
     .regex(/^[^\u0000-\u001f\u007f]*$/, "must not contain control characters");
 
 /**

@@ -55,7 +55,7 @@ export function dataCollectionTarget(service: ServiceDocument, models: ModelDocu
     servicePrefix,
     models: models.map((m) => ({
       names: [...new Set([m.name, modelFileName(m)])],
-      prefix: `${servicePrefix}/${m.id}-${m.name.replace(/[\/\\]/g, "_")}-${m.version}`,
+      prefix: `${servicePrefix}/${m.id}-${m.name.replace(/[/\\]/g, "_")}-${m.version}`,
     })),
   };
 }

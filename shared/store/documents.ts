@@ -71,7 +71,6 @@ export interface ManifestDocument extends StoredDocument {
 /** Fields Cosmos adds to every document; never part of an API answer. */
 export function withoutSystemFields<T extends object>(doc: T): T {
   const { _rid, _self, _etag, _ts, _attachments, ...rest } = doc as Record<string, unknown>;
-  (void _rid, void _self, void _etag, void _ts, void _attachments);
   return rest as T;
 }
 

@@ -286,7 +286,7 @@ describe("image lists and lookups", () => {
     expect(byId.items.every((i) => i.manifest.id === m1)).toBe(true);
     const byName = await readAllPages(api, `${A}/images`, { manifestName: "list-two" });
     expect(byName.items.map((i) => i.manifest.id)).toEqual([m2]);
-    expect(byName.items[0].version).toBe(4);
+    expect(byName.items[0]!.version).toBe(4);
   });
 
   it("refuses bad requests with 400s that name the problem, writing nothing", async () => {

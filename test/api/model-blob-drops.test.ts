@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { BlobServiceClient, StorageSharedKeyCredential } from "@azure/storage-blob";
 import { sharedStack } from "../support/shared-stack.js";
 import { AZURITE_ACCOUNT, AZURITE_KEY } from "../../devhost/azurite-account.js";
-import { DEFAULT_ACCOUNT, waitForOperation, type ApiClient } from "../support/api-client.js";
+import { DEFAULT_ACCOUNT, waitForOperation, type ApiBody, type ApiClient } from "../support/api-client.js";
 import { LINEAR_DRIVER, LINEAR_MODEL } from "../fixtures/drivers.js";
 
 const PREFIX = "00000000-0000-0000-0000-000000000000/local/default";
@@ -32,7 +32,7 @@ async function drop(name: string, content: string, options: { contentType?: stri
   return { url: blob.url, eTag: res.etag!.replace(/"/g, "") };
 }
 
-async function versionsOf(name: string): Promise<any[]> {
+async function versionsOf(name: string): Promise<ApiBody[]> {
   const res = await api.get(`${DEFAULT_ACCOUNT}/models`, { name });
   expect(res.status, res.text).toBe(200);
   return res.body.value;
@@ -137,10 +137,12 @@ describe("models from blob drops (Event Grid hook; Azurite watched by the local 
   it("builds images from dropped models by their plain URL, reading only the account's own blobs", async () => {
     const name = `buildable-${randomUUID().slice(0, 6)}`;
     await drop(`${PREFIX}/${name}/model.json`, LINEAR_MODEL);
-    const [model] = await eventually(
-      () => versionsOf(name),
-      (v) => v.length > 0,
-    );
+    const model = (
+      await eventually(
+        () => versionsOf(name),
+        (v) => v.length > 0,
+      )
+    )[0]!;
     const driver = await drop(`${PREFIX}/${name}-driver/score.py`, LINEAR_DRIVER, { contentType: "text/x-python" });
     const build = async (modelIds: string[], assetUrl: string) => {
       const manifest = await api.post(`${DEFAULT_ACCOUNT}/manifests`, {

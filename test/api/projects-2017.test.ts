@@ -103,7 +103,7 @@ async function deployAsThe2017Cli(
   expect(image.status, image.text).toBe(202);
   const built = await waitForOperation(api, image.headers.get("operation-location")!);
   expect(built.state, JSON.stringify(built.error)).toBe("Succeeded");
-  const imageId = built.resourceLocation.split("/images/")[1].split("?")[0];
+  const imageId = built.resourceLocation.split("/images/")[1]!.split("?")[0]!;
   const started = Date.now();
   const service = await api.post(`${A}/services`, {
     name,

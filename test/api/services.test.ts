@@ -63,7 +63,7 @@ async function buildImage(
   return {
     modelId: modelRes.body.id as string,
     manifestId: manifest.body.id as string,
-    imageId: op.resourceLocation.split("/images/")[1].split("?")[0] as string,
+    imageId: op.resourceLocation.split("/images/")[1]!.split("?")[0]!,
   };
 }
 

@@ -1,3 +1,4 @@
+import type { BenchmarkResult } from "../../bench/harness.js";
 import { describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
@@ -16,18 +17,18 @@ describe("benchmarks (smoke run)", () => {
       cwd: PROJECT_ROOT,
       timeout: 240_000,
     });
-    const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
+    const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as { benchmarks: Record<string, BenchmarkResult> };
     const { BENCHMARKS } = await import("../../bench/registry.js");
     expect(Object.keys(results.benchmarks).sort()).toEqual(BENCHMARKS.map((b) => b.name).sort());
     expect(BENCHMARKS.length).toBeGreaterThanOrEqual(17);
-    for (const r of Object.values<any>(results.benchmarks)) {
+    for (const r of Object.values(results.benchmarks)) {
       expect(r.smoke).toBe(true);
       expect(r.subject.median).toBeGreaterThan(0);
       expect(r.targets.length).toBeGreaterThan(0);
       if (r.baseline.samples.length === 0) {
         // A load run: properties, no baseline. Even on tiny sizes, nothing acknowledged may be lost.
-        expect(r.subject.metrics.lost_writes, r.name).toBe(0);
-        expect(r.subject.metrics.acknowledged_writes, r.name).toBeGreaterThan(0);
+        expect(r.subject.metrics?.lost_writes, r.name).toBe(0);
+        expect(r.subject.metrics?.acknowledged_writes, r.name).toBeGreaterThan(0);
         continue;
       }
       expect(r.baseline.median).toBeGreaterThan(0);

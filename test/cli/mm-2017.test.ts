@@ -94,7 +94,7 @@ describe("mm with a project written for the 2017 service", () => {
 
     // What the driver collected went to the 2017 layout.
     const service = (await mm(["service", "show", "realtime", "-n", "irisapp"])).json();
-    const model = service.models[0];
+    const model = service.models[0]!;
     const inputs = await waitForBlob(
       stack.ports.blobPort,
       "modeldata",

@@ -101,7 +101,7 @@ describe("mm: the one-command quick start", () => {
     expect(manifest.code, manifest.stderr).toBe(0);
     const image = await mm(["image", "create", "-n", unique("folder"), "--manifest-id", manifest.json().id, "--no-wait"]);
     expect(image.code, image.stderr).toBe(0);
-    const { operationId } = image.json();
+    const { operationId } = image.json<{ operationId: string }>();
     const waited = await mm(["operation", "wait", "-i", operationId]);
     expect(waited.code, waited.stderr).toBe(0);
     expect(waited.stderr).toContain("unpack");

@@ -113,7 +113,7 @@ describe("the ACR Tasks image builder, against a fake ACR (ARM and data plane) a
     });
     expect(run.request.imageNames).toEqual([result.imageLocation.slice("mmacr.azurecr.io/".length)]);
     expect(result.imageLocation).toMatch(/^mmacr\.azurecr\.io\/team-[0-9a-f]+\/linear:\d+$/);
-    expect(result.digest).toBe(acr.tags.get(run.request.imageNames[0]));
+    expect(result.digest).toBe(acr.tags.get(run.request.imageNames![0]!));
     // What ACR received is the local builder's Dockerfile context: the three layers and the Dockerfile.
     expect(run.files!.sort()).toEqual(["Dockerfile", "layer-1-scoring-server.tar.gz", "layer-2-app.tar.gz", "layer-3-models.tar.gz"]);
     expect(run.dockerfile).toContain("FROM python:3.11-slim");

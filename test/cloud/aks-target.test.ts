@@ -1,3 +1,4 @@
+import type { V1Deployment } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KubeConfig } from "@kubernetes/client-node";
 import { AksComputeTarget, FIELD_MANAGER } from "../../shared/compute/aks/aks-compute-target.js";
@@ -77,7 +78,7 @@ describe("the AKS compute target against a fake Kubernetes API server", () => {
       expect(p.query).toMatchObject({ fieldManager: FIELD_MANAGER, force: "true" });
     }
     const stored = fake.get("deployments", "mm-aaaaaa", "iris-aaaaaa")!;
-    expect(stored.spec).toEqual((serviceObjects(s)[2] as any).spec);
+    expect(stored.spec).toEqual((serviceObjects(s)[2] as V1Deployment).spec);
     expect(await settle("iris-aaaaaa", "d1")).toEqual({
       state: "Succeeded",
       scoringUri: `http://${INGRESS_IP}/api/v1/service/iris-aaaaaa/score`,
@@ -89,14 +90,14 @@ describe("the AKS compute target against a fake Kubernetes API server", () => {
     expect((await settle("wine-bbbbbb", "d1")).state).toBe("Succeeded");
     await target.deploy(spec("wine-bbbbbb", "d2", "mmacr.azurecr.io/default/wine:2"));
     expect((await settle("wine-bbbbbb", "d2")).state).toBe("Succeeded");
-    const good = fake.get("deployments", "mm-bbbbbb", "wine-bbbbbb")!.spec.template;
+    const good = fake.get("deployments", "mm-bbbbbb", "wine-bbbbbb")!.spec!.template;
 
     await target.deploy(spec("wine-bbbbbb", "d3-broken", "mmacr.azurecr.io/default/wine-broken:3"));
     const failed = await settle("wine-bbbbbb", "d3-broken");
     expect(failed.state).toBe("Failed");
     expect(failed.error).toMatch(/did not become ready .* rolled back to the previous deployment\.$/);
     const after = fake.get("deployments", "mm-bbbbbb", "wine-bbbbbb")!;
-    expect(after.spec.template).toEqual(good);
+    expect(after.spec!.template).toEqual(good);
     // The rolled-back template rolls out again, and the failed deployment stays failed.
     expect((await settle("wine-bbbbbb", "d2")).state).toBe("Succeeded");
     expect((await target.rolloutState("wine-bbbbbb", "d3-broken")).error).toBe("Another deployment of the service replaced this one.");
@@ -114,7 +115,7 @@ describe("the AKS compute target against a fake Kubernetes API server", () => {
     await settle("keys-dddddd", "d1");
     await target.updateKeys("keys-dddddd", { primary: "primary-2", secondary: "secondary-2" });
     const secret = fake.get("secrets", "mm-dddddd", "keys-dddddd-keys")!;
-    expect(Buffer.from(secret.data.primaryKey, "base64").toString()).toBe("primary-2");
+    expect(Buffer.from(secret.data!.primaryKey!, "base64").toString()).toBe("primary-2");
 
     const logs = await target.logs("keys-dddddd", 2);
     const lines = logs.trim().split("\n");

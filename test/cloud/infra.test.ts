@@ -21,7 +21,8 @@ const appSettings = [...functionApp.matchAll(/^\s*\{ name: '([^']+)', value: (.*
 }));
 const settingNames = appSettings.map((s) => s.name);
 const shape = settingsSchema.shape as Record<string, { safeParse(v: unknown): { success: boolean } }>;
-const defaultOf = (key: string): unknown => (settingsSchema.shape as any)[key].parse(undefined);
+const defaultOf = (key: string): unknown =>
+  (settingsSchema.shape as unknown as Record<string, { parse(v: unknown): unknown }>)[key]!.parse(undefined);
 
 describe("the Bicep in infra/", () => {
   it("sets every app setting the config schema requires, and the ones Azure mode needs", () => {

@@ -15,8 +15,20 @@ const queueName = `work-${Date.now()}`;
 let queue: QueueClient;
 let poison: QueueClient;
 
-async function observations(): Promise<any> {
-  return (await fetch(`${base}/api/observations`)).json();
+/** What the fixture app's functions saw (test/fixtures/host-app). */
+interface Observations {
+  started: boolean;
+  preInvocations: number;
+  queue: { message: { op?: string; n?: number; ms?: number }; dequeueCount: number; id: string }[];
+  inFlight: number;
+  maxInFlight: number;
+  events: { id: string; type: string; subject: string }[];
+  ticks: number;
+  lastTimer: unknown;
+}
+
+async function observations(): Promise<Observations> {
+  return (await fetch(`${base}/api/observations`)).json() as Promise<Observations>;
 }
 
 async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
@@ -45,7 +57,7 @@ beforeAll(async () => {
   host.stdout?.on("data", (c: Buffer) => (output += c));
   host.stderr?.on("data", (c: Buffer) => (output += c));
   await new Promise<void>((resolve, reject) => {
-    host.on("message", (m: any) => m?.ready && resolve());
+    host.on("message", (m: { ready?: boolean } | undefined) => m?.ready && resolve());
     host.once("exit", (code) => reject(new Error(`host exited ${code}: ${output}`)));
   });
 });
@@ -107,7 +119,7 @@ describe("HTTP triggers", () => {
 describe("queue triggers", () => {
   it("decodes base64 messages, passes dequeueCount, and deletes a message once handled", async () => {
     await send({ op: "ok", n: 1 });
-    const seen = await eventually(async () => (await observations()).queue.find((q: any) => q.message.n === 1));
+    const seen = await eventually(async () => (await observations()).queue.find((q) => q.message.n === 1));
     expect(seen.message).toEqual({ op: "ok", n: 1 });
     expect(seen.dequeueCount).toBe(1);
     await eventually(async () => (await queue.getProperties()).approximateMessagesCount === 0);
@@ -116,10 +128,10 @@ describe("queue triggers", () => {
   it("retries a failing message, which then succeeds on its third dequeue", async () => {
     await send({ op: "failTwice", n: 2 });
     const attempts = await eventually(async () => {
-      const a = (await observations()).queue.filter((q: any) => q.message.n === 2);
+      const a = (await observations()).queue.filter((q) => q.message.n === 2);
       return a.length >= 3 && a;
     });
-    expect(attempts.map((a: any) => a.dequeueCount)).toEqual([1, 2, 3]);
+    expect(attempts.map((a) => a.dequeueCount)).toEqual([1, 2, 3]);
     expect((await poison.exists()) ? (await poison.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.length : 0).toBe(0);
   });
 
@@ -132,8 +144,8 @@ describe("queue triggers", () => {
       return peeked.find((m) => m.messageText === sent);
     });
     expect(poisoned.messageText).toBe(sent);
-    const attempts = (await observations()).queue.filter((q: any) => q.message.n === 3);
-    expect(attempts.map((a: any) => a.dequeueCount)).toEqual([1, 2, 3, 4, 5]);
+    const attempts = (await observations()).queue.filter((q) => q.message.n === 3);
+    expect(attempts.map((a) => a.dequeueCount)).toEqual([1, 2, 3, 4, 5]);
   });
 
   it("sends a message that is not base64 straight to the poison queue without running the function", async () => {
@@ -149,7 +161,7 @@ describe("queue triggers", () => {
 
   it("never runs more messages at once than batchSize (4)", async () => {
     for (let i = 0; i < 12; i++) await send({ op: "slow", ms: 400, n: 100 + i });
-    await eventually(async () => (await observations()).queue.filter((q: any) => q.message.op === "slow").length === 12, 30_000);
+    await eventually(async () => (await observations()).queue.filter((q) => q.message.op === "slow").length === 12, 30_000);
     const obs = await observations();
     expect(obs.maxInFlight).toBeLessThanOrEqual(4);
     expect(obs.maxInFlight).toBeGreaterThan(1);
@@ -186,7 +198,7 @@ describe("Event Grid triggers", () => {
     const b = event();
     const ok = await fetch(url("onEvent"), { method: "POST", headers: { "aeg-event-type": "Notification" }, body: JSON.stringify([a, b]) });
     expect(ok.status).toBe(202);
-    const ids = (await observations()).events.map((e: any) => e.id);
+    const ids = (await observations()).events.map((e) => e.id);
     expect(ids).toEqual(expect.arrayContaining([a.id, b.id]));
     const failing = await fetch(url("onEvent"), {
       method: "POST",

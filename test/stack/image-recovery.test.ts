@@ -67,7 +67,7 @@ describe("image builds across failures", () => {
     const crashed = images.items.filter((i) => i.name === "crashed");
     expect(crashed).toHaveLength(1);
     expect(crashed[0]).toMatchObject({ version: 1, creationState: "Succeeded" });
-    expect(operation.resourceLocation).toContain(crashed[0].id);
+    expect(operation.resourceLocation).toContain(crashed[0]!.id);
   });
 
   it("ends the operation Failed, saying why, when every attempt fails and the message is poisoned", async () => {

@@ -82,7 +82,7 @@ export class ApiClient {
       body,
     });
     const text = await res.text();
-    let parsed: unknown = undefined;
+    let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;
     } catch {
@@ -139,8 +139,8 @@ export async function readAllPages(
   api: ApiClient,
   path: string,
   query: Record<string, string>,
-): Promise<{ items: any[]; pages: number; links: string[] }> {
-  const items: any[] = [];
+): Promise<{ items: ApiBody[]; pages: number; links: string[] }> {
+  const items: ApiBody[] = [];
   const links: string[] = [];
   let res = await api.get(path, query);
   let pages = 0;
@@ -156,7 +156,7 @@ export async function readAllPages(
 }
 
 /** Polls an operation until it ends (Succeeded, Failed or Cancelled). */
-export async function waitForOperation(api: ApiClient, operationLocation: string, timeoutMs = 60_000): Promise<any> {
+export async function waitForOperation(api: ApiClient, operationLocation: string, timeoutMs = 60_000): Promise<ApiBody> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const res = await api.request("GET", operationLocation, { apiVersion: null });

@@ -17,7 +17,14 @@ import tarStream from "tar-stream";
 export class FakeAcr {
   readonly runs = new Map<
     string,
-    { status: string; request: any; runErrorMessage?: string; polls: number; files?: string[]; dockerfile?: string }
+    {
+      status: string;
+      request: { imageNames?: string[] } & Record<string, unknown>;
+      runErrorMessage?: string;
+      polls: number;
+      files?: string[];
+      dockerfile?: string;
+    }
   >();
   readonly tags = new Map<string, string>();
   readonly armCalls: string[] = [];

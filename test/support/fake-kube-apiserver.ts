@@ -44,9 +44,13 @@ type Obj = {
     uid?: string;
     resourceVersion?: string;
   };
-  spec?: any;
-  status?: any;
-  data?: any;
+  /** The fields the fake reads; the rest of an object is kept as it was sent. */
+  spec?: { replicas?: number; minReplicas?: number; template?: { metadata?: { labels?: Record<string, string> } } } & Record<
+    string,
+    unknown
+  >;
+  status?: { availableReplicas?: number } & Record<string, unknown>;
+  data?: Record<string, string>;
 };
 
 export interface RecordedRequest {
@@ -231,7 +235,7 @@ export class FakeKubeApiServer {
     setTimeout(() => {
       const now = this.objects.get(k);
       if (!now || now.metadata.generation !== generation) return;
-      const broken = JSON.stringify(now.spec.template).includes("broken");
+      const broken = JSON.stringify(now.spec?.template).includes("broken");
       if (broken) {
         now.status = {
           ...now.status,
@@ -275,7 +279,7 @@ export class FakeKubeApiServer {
       this.objects.set(key("pods", d.metadata.namespace, name), {
         apiVersion: "v1",
         kind: "Pod",
-        metadata: { name, namespace: d.metadata.namespace, labels: d.spec.template.metadata.labels },
+        metadata: { name, namespace: d.metadata.namespace, labels: d.spec?.template?.metadata?.labels },
         status: { phase: "Running" },
       });
     }

@@ -3,12 +3,14 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PROJECT_ROOT } from "./local-stack.js";
+import type { ApiBody } from "./api-client.js";
 
 export interface MmResult {
   code: number | null;
   stdout: string;
   stderr: string;
-  json<T = any>(): T;
+  /** stdout as JSON, read as the shape the test expects (a resource view, usually). */
+  json<T = ApiBody>(): T;
 }
 
 /**

@@ -3,7 +3,15 @@ import { Deployment } from "kubernetes-models/apps/v1";
 import { Namespace, Secret, Service } from "kubernetes-models/v1";
 import { Ingress } from "kubernetes-models/networking.k8s.io/v1";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
-import type { KubernetesObject } from "@kubernetes/client-node";
+import type {
+  KubernetesObject,
+  V1Deployment,
+  V1Ingress,
+  V1Namespace,
+  V1Secret,
+  V1Service,
+  V2HorizontalPodAutoscaler,
+} from "@kubernetes/client-node";
 import { namespaceOf, pinnedImage, serviceObjects } from "../../shared/compute/aks/kube-objects.js";
 import type { DeploymentSpec } from "../../shared/compute/compute-target.js";
 
@@ -20,7 +28,7 @@ const base: DeploymentSpec = {
 
 /** Validates an object against the Kubernetes OpenAPI schema of its kind (kubernetes-models). */
 function validate(o: KubernetesObject): void {
-  const models: Record<string, new (data: any) => { validate(): void }> = {
+  const models: Record<string, new (data: never) => { validate(): void }> = {
     "v1/Namespace": Namespace,
     "v1/Secret": Secret,
     "v1/Service": Service,
@@ -30,7 +38,7 @@ function validate(o: KubernetesObject): void {
   };
   const Model = models[`${o.apiVersion}/${o.kind}`];
   if (!Model) throw new Error(`No schema for ${o.apiVersion}/${o.kind}`);
-  new Model(o).validate();
+  new Model(o as never).validate();
 }
 
 const configurations: [string, DeploymentSpec][] = [
@@ -84,18 +92,25 @@ describe("the AKS target's Kubernetes objects", () => {
   }
 
   it("runs the built image pinned by digest, probed on port 5001, with the reservation and keys mounted", () => {
-    const [, secret, deployment, , ingress, hpa] = serviceObjects(configurations[1]![1]) as any[];
-    const container = deployment.spec.template.spec.containers[0];
+    const [, secret, deployment, , ingress, hpa] = serviceObjects(configurations[1]![1]) as [
+      V1Namespace,
+      V1Secret,
+      V1Deployment,
+      V1Service,
+      V1Ingress,
+      V2HorizontalPodAutoscaler,
+    ];
+    const container = deployment.spec!.template.spec!.containers[0]!;
     expect(container.image).toBe(`mmregistry.azurecr.io/default-3f9a2c/iris@${DIGEST}`);
-    expect(container.readinessProbe.httpGet).toEqual({ path: "/", port: 5001 });
-    expect(container.livenessProbe.httpGet).toEqual({ path: "/", port: 5001 });
+    expect(container.readinessProbe!.httpGet).toEqual({ path: "/", port: 5001 });
+    expect(container.livenessProbe!.httpGet).toEqual({ path: "/", port: 5001 });
     expect(container.resources).toEqual({ requests: { cpu: "500m", memory: "1Gi" }, limits: { memory: "1Gi" } });
-    expect(deployment.spec.replicas).toBeUndefined();
-    expect(deployment.spec.strategy.rollingUpdate).toEqual({ maxUnavailable: 0, maxSurge: 1 });
-    expect(Buffer.from(secret.data.primaryKey, "base64").toString()).toBe("p-key");
-    expect(ingress.spec.rules[0].http.paths[0].path).toBe("/api/v1/service/iris-3f9a2c/(score|swagger\\.json)$");
+    expect(deployment.spec!.replicas).toBeUndefined();
+    expect(deployment.spec!.strategy!.rollingUpdate).toEqual({ maxUnavailable: 0, maxSurge: 1 });
+    expect(Buffer.from(secret.data!.primaryKey!, "base64").toString()).toBe("p-key");
+    expect(ingress.spec!.rules![0]!.http!.paths[0]!.path).toBe("/api/v1/service/iris-3f9a2c/(score|swagger\\.json)$");
     expect(hpa.spec).toMatchObject({ minReplicas: 1, maxReplicas: 8, scaleTargetRef: { kind: "Deployment", name: "iris-3f9a2c" } });
-    expect(hpa.spec.metrics[0].resource.target).toEqual({ type: "Utilization", averageUtilization: 70 });
+    expect(hpa.spec!.metrics![0]!.resource!.target).toEqual({ type: "Utilization", averageUtilization: 70 });
   });
 
   it("gives the App Insights connection string to the pods of services that enable it, and only to them", () => {
@@ -105,23 +120,23 @@ describe("the AKS target's Kubernetes objects", () => {
       appInsightsConnectionString: "InstrumentationKey=k;IngestionEndpoint=https://x/",
     };
     const envOf = (spec: DeploymentSpec) =>
-      ((serviceObjects(spec, settings)[2] as any).spec.template.spec.containers[0].env as { name: string; value: string }[]).map(
-        (e) => e.name,
-      );
+      (
+        (serviceObjects(spec, settings)[2] as V1Deployment).spec!.template.spec!.containers[0]!.env as { name: string; value: string }[]
+      ).map((e) => e.name);
     expect(envOf({ ...base, env: { ...base.env, AML_APP_INSIGHTS_ENABLED: "true" } })).toContain("APPLICATIONINSIGHTS_CONNECTION_STRING");
     expect(envOf(base)).not.toContain("APPLICATIONINSIGHTS_CONNECTION_STRING");
-    expect((serviceObjects(base, settings)[2] as any).spec.progressDeadlineSeconds).toBe(120);
+    expect((serviceObjects(base, settings)[2] as V1Deployment).spec!.progressDeadlineSeconds).toBe(120);
   });
 
   it("would notice an object the schemas refuse", () => {
-    const deployment = serviceObjects(base)[2] as any;
-    expect(() => validate({ ...deployment, spec: { ...deployment.spec, replicas: "two" } })).toThrow();
-    expect(() => validate({ ...deployment, spec: { ...deployment.spec, selector: undefined } })).toThrow();
+    const deployment = serviceObjects(base)[2] as V1Deployment;
+    expect(() => validate({ ...deployment, spec: { ...deployment.spec, replicas: "two" } } as KubernetesObject)).toThrow();
+    expect(() => validate({ ...deployment, spec: { ...deployment.spec, selector: undefined } } as KubernetesObject)).toThrow();
   });
 
   it("keeps the replica count with fixed replicas, and refuses images only the local builder has", () => {
-    const deployment = serviceObjects(base)[2] as any;
-    expect(deployment.spec.replicas).toBe(2);
+    const deployment = serviceObjects(base)[2] as V1Deployment;
+    expect(deployment.spec!.replicas).toBe(2);
     expect(() => pinnedImage("oci:/data/images/oci:default/iris:1", DIGEST)).toThrow("build it for the AKS compute target");
     expect(() => namespaceOf("no-hash")).toThrow("is not a service's target name");
   });

@@ -91,8 +91,7 @@ describe("the operations module", () => {
 
   it("shows Running with the resource while the work runs, and keeps the heartbeat going", async () => {
     const seen: { state: string; thing: string; heartbeat: string }[] = [];
-    let t!: ReturnType<typeof setUp>;
-    t = setUp(
+    const t: ReturnType<typeof setUp> = setUp(
       [
         async () => {
           seen.push({ state: t.operation().state, thing: t.thing().state, heartbeat: t.operation().heartbeatAt! });

@@ -170,7 +170,11 @@ describe("the scoring server", () => {
 
   it("with App Insights enabled and a connection string, sends each scoring request to the ingestion API", async () => {
     // A stand-in for the ingestion endpoint, on loopback.
-    const tracked: any[] = [];
+    const tracked: {
+      name: string;
+      iKey: string;
+      data: { baseType: string; baseData: { name: string; responseCode: string; success: boolean } };
+    }[] = [];
     const ingestion = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
