@@ -235,7 +235,7 @@ interface PagingFixture extends Fixture {
  * `list-page-100`: the 100th page of a filtered list (reached with its $skipToken) against the
  * first. Continuation tokens, not OFFSET, must keep it flat. Target: page 100 within 1.5× of page 1.
  */
-export const listPage100: Benchmark<PagingFixture> = {
+const listPage100: Benchmark<PagingFixture> = {
   name: "list-page-100",
   title: "page 100 of a filtered model list against page 1",
   subjectLabel: "GET models?name=…&count=10, page 100 (its $skipToken)",
@@ -279,7 +279,7 @@ interface BareFixture extends Fixture {
  * behind a bare node:http server (bench/support/bare-api-server.ts), one client. What the host,
  * the v4 programming model and the app's own checks cost over any HTTP hop in front of the store.
  */
-export const hostOverhead: Benchmark<BareFixture> = {
+const hostOverhead: Benchmark<BareFixture> = {
   name: "host-overhead",
   title: "GET models/{id} through the Functions host against a bare node:http server making the same reads",
   subjectLabel: "GET models/{id} through the API (local host, bearer token), 1 client",

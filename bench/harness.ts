@@ -13,7 +13,7 @@ export interface Sample {
   metrics?: Record<string, number>;
 }
 
-export interface Summary {
+interface Summary {
   median: number;
   min: number;
   max: number;
@@ -79,7 +79,7 @@ export interface Benchmark<F> {
   findings?(result: Omit<BenchmarkResult, "targets">): string[];
 }
 
-export function summarize(samples: Sample[]): Summary {
+function summarize(samples: Sample[]): Summary {
   const ms = samples.map((s) => s.ms);
   const sorted = [...ms].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);

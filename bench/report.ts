@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { BenchmarkResult } from "./harness.js";
 import type { Machine } from "./machine.js";
 
-export interface Results {
+interface Results {
   machine: Machine;
   benchmarks: Record<string, BenchmarkResult & { machine: Machine }>;
 }
@@ -28,7 +28,7 @@ const cell = (text: string) => text.replace(/\|/g, "\\|");
 /** A time; "–" where there is none (JSON keeps a missing baseline's NaN as null). */
 const ms = (v: number | null) => (v === null || Number.isNaN(v) ? "–" : v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(1)} ms`);
 
-export function renderMarkdown(results: Results): string {
+function renderMarkdown(results: Results): string {
   const m = results.machine;
   const lines = [
     "# Benchmark results",

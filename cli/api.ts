@@ -3,9 +3,7 @@ import type { TokenSource } from "./auth.js";
 
 import { API_VERSION } from "../shared/schemas/api-version.js";
 
-export { API_VERSION };
-
-export interface ApiAnswer<T> {
+interface ApiAnswer<T> {
   status: number;
   body: T;
   headers: Headers;

@@ -7,7 +7,7 @@ import { OUTPUT_FORMATS, render, type OutputFormat, type TableView } from "./out
 import { currentProfile, type Profile } from "./settings.js";
 import { blobService } from "./upload.js";
 
-export interface GlobalOptions {
+interface GlobalOptions {
   endpoint?: string;
   account?: string;
   output?: string;

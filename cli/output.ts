@@ -7,7 +7,7 @@ export const OUTPUT_FORMATS: OutputFormat[] = ["json", "jsonc", "table", "tsv"];
 /** A command's table: the columns worth a glance, as JMESPath over each row. */
 export type TableView = [header: string, expression: string][];
 
-export interface OutputOptions {
+interface OutputOptions {
   output: OutputFormat;
   query?: string;
 }

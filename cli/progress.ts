@@ -1,7 +1,7 @@
 import cliProgress from "cli-progress";
-import { formatBytes } from "../shared/build/build-log.js";
+import { formatBytes } from "../shared/image-building/build-log.js";
 
-export interface ByteProgress {
+interface ByteProgress {
   /** Bytes done so far (absolute). */
   update(done: number): void;
   stop(): void;

@@ -60,7 +60,7 @@ export function localDataDir(option?: string): string {
 }
 
 /** What the local stack wrote for its clients when it started (devhost/stack.ts). */
-export interface LocalEndpoints {
+interface LocalEndpoints {
   api: string;
   blob: string;
   scoring: string;

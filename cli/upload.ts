@@ -15,8 +15,8 @@ import { byteProgress } from "./progress.js";
 import type { AuthSettings, StorageSettings } from "./settings.js";
 
 /** 8 MiB blocks, 8 in flight: enough to fill a link without holding more than 64 MiB. */
-export const BLOCK_SIZE = 8 * 1024 * 1024;
-export const CONCURRENCY = 8;
+const BLOCK_SIZE = 8 * 1024 * 1024;
+const CONCURRENCY = 8;
 
 export function blobService(storage: StorageSettings, auth: AuthSettings): BlobServiceClient {
   if (storage.auth === "azurite")
@@ -26,7 +26,7 @@ export function blobService(storage: StorageSettings, auth: AuthSettings): BlobS
   return new BlobServiceClient(storage.blobEndpoint, azureCredential(auth));
 }
 
-export interface Uploaded {
+interface Uploaded {
   /** The blob's plain URL: the service reads its own storage with its identity, so no SAS is stored. */
   url: string;
   /** True when a folder was packed into a tar.gz (register it with unpack). */

@@ -11,7 +11,7 @@ export interface OperationStatus {
   error?: { code: string; message: string };
 }
 
-export interface WaitOptions {
+interface WaitOptions {
   /** How long to wait before giving up (the operation goes on). */
   timeoutSeconds: number;
   pollMs: number;

@@ -13,7 +13,7 @@ export const LOCAL_AUDIENCE = "api://model-management";
 export const LOCAL_USER_ID = "00000000-0000-0000-0000-000000000001";
 export const LOCAL_DEFAULT_ACCOUNT = "subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/local/accounts/default";
 
-export interface LocalIssuer {
+interface LocalIssuer {
   jwksPath: string;
   mint(options?: { principalId?: string; name?: string; ttlSeconds?: number; audience?: string }): Promise<string>;
 }

@@ -10,11 +10,11 @@ import { ensureAccount } from "../shared/account-service.js";
 import { parseAccountPath } from "../shared/account-ref.js";
 import { storageClients, type StorageClients } from "../shared/storage.js";
 import { WorkQueue } from "../shared/queue/work-queue.js";
-import { LocalOciBuilder } from "../shared/build/local-oci-builder.js";
-import type { ImageBuilder } from "../shared/build/image-builder.js";
-import { UrlGuard } from "../shared/build/url-guard.js";
-import { BuildLogStore } from "../shared/build/build-log-store.js";
-import { OwnBlobReader } from "../shared/build/own-blob-reader.js";
+import { LocalOciBuilder } from "../shared/image-building/local-oci-builder.js";
+import type { ImageBuilder } from "../shared/image-building/image-builder.js";
+import { UrlGuard } from "../shared/image-building/url-guard.js";
+import { BuildLogStore } from "../shared/image-building/build-log-store.js";
+import { OwnBlobReader } from "../shared/image-building/own-blob-reader.js";
 import { isAksClusterId } from "../shared/compute/aks/cluster-id.js";
 import { ServiceRepository } from "../shared/store/service-repository.js";
 import { SecretBox } from "../shared/crypto/secret-box.js";
@@ -52,12 +52,12 @@ const SCORING_SERVER_DIR = fileURLToPath(new URL("../../scoring/", import.meta.u
 async function buildDeps(): Promise<AppDeps> {
   const config = loadConfig(process.env);
   const container = await openResourcesContainer(config.cosmos);
-  const storage = storageClients(process.env);
+  const storage = storageClients(config.storage);
   const ownBlobs = new OwnBlobReader(storage.blobs);
   const localBuilder = config.images.dir
     ? new LocalOciBuilder({
         imagesDir: config.images.dir,
-        scoringServerDir: process.env.SCORING_SERVER_DIR ?? SCORING_SERVER_DIR,
+        scoringServerDir: config.scoringServerDir ?? SCORING_SERVER_DIR,
         baseImage: config.images.baseImage,
         condaBaseImage: config.images.condaBaseImage,
         python: config.python,
@@ -165,7 +165,7 @@ async function aksTargetsOf(config: Config): Promise<Map<string, ComputeTarget>>
     ...DEFAULT_AKS_SETTINGS,
     ingressClassName: config.aks.ingressClassName,
     progressDeadlineSeconds: Math.ceil(config.rolloutTimeoutMs / 1000),
-    appInsightsConnectionString: process.env.APPLICATIONINSIGHTS_CONNECTION_STRING,
+    appInsightsConnectionString: config.aks.appInsightsConnectionString,
   };
   return new Map(
     clusters.map((id) => [
@@ -177,7 +177,7 @@ async function aksTargetsOf(config: Config): Promise<Map<string, ComputeTarget>>
 
 async function acrBuilderOf(acr: NonNullable<Config["acr"]>, local: LocalOciBuilder): Promise<ImageBuilder> {
   const [{ AcrTasksBuilder }, { DefaultAzureCredential }] = await Promise.all([
-    import("../shared/build/acr-tasks-builder.js"),
+    import("../shared/image-building/acr-tasks-builder.js"),
     import("@azure/identity"),
   ]);
   return new AcrTasksBuilder({ local, ...acr, credential: new DefaultAzureCredential() });

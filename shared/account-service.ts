@@ -3,14 +3,25 @@ import { allows, type Role } from "./auth/roles.js";
 import { accountPath, type AccountRef } from "./account-ref.js";
 import { Errors } from "./errors.js";
 import type { AccountRequest } from "./schemas/accounts.js";
-import { ACCOUNT_DOCUMENT_ID, type AccountRepository, type StoredAccount } from "./store/account-repository.js";
+import { ACCOUNT_DOCUMENT_ID, type StoredAccount } from "./store/account-repository.js";
+
+/** The accounts as the account rules keep them; the Cosmos AccountRepository is one implementation. */
+export interface AccountStore {
+  get(path: string): Promise<StoredAccount | undefined>;
+  /** Creates the account; undefined when one exists at that path. */
+  create(doc: AccountDocument): Promise<StoredAccount | undefined>;
+  /** Replaces the account if its ETag is still `etag`; undefined when it changed. */
+  replace(doc: AccountDocument, etag: string): Promise<StoredAccount | undefined>;
+  /** Deletes every document of the account's partition. */
+  deleteAll(path: string): Promise<void>;
+}
 import type { AccountDocument, RoleAssignment } from "./store/documents.js";
 
 const MAX_ATTEMPTS = 20;
 
 /** Creates an account owned by its creator, or updates one the caller may write. */
 export async function putAccount(
-  accounts: AccountRepository,
+  accounts: AccountStore,
   ref: AccountRef,
   principal: Principal,
   request: AccountRequest,
@@ -38,7 +49,7 @@ export async function putAccount(
 }
 
 /** Makes sure an account exists (the local default account), owned by `ownerId` when created. */
-export async function ensureAccount(accounts: AccountRepository, path: string, ref: AccountRef, ownerId: string): Promise<void> {
+export async function ensureAccount(accounts: AccountStore, path: string, ref: AccountRef, ownerId: string): Promise<void> {
   if (await accounts.get(path)) return;
   await accounts.create(
     newAccount(ref, ownerId, { location: "local", description: "The default account of the local stack." }, new Date().toISOString()),
@@ -70,7 +81,7 @@ export function roleOf(account: AccountDocument, principalId: string): Role | un
 
 /** Gives a principal a role (or changes it). The last Owner cannot be demoted. */
 export async function setRole(
-  accounts: AccountRepository,
+  accounts: AccountStore,
   account: StoredAccount,
   principalId: string,
   role: Role,
@@ -87,7 +98,7 @@ export async function setRole(
 }
 
 /** Removes a principal's role; false when it had none. The last Owner cannot be removed. */
-export async function removeRole(accounts: AccountRepository, account: StoredAccount, principalId: string): Promise<boolean> {
+export async function removeRole(accounts: AccountStore, account: StoredAccount, principalId: string): Promise<boolean> {
   return updateRoles(accounts, account, (assignments) => {
     const current = assignments.find((r) => r.principalId === principalId);
     if (!current) return { assignments, result: false };
@@ -101,7 +112,7 @@ function ensureAnotherOwner(assignments: RoleAssignment[], principalId: string):
 }
 
 async function updateRoles<R>(
-  accounts: AccountRepository,
+  accounts: AccountStore,
   first: StoredAccount,
   change: (assignments: RoleAssignment[]) => { assignments: RoleAssignment[]; result: R },
 ): Promise<R> {
@@ -126,7 +137,7 @@ async function updateRoles<R>(
  * disappears for every caller), then its documents go, the account document last; a deletion
  * cut short by a crash is finished by the next DELETE.
  */
-export async function deleteAccount(accounts: AccountRepository, account: StoredAccount, serviceCount: number): Promise<void> {
+export async function deleteAccount(accounts: AccountStore, account: StoredAccount, serviceCount: number): Promise<void> {
   if (serviceCount > 0) throw Errors.accountHasServices(account.pk, serviceCount);
   let current: StoredAccount | undefined = account;
   // The account may change under us (a role assignment): read it again and retry the mark.

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DEFAULT_CONDA_BASE_IMAGE } from "./build/environment-files.js";
+import { DEFAULT_CONDA_BASE_IMAGE } from "./image-building/environment-files.js";
 
 const bool = z
   .enum(["true", "false", "1", "0", ""])
@@ -78,9 +78,51 @@ export const settingsSchema = z.object({
     .string()
     .regex(/^[a-z0-9]+\.azurecr\.[a-z.]+$/i, "must be the registry's login server, e.g. myregistry.azurecr.io")
     .optional(),
+  /** The app's storage account as the Functions host reads it: a connection string (Azurite locally) … */
+  AzureWebJobsStorage: z.string().min(1).optional(),
+  /** … or an identity-based connection: the account's name, or its service URIs, and a user-assigned identity's client id. */
+  AzureWebJobsStorage__accountName: z.string().min(1).optional(),
+  AzureWebJobsStorage__queueServiceUri: z.url().optional(),
+  AzureWebJobsStorage__blobServiceUri: z.url().optional(),
+  AzureWebJobsStorage__clientId: z.string().min(1).optional(),
+  /** Where the scoring server that goes into images is (scoring/ of the deployed app, by default). */
+  SCORING_SERVER_DIR: z.string().min(1).optional(),
+  ...telemetrySettingsShape(),
 });
 
-export type Settings = z.output<typeof settingsSchema>;
+type Settings = z.output<typeof settingsSchema>;
+
+function telemetrySettingsShape() {
+  return {
+    /** Telemetry to Application Insights; AKS services with appInsightsEnabled get it too. */
+    APPLICATIONINSIGHTS_CONNECTION_STRING: z.string().min(1).optional(),
+    /** `Authorization=AAD`: telemetry is sent with the app's identity. */
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: z.string().optional(),
+  };
+}
+
+export interface TelemetrySettings {
+  connectionString?: string | undefined;
+  /** Sent with the app's Entra ID identity rather than the instrumentation key alone. */
+  entraId?: boolean;
+}
+
+/**
+ * Telemetry's settings alone: telemetry starts before anything else (so that what follows is
+ * traced), and must not wait for, nor fail with, the rest of the configuration.
+ */
+export function loadTelemetrySettings(env: NodeJS.ProcessEnv = process.env): TelemetrySettings {
+  const parsed = z.object(telemetrySettingsShape()).safeParse(env);
+  if (!parsed.success) return {};
+  return {
+    connectionString: parsed.data.APPLICATIONINSIGHTS_CONNECTION_STRING,
+    entraId: /Authorization=AAD/i.test(parsed.data.APPLICATIONINSIGHTS_AUTHENTICATION_STRING ?? ""),
+  };
+}
+
+/** The app's storage account: a connection string, or service URIs reached with the app's identity. */
+export type StorageSettings =
+  { connectionString: string } | { queueServiceUri: string; blobServiceUri: string; clientId: string | undefined };
 
 export interface Config {
   cosmos: { endpoint: string; key: string | undefined; database: string; container: string; createIfMissing: boolean };
@@ -102,7 +144,9 @@ export interface Config {
   serviceKeysSecret: string | undefined;
   localRuntime: { controlUrl: string; token: string; scoringUrl: string } | undefined;
   rolloutTimeoutMs: number;
-  aks: { ingressClassName: string; scoringBaseUrl: string | undefined };
+  aks: { ingressClassName: string; scoringBaseUrl: string | undefined; appInsightsConnectionString: string | undefined };
+  storage: StorageSettings;
+  scoringServerDir: string | undefined;
   acr: { registryId: string; loginServer: string } | undefined;
 }
 
@@ -122,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (Boolean(s.BOOTSTRAP_ACCOUNT) !== Boolean(s.BOOTSTRAP_OWNER)) {
     throw new ConfigError("The app settings are not valid:\n- BOOTSTRAP_ACCOUNT and BOOTSTRAP_OWNER go together: set both or neither.");
   }
+  const storage = storageSettingsOf(s);
   return {
     cosmos: {
       endpoint: s.COSMOS_ENDPOINT,
@@ -154,7 +199,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         ? { controlUrl: s.LOCAL_RUNTIME_URL.replace(/\/$/, ""), token: s.LOCAL_RUNTIME_TOKEN, scoringUrl: s.LOCAL_SCORING_URL }
         : undefined,
     rolloutTimeoutMs: s.ROLLOUT_TIMEOUT_SECONDS * 1000,
-    aks: { ingressClassName: s.AKS_INGRESS_CLASS, scoringBaseUrl: s.AKS_SCORING_BASE_URL },
+    aks: {
+      ingressClassName: s.AKS_INGRESS_CLASS,
+      scoringBaseUrl: s.AKS_SCORING_BASE_URL,
+      appInsightsConnectionString: s.APPLICATIONINSIGHTS_CONNECTION_STRING,
+    },
+    storage,
+    scoringServerDir: s.SCORING_SERVER_DIR,
     acr: s.ACR_REGISTRY_ID && s.ACR_LOGIN_SERVER ? { registryId: s.ACR_REGISTRY_ID, loginServer: s.ACR_LOGIN_SERVER } : undefined,
   };
 }
@@ -164,4 +215,17 @@ function list(value: string): string[] {
     .split(",")
     .map((v) => v.trim())
     .filter(Boolean);
+}
+
+function storageSettingsOf(s: Settings): StorageSettings {
+  if (s.AzureWebJobsStorage) return { connectionString: s.AzureWebJobsStorage };
+  const account = s.AzureWebJobsStorage__accountName;
+  const queueServiceUri = s.AzureWebJobsStorage__queueServiceUri ?? (account ? `https://${account}.queue.core.windows.net` : undefined);
+  const blobServiceUri = s.AzureWebJobsStorage__blobServiceUri ?? (account ? `https://${account}.blob.core.windows.net` : undefined);
+  if (!queueServiceUri || !blobServiceUri) {
+    throw new ConfigError(
+      "The app settings are not valid:\n- AzureWebJobsStorage: set it (a connection string), or AzureWebJobsStorage__accountName (identity-based).",
+    );
+  }
+  return { queueServiceUri, blobServiceUri, clientId: s.AzureWebJobsStorage__clientId };
 }

@@ -1,4 +1,5 @@
 import type { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import { loadTelemetrySettings, type TelemetrySettings } from "./config.js";
 
 let provider: NodeTracerProvider | undefined;
 
@@ -12,8 +13,8 @@ let provider: NodeTracerProvider | undefined;
  * Monitor distro, which probes the Azure VM metadata endpoint at start on every machine; and the
  * exporter's own usage reports to Microsoft (statsbeat) are off unless asked for.
  */
-export async function startTelemetry(env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
-  const connectionString = env.APPLICATIONINSIGHTS_CONNECTION_STRING;
+export async function startTelemetry(settings: TelemetrySettings = loadTelemetrySettings()): Promise<boolean> {
+  const { connectionString } = settings;
   if (!connectionString || provider) return Boolean(provider);
   // Both switches: the first turns off the optional reports, the second (its older name) the
   // essential ones, which also probe the Azure VM metadata endpoint.
@@ -25,14 +26,16 @@ export async function startTelemetry(env: NodeJS.ProcessEnv = process.env): Prom
     import("@opentelemetry/sdk-trace-node"),
     import("@azure/identity"),
   ]);
-  const entraId = /Authorization=AAD/i.test(env.APPLICATIONINSIGHTS_AUTHENTICATION_STRING ?? "");
-  const exporter = new AzureMonitorTraceExporter({ connectionString, ...(entraId ? { credential: new DefaultAzureCredential() } : {}) });
+  const exporter = new AzureMonitorTraceExporter({
+    connectionString,
+    ...(settings.entraId ? { credential: new DefaultAzureCredential() } : {}),
+  });
   provider = new NodeTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
   provider.register();
   return true;
 }
 
-/** Sends what is buffered and stops (tests; a host shutting down). */
+/** Sends what is buffered and stops (a host shutting down; test/fixtures/telemetry/emit-span.mjs). */
 export async function stopTelemetry(): Promise<void> {
   await provider?.shutdown();
   provider = undefined;

@@ -5,7 +5,7 @@ import { azuriteConnection, startBenchStack, type BenchStack } from "./local-sta
 import { API_VERSION } from "../../shared/schemas/api-version.js";
 
 /** A small linear model: scoring costs little, so the benchmarks measure the servers. */
-export const BENCH_DRIVER = `import json
+const BENCH_DRIVER = `import json
 
 def init():
     global weights
@@ -43,7 +43,7 @@ async function api(f: { account: string; headers: Record<string, string> }, meth
   return { status: res.status, location: res.headers.get("operation-location"), body: text ? JSON.parse(text) : undefined };
 }
 
-export async function waitOperation(
+async function waitOperation(
   f: { headers: Record<string, string> },
   location: string,
 ): Promise<{ state: string; resourceLocation: string; error?: unknown }> {

@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-export interface LoadResult {
+interface LoadResult {
   ms: number;
   requests: number;
   failures: number;
@@ -11,7 +11,7 @@ export interface LoadResult {
   p99: number;
 }
 
-export interface WrkOptions {
+interface WrkOptions {
   body: string;
   headers?: Record<string, string>;
   seconds: number;
@@ -52,7 +52,7 @@ export function wrk(url: string, o: WrkOptions): Promise<LoadResult> {
   });
 }
 
-export function parseWrk(out: string): LoadResult {
+function parseWrk(out: string): LoadResult {
   const number = (re: RegExp): number | undefined => {
     const m = re.exec(out);
     return m ? Number(m[1]) : undefined;

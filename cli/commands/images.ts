@@ -14,7 +14,7 @@ export interface ImageFlags extends ManifestFileOptions, WaitFlags {
   description?: string;
 }
 
-export interface Image {
+interface Image {
   id: string;
   name: string;
   version: number;

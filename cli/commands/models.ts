@@ -5,7 +5,7 @@ import { mimeTypeOf, upload } from "../upload.js";
 import { MODEL_VIEW } from "./views.js";
 import { collect, positiveInt } from "./options.js";
 
-export interface ModelFileOptions {
+interface ModelFileOptions {
   name: string;
   description?: string;
   tag?: string[];

@@ -10,7 +10,7 @@ import { installLinearQueries } from "./linear-queries.js";
 import { installPartitionIndexes } from "./partition-index.js";
 import { isQueryPlanRequest, queryDocuments, queryPlan } from "./document-queries.js";
 
-export interface DurableCosmosOptions {
+interface DurableCosmosOptions {
   /** Directory holding the snapshot and the journal. */
   dataDir: string;
   host?: string;

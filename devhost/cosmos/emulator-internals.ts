@@ -14,10 +14,10 @@ export const requireFromEngine = createRequire(
 );
 const lib = (path: string): unknown => (require(`@vercel/cosmosdb-server/lib/${path}`) as { default: unknown }).default;
 
-export interface StoredItem {
+interface StoredItem {
   read(): Record<string, unknown> | undefined;
 }
-export interface ItemSet<I extends StoredItem> {
+interface ItemSet<I extends StoredItem> {
   _data: Map<string, I>;
   create(data: Record<string, unknown>): Record<string, unknown>;
   upsert(data: Record<string, unknown>): Record<string, unknown>;
@@ -59,7 +59,7 @@ export interface EmulatedCollection extends StoredItem {
   documents: DocumentSet;
   document(id: string, partition: unknown): StoredItem;
 }
-export interface EmulatedDatabase extends StoredItem {
+interface EmulatedDatabase extends StoredItem {
   collections: ItemSet<EmulatedCollection>;
   collection(id: string): EmulatedCollection;
 }

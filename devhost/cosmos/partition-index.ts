@@ -68,7 +68,7 @@ export class OrderIndex {
   }
 }
 
-export class Partition {
+class Partition {
   /** The partition's documents in the container's own order (insertion, a replace moves to the end). */
   readonly docs = new Map<string, Doc>();
   readonly #orders = new Map<string, OrderIndex>();
@@ -97,7 +97,7 @@ export class Partition {
 }
 
 /** The partitions of one container's documents. */
-export class PartitionedDocuments {
+class PartitionedDocuments {
   readonly #partitions = new Map<unknown, Partition>();
 
   constructor(private readonly documents: DocumentSet) {

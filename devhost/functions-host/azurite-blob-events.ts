@@ -4,7 +4,7 @@ import type { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
 import type { RpcLogLevel } from "./core-types.js";
 
 /** One Event Grid subscription of the local host: new blobs of a container, to a function. */
-export interface BlobEventSubscription {
+interface BlobEventSubscription {
   container: string;
   functionName: string;
 }
@@ -22,7 +22,7 @@ export function parseBlobEventSubscriptions(setting: string | undefined): BlobEv
     });
 }
 
-export interface AzuriteBlobEventsOptions {
+interface AzuriteBlobEventsOptions {
   blobs: BlobServiceClient;
   subscriptions: BlobEventSubscription[];
   /** The host's own base URL: events are POSTed to its Event Grid webhook, as Event Grid does. */

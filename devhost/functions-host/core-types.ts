@@ -35,7 +35,7 @@ export interface RpcHttpCookie {
   maxAge?: { value?: number } | null;
 }
 
-export interface RpcBindingInfo {
+interface RpcBindingInfo {
   type?: string;
   direction?: "in" | "out" | "inout";
   [option: string]: unknown;
@@ -71,7 +71,7 @@ export interface CoreInvocationContext {
   log(level: RpcLogLevel, category: "user" | "system", msg: string): void;
 }
 
-export interface InvocationModel {
+interface InvocationModel {
   getArguments(): Promise<{ context: unknown; inputs: unknown[] }>;
   invokeFunction(context: unknown, inputs: unknown[], handler: FunctionCallback): Promise<unknown>;
   getResponse(context: unknown, result: unknown): Promise<RpcInvocationResponse>;
@@ -83,5 +83,4 @@ export interface ProgrammingModel {
   getInvocationModel(coreCtx: CoreInvocationContext): InvocationModel;
 }
 
-export type HookName = "appStart" | "appTerminate" | "preInvocation" | "postInvocation" | "log";
 export type HookCallback = (context: Record<string, unknown>) => unknown;

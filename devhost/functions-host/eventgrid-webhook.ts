@@ -2,7 +2,7 @@ import type { FunctionRegistry } from "./core-api.js";
 import { invokeFunction } from "./invoker.js";
 import { describe } from "./http-triggers.js";
 
-export interface WebhookAnswer {
+interface WebhookAnswer {
   status: number;
   body?: unknown;
 }

@@ -8,7 +8,7 @@ import { handleEventGridWebhook } from "./eventgrid-webhook.js";
 import { QueueListener } from "./queue-listener.js";
 import { TimerTrigger } from "./timer-triggers.js";
 
-export interface FunctionsHostOptions {
+interface FunctionsHostOptions {
   appDir: string;
   host?: string;
   port: number;
@@ -17,7 +17,7 @@ export interface FunctionsHostOptions {
   log: HostLog;
 }
 
-export interface FunctionsHost {
+interface FunctionsHost {
   server: Server;
   baseUrl: string;
   functions: { name: string; trigger: string; detail: string }[];

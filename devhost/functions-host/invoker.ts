@@ -2,13 +2,13 @@ import { randomUUID } from "node:crypto";
 import type { FunctionRegistry, RegisteredFunction } from "./core-api.js";
 import type { CoreInvocationContext, RpcInvocationResponse, RpcLogLevel, RpcTypedData } from "./core-types.js";
 
-export interface InvocationInput {
+interface InvocationInput {
   /** The trigger's data, passed under the trigger binding's name. */
   triggerData: RpcTypedData;
   triggerMetadata?: Record<string, RpcTypedData>;
 }
 
-export type InvocationOutcome =
+type InvocationOutcome =
   { ok: true; response: RpcInvocationResponse; invocationId: string } | { ok: false; error: unknown; invocationId: string };
 
 /**

@@ -13,12 +13,12 @@ const QUEUE_PER_REPLICA = 10;
 
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
-export function hashKey(key: string): string {
+function hashKey(key: string): string {
   return createHash("sha256").update(key).digest("hex");
 }
 
 /** Whether a presented key matches one of the service's: compared in constant time, on hashes. */
-export function keyMatches(presented: string, hashes: string[]): boolean {
+function keyMatches(presented: string, hashes: string[]): boolean {
   const candidate = Buffer.from(hashKey(presented), "hex");
   let match = false;
   for (const h of hashes) {

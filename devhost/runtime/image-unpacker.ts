@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
-import { unpackArchive } from "../../shared/build/archive.js";
+import { unpackArchive } from "../../shared/image-building/archive.js";
 
 /**
  * Unpacks an image from an OCI layout into a root filesystem, once per manifest digest (images

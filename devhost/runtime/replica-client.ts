@@ -1,6 +1,6 @@
 import { connect, type Socket } from "node:net";
 
-export interface ReplicaAnswer {
+interface ReplicaAnswer {
   status: number;
   contentType: string;
   body: Buffer;

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { boundedLines } from "./bounded-lines.js";
 import { MAX_RECORD_BYTES, collectedRecord, type CollectedRecord } from "./data-collector.js";
 
-export type ReplicaState = "Starting" | "Healthy" | "Unhealthy" | "Failed" | "Stopped";
+type ReplicaState = "Starting" | "Healthy" | "Unhealthy" | "Failed" | "Stopped";
 
 const LOG_LINES = 500;
 const HEALTH_EVERY_MS = 500;
@@ -13,7 +13,7 @@ const HEALTH_EVERY_MS = 500;
 /** The replica's end of the data collection pipe: the scoring server's file descriptor 3. */
 const COLLECTION_FD = 3;
 
-export interface ReplicaOptions {
+interface ReplicaOptions {
   /** The interpreter that runs the scoring server (the host's, or a service environment's). */
   python: string;
   rootfs: string;

@@ -22,7 +22,7 @@ const dataCollectionTarget = z.object({
   models: z.array(z.object({ names: z.array(z.string()), prefix: blobPrefix })),
 });
 
-export interface RuntimeOptions {
+interface RuntimeOptions {
   dataDir: string;
   controlPort: number;
   gatewayPort: number;
@@ -33,7 +33,7 @@ export interface RuntimeOptions {
   storageConnection?: string;
 }
 
-export interface LocalRuntime {
+interface LocalRuntime {
   control: Server;
   gateway: Server;
   services: Map<string, ServiceController>;

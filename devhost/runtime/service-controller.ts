@@ -5,7 +5,7 @@ import { ImageUnpacker } from "./image-unpacker.js";
 import type { DataCollector } from "./data-collector.js";
 import type { ServiceEnvironments } from "./service-environments.js";
 
-export interface AutoscalerSpec {
+interface AutoscalerSpec {
   minReplicas: number;
   maxReplicas: number;
   targetUtilization: number;
@@ -25,7 +25,7 @@ export interface ServiceSpec {
   dataCollection?: DataCollectionTarget;
 }
 
-export interface RolloutStatus {
+interface RolloutStatus {
   deploymentId: string;
   state: "InProgress" | "Succeeded" | "Failed";
   error?: string;

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ENVIRONMENT_FILES, findCondaTool } from "../../shared/build/environment-files.js";
+import { ENVIRONMENT_FILES, findCondaTool } from "../../shared/image-building/environment-files.js";
 
 /** Installing an environment's packages may take this long before the rollout fails. */
 const INSTALL_TIMEOUT_MS = Number(process.env.RUNTIME_ENV_TIMEOUT_MS ?? 20 * 60_000);

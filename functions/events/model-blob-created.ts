@@ -1,6 +1,11 @@
 import type { EventGridEvent, InvocationContext } from "@azure/functions";
-import { ingestModelBlob } from "../../shared/ingest/model-blob-ingestion.js";
-import type { AppDeps } from "../composition-root.js";
+import { ingestModelBlob, type ModelIngestionDeps } from "../../shared/ingest/model-blob-ingestion.js";
+import type { StorageClients } from "../../shared/storage.js";
+
+/** What the blob-drop hook uses: what ingestion needs, with the app's storage account. */
+export interface BlobEventDeps extends Omit<ModelIngestionDeps, "blobs"> {
+  storage: Pick<StorageClients, "blobs">;
+}
 
 /**
  * The Event Grid hook on new model blobs: a blob created at
@@ -9,7 +14,7 @@ import type { AppDeps } from "../composition-root.js";
  * host watches Azurite and delivers the same events. A failure is thrown so Event Grid retries.
  */
 export const makeModelBlobCreated =
-  (getDeps: () => Promise<AppDeps>) =>
+  (getDeps: () => Promise<BlobEventDeps>) =>
   async (event: EventGridEvent, context: InvocationContext): Promise<void> => {
     const deps = await getDeps();
     const result = await ingestModelBlob(

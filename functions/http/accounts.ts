@@ -9,9 +9,29 @@ import { accountView, roleAssignmentView } from "../../shared/views.js";
 import { accountPath } from "../../shared/account-ref.js";
 import { Errors } from "../../shared/errors.js";
 import { z } from "zod";
-import type { AppDeps } from "../composition-root.js";
+import type { AccountStore } from "../../shared/account-service.js";
+import type { TokenValidator } from "../../shared/auth/token-validator.js";
+import type { StoredAccount } from "../../shared/store/account-repository.js";
+import type { Page } from "../../shared/store/pagination.js";
 
-type Deps = () => Promise<AppDeps>;
+/** What the account endpoints use; the Cosmos AccountRepository is one implementation. */
+export interface AccountEndpointDeps {
+  authenticate: TokenValidator;
+  accounts: AccountStore & {
+    /** The ready accounts of a resource group that a principal has a role on. */
+    listVisible(
+      subscriptionId: string,
+      resourceGroupName: string,
+      principalId: string,
+      pageSize: number,
+      skipToken: string | undefined,
+    ): Promise<Page<StoredAccount>>;
+    /** How many documents of a kind the account holds. */
+    countOfKind(path: string, kind: string): Promise<number>;
+  };
+}
+
+type Deps = () => Promise<AccountEndpointDeps>;
 
 /** `PUT {account}`: creates the account (the caller becomes its Owner, 201) or updates it (200). */
 export const makePutAccount = (deps: Deps): HttpHandler =>

@@ -7,12 +7,31 @@ import { DEFAULT_PAGE_SIZE } from "../../shared/schemas/common.js";
 import { imageListQuery, imageRequest } from "../../shared/schemas/images.js";
 import { imageView } from "../../shared/views.js";
 import { Errors } from "../../shared/errors.js";
-import type { ImageDocument, ManifestDocument } from "../../shared/store/documents.js";
-import type { AppDeps } from "../composition-root.js";
+import type { ImageDocument, ManifestDocument, OperationDocument } from "../../shared/store/documents.js";
 import { Operations } from "../../shared/operations/operations.js";
+import type { EndpointDeps } from "../../shared/http/endpoint.js";
+import type { Page } from "../../shared/store/pagination.js";
 import { apiPrefix, apiUrl } from "./api-urls.js";
 
-type Deps = () => Promise<AppDeps>;
+/** What the image endpoints use; the Cosmos repositories and the operations module are one implementation. */
+export interface ImageEndpointDeps extends EndpointDeps {
+  config: { computeTargets: string[] };
+  manifests: { get(pk: string, id: string): Promise<ManifestDocument | undefined> };
+  images: {
+    /** Stores the image under the next version of its name, with its operation, in one write. */
+    create(pk: string, name: string, build: (version: number) => ImageDocument, operation: OperationDocument): Promise<ImageDocument>;
+    get(pk: string, id: string): Promise<ImageDocument | undefined>;
+    list(
+      pk: string,
+      filters: { manifestId?: string; manifestName?: string },
+      pageSize: number,
+      skipToken: string | undefined,
+    ): Promise<Page<ImageDocument>>;
+  };
+  operations: { enqueue(op: OperationDocument, warn: (message: string) => void): Promise<void> };
+}
+
+type Deps = () => Promise<ImageEndpointDeps>;
 
 /**
  * 7 `POST {account}/images`: checks the manifest and the compute resource, writes the image

@@ -4,13 +4,30 @@ import { accountEndpoint } from "../../shared/http/endpoint.js";
 import { json } from "../../shared/http/responses.js";
 import { nextLink } from "../../shared/http/request.js";
 import { DEFAULT_PAGE_SIZE, contentUrl } from "../../shared/schemas/common.js";
-import { ENVIRONMENT_FILES } from "../../shared/build/environment-files.js";
+import { ENVIRONMENT_FILES } from "../../shared/image-building/environment-files.js";
 import { manifestListQuery, manifestRequest } from "../../shared/schemas/manifests.js";
 import { manifestView } from "../../shared/views.js";
 import { Errors } from "../../shared/errors.js";
-import type { AppDeps } from "../composition-root.js";
+import type { EndpointDeps } from "../../shared/http/endpoint.js";
+import type { ManifestDocument } from "../../shared/store/documents.js";
+import type { Page } from "../../shared/store/pagination.js";
 
-type Deps = () => Promise<AppDeps>;
+/** What the manifest endpoints use; the Cosmos repositories are one implementation. */
+export interface ManifestEndpointDeps extends EndpointDeps {
+  models: { existingIds(pk: string, ids: string[]): Promise<Set<string>> };
+  manifests: {
+    create(pk: string, build: (version: number) => ManifestDocument, name: string): Promise<ManifestDocument>;
+    get(pk: string, id: string): Promise<ManifestDocument | undefined>;
+    list(
+      pk: string,
+      filters: { modelId?: string; manifestName?: string },
+      pageSize: number,
+      skipToken: string | undefined,
+    ): Promise<Page<ManifestDocument>>;
+  };
+}
+
+type Deps = () => Promise<ManifestEndpointDeps>;
 
 /**
  * 4 `POST {account}/manifests`: the driver program and its assets with registered models.

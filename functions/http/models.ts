@@ -8,9 +8,26 @@ import { modelListQuery, modelRequest } from "../../shared/schemas/models.js";
 import { modelView } from "../../shared/views.js";
 import { Errors } from "../../shared/errors.js";
 import { modelDocument } from "../../shared/ingest/model-document.js";
-import type { AppDeps } from "../composition-root.js";
+import type { EndpointDeps } from "../../shared/http/endpoint.js";
+import type { ModelDocument } from "../../shared/store/documents.js";
+import type { Page } from "../../shared/store/pagination.js";
 
-type Deps = () => Promise<AppDeps>;
+/** What the model endpoints use; the Cosmos ModelRepository is one implementation. */
+export interface ModelEndpointDeps extends EndpointDeps {
+  models: {
+    /** Stores the document `build` makes for the next version of `name`. */
+    register(pk: string, build: (version: number) => ModelDocument, name: string): Promise<ModelDocument>;
+    get(pk: string, id: string): Promise<ModelDocument | undefined>;
+    list(
+      pk: string,
+      filters: { name?: string; tag?: string },
+      pageSize: number,
+      skipToken: string | undefined,
+    ): Promise<Page<ModelDocument>>;
+  };
+}
+
+type Deps = () => Promise<ModelEndpointDeps>;
 
 /** 1 `POST {account}/models`: registers a model as the next version of its name. */
 export const makeRegisterModel = (deps: Deps): HttpHandler =>

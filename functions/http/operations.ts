@@ -3,10 +3,16 @@ import { accountEndpoint } from "../../shared/http/endpoint.js";
 import { json } from "../../shared/http/responses.js";
 import { operationView } from "../../shared/views.js";
 import { Errors } from "../../shared/errors.js";
-import type { AppDeps } from "../composition-root.js";
+import type { EndpointDeps } from "../../shared/http/endpoint.js";
+import type { OperationDocument } from "../../shared/store/documents.js";
+
+/** What the operation endpoint uses. */
+export interface OperationEndpointDeps extends EndpointDeps {
+  operations: { get(pk: string, id: string): Promise<OperationDocument | undefined> };
+}
 
 /** 19 `GET {account}/operations/{id}`: AsyncOperationStatus. */
-export const makeGetOperation = (deps: () => Promise<AppDeps>): HttpHandler =>
+export const makeGetOperation = (deps: () => Promise<OperationEndpointDeps>): HttpHandler =>
   accountEndpoint(deps, {
     access: "read",
     run: async ({ request, deps, pk }) => {

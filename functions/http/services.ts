@@ -14,19 +14,57 @@ import {
 import { deploymentView, serviceView } from "../../shared/views.js";
 import { Errors } from "../../shared/errors.js";
 import { newServiceKey } from "../../shared/crypto/secret-box.js";
-import type { DeploymentDocument, ModelDocument, ServiceDocument, ServiceSettings } from "../../shared/store/documents.js";
+import type {
+  DeploymentDocument,
+  ImageDocument,
+  ManifestDocument,
+  ModelDocument,
+  OperationDocument,
+  ServiceDocument,
+  ServiceSettings,
+  WithEtag,
+} from "../../shared/store/documents.js";
 import { Operations } from "../../shared/operations/operations.js";
-import type { AppDeps } from "../composition-root.js";
+import type { EndpointDeps } from "../../shared/http/endpoint.js";
+import type { ComputeTarget } from "../../shared/compute/compute-target.js";
+import type { Page } from "../../shared/store/pagination.js";
+import type { ServiceFilters } from "../../shared/schemas/services.js";
 import { apiPrefix, apiUrl } from "./api-urls.js";
 
-type Deps = () => Promise<AppDeps>;
+/** What the service endpoints use; the Cosmos repositories, the operations module and the compute targets are one implementation. */
+export interface ServiceEndpointDeps extends EndpointDeps {
+  config: { computeTargets: string[] };
+  models: { get(pk: string, id: string): Promise<ModelDocument | undefined> };
+  manifests: { get(pk: string, id: string): Promise<ManifestDocument | undefined> };
+  images: { get(pk: string, id: string): Promise<ImageDocument | undefined> };
+  services: {
+    /** Creates the service, its name claim, first deployment and operation in one write; false when the name is taken. */
+    create(service: ServiceDocument, deployment: DeploymentDocument, operation: OperationDocument): Promise<boolean>;
+    /** Replaces the service (if unchanged) and creates the update's deployment and operation, in one write. */
+    startUpdate(service: WithEtag<ServiceDocument>, deployment: DeploymentDocument, operation: OperationDocument): Promise<boolean>;
+    get(pk: string, id: string): Promise<WithEtag<ServiceDocument> | undefined>;
+    replace(service: WithEtag<ServiceDocument>): Promise<WithEtag<ServiceDocument> | undefined>;
+    delete(service: ServiceDocument): Promise<void>;
+    list(pk: string, filters: ServiceFilters, pageSize: number, skipToken: string | undefined): Promise<Page<ServiceDocument>>;
+    getDeployment(pk: string, id: string): Promise<DeploymentDocument | undefined>;
+    listDeployments(pk: string, serviceId: string | undefined): Promise<DeploymentDocument[]>;
+  };
+  operations: {
+    get(pk: string, id: string): Promise<OperationDocument | undefined>;
+    enqueue(op: OperationDocument, warn: (message: string) => void): Promise<void>;
+  };
+  computeFor(computeResourceId: string): ComputeTarget | undefined;
+  secrets: { seal(plain: string): string; open(sealed: string): string };
+}
+
+type Deps = () => Promise<ServiceEndpointDeps>;
 
 /** The service's name on its compute target: its name and a hash of its account, unique across accounts. */
 function targetNameOf(name: string, pk: string): string {
   return `${name}-${createHash("sha256").update(pk).digest("hex").slice(0, 6)}`;
 }
 
-async function requireDeployableImage(deps: AppDeps, pk: string, imageId: string) {
+async function requireDeployableImage(deps: ServiceEndpointDeps, pk: string, imageId: string) {
   const image = await deps.images.get(pk, imageId);
   if (!image || image.creationState !== "Succeeded") throw Errors.imageNotReady(imageId, image?.creationState);
   return image;
@@ -117,7 +155,7 @@ export const makeListServices = (deps: Deps): HttpHandler =>
     },
   });
 
-async function expand(deps: AppDeps, pk: string, s: ServiceDocument) {
+async function expand(deps: ServiceEndpointDeps, pk: string, s: ServiceDocument) {
   const image = await deps.images.get(pk, s.imageId);
   const manifest = image ? await deps.manifests.get(pk, image.manifestId) : undefined;
   const models = (await Promise.all((manifest?.modelIds ?? []).map((id) => deps.models.get(pk, id)))).filter(
@@ -126,7 +164,7 @@ async function expand(deps: AppDeps, pk: string, s: ServiceDocument) {
   return serviceView(s, image, manifest, models);
 }
 
-async function requireService(deps: AppDeps, pk: string, id: string) {
+async function requireService(deps: ServiceEndpointDeps, pk: string, id: string) {
   const service = await deps.services.get(pk, id);
   if (!service) throw Errors.serviceNotFound(id);
   return service;

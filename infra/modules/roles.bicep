@@ -75,7 +75,7 @@ resource cosmosData 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@20
   }
 }
 
-// ACR Tasks, exactly what shared/build/acr-tasks-builder.ts calls.
+// ACR Tasks, exactly what shared/image-building/acr-tasks-builder.ts calls.
 resource acrTasksRunner 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(resourceGroup().id, 'model-management-acr-tasks-runner')
   properties: {

@@ -7,7 +7,7 @@ export interface Principal {
   name: string | undefined;
 }
 
-export interface TokenValidatorOptions {
+interface TokenValidatorOptions {
   issuer: string;
   audience: string;
   jwksUri: string;

@@ -5,24 +5,29 @@ import { allows, describeAccess, type Access, type Role } from "../auth/roles.js
 import { accountPath, type AccountRef } from "../account-ref.js";
 import { Errors } from "../errors.js";
 import { accountParams } from "../schemas/common.js";
-import type { AccountRepository, StoredAccount } from "../store/account-repository.js";
+import type { StoredAccount } from "../store/account-repository.js";
 import { errorToResponse } from "./responses.js";
 import { parseParams, parseQuery, readJsonBody, requireApiVersion } from "./request.js";
 
-/** What every authenticated endpoint needs. */
+/** What every authenticated endpoint needs: the token validator, and the accounts with their roles. */
 export interface EndpointDeps {
   authenticate: TokenValidator;
-  accounts: AccountRepository;
+  accounts: AccountReader;
 }
 
-export interface AuthenticatedRequest<D> {
+/** Reads an account, with its role assignments. */
+export interface AccountReader {
+  get(path: string): Promise<StoredAccount | undefined>;
+}
+
+interface AuthenticatedRequest<D> {
   request: HttpRequest;
   context: InvocationContext;
   deps: D;
   principal: Principal;
 }
 
-export interface AccountRequest<D, Q, B> extends AuthenticatedRequest<D> {
+interface AccountRequest<D, Q, B> extends AuthenticatedRequest<D> {
   ref: AccountRef;
   /** The account's partition key, `subscriptions/…/accounts/…`. */
   pk: string;
@@ -60,7 +65,7 @@ export function authenticatedEndpoint<D extends EndpointDeps>(
   });
 }
 
-export interface AccountEndpointSpec<D, QS extends z.ZodType | undefined, BS extends z.ZodType | undefined> {
+interface AccountEndpointSpec<D, QS extends z.ZodType | undefined, BS extends z.ZodType | undefined> {
   access: Access;
   query?: QS;
   body?: BS;
@@ -90,8 +95,8 @@ export function accountEndpoint<
 }
 
 /** The caller's role on a ready account, or the error the caller may see. */
-export async function authorize(
-  accounts: AccountRepository,
+async function authorize(
+  accounts: AccountReader,
   ref: AccountRef,
   principal: Principal,
   access: Access,

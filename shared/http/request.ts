@@ -7,7 +7,7 @@ import { API_VERSION } from "../schemas/api-version.js";
 export const SUPPORTED_API_VERSIONS = [API_VERSION] as const;
 
 /** Bodies this API accepts are small JSON documents; 1 MB is far above any valid one. */
-export const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_BODY_BYTES = 1024 * 1024;
 
 export function requireApiVersion(request: HttpRequest): void {
   const given = request.query.get("api-version");

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { RestError, type BlobServiceClient } from "@azure/storage-blob";
 import { z } from "zod";
 import { accountPath } from "../account-ref.js";
-import type { OwnBlobReader } from "../build/own-blob-reader.js";
+import type { OwnBlobReader } from "../image-building/own-blob-reader.js";
 import { MODEL_DROP_CONTAINER } from "../schemas/storage-layout.js";
 import { accountParams } from "../schemas/common.js";
 import { modelRequest } from "../schemas/models.js";
@@ -11,7 +11,7 @@ import type { ModelDocument } from "../store/documents.js";
 import type { ModelRepository } from "../store/model-repository.js";
 import { modelDocument } from "./model-document.js";
 
-export const BLOB_CREATED = "Microsoft.Storage.BlobCreated";
+const BLOB_CREATED = "Microsoft.Storage.BlobCreated";
 
 export interface ModelIngestionDeps {
   accounts: Pick<AccountRepository, "get">;
@@ -20,7 +20,7 @@ export interface ModelIngestionDeps {
   ownBlobs: Pick<OwnBlobReader, "owns">;
 }
 
-export type IngestionOutcome =
+type IngestionOutcome =
   { outcome: "registered"; model: ModelDocument } | { outcome: "duplicate"; model: ModelDocument } | { outcome: "ignored"; reason: string };
 
 /** The part of an Event Grid `BlobCreated` event (Event Grid schema) the hook reads. */
@@ -103,7 +103,7 @@ export async function ingestModelBlob(deps: ModelIngestionDeps, raw: unknown): P
 }
 
 /** A UUID-shaped id that is the same for the same blob content (URL and ETag), and only then. */
-export function idForBlob(url: string, eTag: string): string {
+function idForBlob(url: string, eTag: string): string {
   const h = createHash("sha256")
     .update(`${url}\n${eTag.replace(/^"|"$/g, "")}`)
     .digest("hex");

@@ -1,12 +1,12 @@
 import { OperationFailure, type AttemptContext, type MessageQueue, type OperationKind } from "./operation-kind.js";
-import { BuildFailure } from "../build/build-failure.js";
-import { BuildLog } from "../build/build-log.js";
-import type { ImageBuilder } from "../build/image-builder.js";
+import { BuildFailure } from "../image-building/build-failure.js";
+import { BuildLog } from "../image-building/build-log.js";
+import type { ImageBuilder } from "../image-building/image-builder.js";
 import { parseAccountPath } from "../account-ref.js";
 import type { ImageDocument, ManifestDocument, ModelDocument, WithEtag } from "../store/documents.js";
 
 /** What an image build reads and writes, declared here: the Cosmos repositories are one implementation. */
-export interface ImageBuildDeps {
+interface ImageBuildDeps {
   images: { get(pk: string, id: string): Promise<WithEtag<ImageDocument> | undefined> };
   manifests: { get(pk: string, id: string): Promise<ManifestDocument | undefined> };
   models: { get(pk: string, id: string): Promise<ModelDocument | undefined> };

@@ -5,7 +5,7 @@ import { OperationFailure, type AttemptContext, type OperationKind, type Operati
 
 const TERMINAL = new Set(["Succeeded", "Failed", "Cancelled"]);
 
-export function isTerminal(state: string): boolean {
+function isTerminal(state: string): boolean {
   return TERMINAL.has(state);
 }
 
@@ -20,7 +20,7 @@ export interface OperationStore {
   listStalled(before: string, limit: number): Promise<WithEtag<OperationDocument>[]>;
 }
 
-export interface OperationsOptions {
+interface OperationsOptions {
   store: OperationStore;
   // Kinds differ in what they work on and produce; the module handles any of them alike.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -258,7 +258,7 @@ export class Operations {
 }
 
 /** The work message of an operation. */
-export function messageOf(op: Pick<OperationDocument, "id" | "pk">): OperationMessage {
+function messageOf(op: Pick<OperationDocument, "id" | "pk">): OperationMessage {
   return { operationId: op.id, accountPath: op.pk };
 }
 

@@ -12,7 +12,7 @@ import type {
 import { deploymentSpecOf } from "../services/deployment-spec.js";
 
 /** What a rollout reads, declared here: the Cosmos repositories are one implementation. */
-export interface ServiceRolloutDeps {
+interface ServiceRolloutDeps {
   services: {
     get(pk: string, id: string): Promise<WithEtag<ServiceDocument> | undefined>;
     getDeployment(pk: string, id: string): Promise<WithEtag<DeploymentDocument> | undefined>;

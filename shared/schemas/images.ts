@@ -15,7 +15,6 @@ export const imageRequest = z.object({
   imageType: z.enum(["Docker"]),
   manifestId: z.string().min(1, "must not be empty").max(64, "is not a manifest id"),
 });
-export type ImageRequest = z.output<typeof imageRequest>;
 
 export const imageListQuery = z.object({
   manifestId: z.string().min(1, "must not be empty").optional(),

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { contentUrl, description, displayString, pageQuery } from "./common.js";
 
-export const assetSchema = z.object({
+const assetSchema = z.object({
   id: displayString(255),
   mimeType: z.string().max(255, "must be at most 255 characters").optional(),
   unpack: z.boolean().optional(),
@@ -38,7 +38,6 @@ export const manifestRequest = z
       seen.add(a.id);
     });
   });
-export type ManifestRequest = z.output<typeof manifestRequest>;
 
 export const manifestListQuery = z.object({
   modelId: z.string().min(1, "must not be empty").optional(),

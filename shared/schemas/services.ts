@@ -4,7 +4,7 @@ import { displayString, pageQuery } from "./common.js";
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.number().int("must be an integer").min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
 
-export const autoScalerSchema = z.object({
+const autoScalerSchema = z.object({
   autoscaleEnabled: z.boolean(),
   minReplicas: int(0).optional(),
   maxReplicas: int(1).optional(),
@@ -58,11 +58,9 @@ export const serviceCreateRequest = z
     ...settings,
   })
   .superRefine(checkReplicas);
-export type ServiceCreateRequest = z.output<typeof serviceCreateRequest>;
 
 /** ServiceUpdateRequest: fields left out keep their value. */
 export const serviceUpdateRequest = z.object({ ...settings, imageId: settings.imageId.optional() }).superRefine(checkReplicas);
-export type ServiceUpdateRequest = z.output<typeof serviceUpdateRequest>;
 
 export const serviceListQuery = z.object({
   serviceName: z.string().min(1).optional(),

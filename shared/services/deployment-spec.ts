@@ -1,12 +1,12 @@
 import type { DataCollectionTarget, DeploymentSpec } from "../compute/compute-target.js";
-import { modelFileName } from "../build/local-oci-builder.js";
+import { modelFileName } from "../image-building/local-oci-builder.js";
 import type { DeploymentDocument, ImageDocument, ModelDocument, ServiceDocument } from "../store/documents.js";
 import { parseAccountPath } from "../account-ref.js";
 
 /** Defaults of the 2017 service: one replica; the autoscaler's documented min 1, max 10, 1 s, 70 %. */
-export const DEFAULT_REPLICAS = 1;
-export const DEFAULT_MAX_CONCURRENT_REQUESTS = 5;
-export const AUTOSCALER_DEFAULTS = { minReplicas: 1, maxReplicas: 10, refreshPeriodInSeconds: 1, targetUtilization: 70 };
+const DEFAULT_REPLICAS = 1;
+const DEFAULT_MAX_CONCURRENT_REQUESTS = 5;
+const AUTOSCALER_DEFAULTS = { minReplicas: 1, maxReplicas: 10, refreshPeriodInSeconds: 1, targetUtilization: 70 };
 
 /** What the compute target runs for a deployment of a service. */
 export function deploymentSpecOf(
@@ -47,7 +47,7 @@ export function deploymentSpecOf(
 }
 
 /** The `modeldata` paths of a service's models (the 2017 layout, see DataCollectionTarget). */
-export function dataCollectionTarget(service: ServiceDocument, models: ModelDocument[]): DataCollectionTarget {
+function dataCollectionTarget(service: ServiceDocument, models: ModelDocument[]): DataCollectionTarget {
   const ref = parseAccountPath(service.pk);
   const servicePrefix = `${ref.subscriptionId}/${ref.resourceGroupName}/${ref.accountName}/${service.name}`;
   return {

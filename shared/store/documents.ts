@@ -68,13 +68,7 @@ export interface ManifestDocument extends StoredDocument {
   createdTime: string;
 }
 
-/** Fields Cosmos adds to every document; never part of an API answer. */
-export function withoutSystemFields<T extends object>(doc: T): T {
-  const { _rid, _self, _etag, _ts, _attachments, ...rest } = doc as Record<string, unknown>;
-  return rest as T;
-}
-
-export type AsyncOperationState = "NotStarted" | "Running" | "Cancelled" | "Succeeded" | "Failed";
+type AsyncOperationState = "NotStarted" | "Running" | "Cancelled" | "Succeeded" | "Failed";
 
 export interface ImageDocument extends StoredDocument {
   kind: "image";
@@ -114,7 +108,7 @@ export interface OperationDocument extends StoredDocument {
   lastAttemptError?: string;
 }
 
-export interface AutoScalerSettings {
+interface AutoScalerSettings {
   autoscaleEnabled: boolean;
   minReplicas?: number;
   maxReplicas?: number;

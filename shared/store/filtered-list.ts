@@ -2,7 +2,7 @@ import type { Container } from "@azure/cosmos";
 import { queryPage, type Page } from "./pagination.js";
 
 /** One optional filter of a list: its SQL (naming `@param`) and the value, when the caller gave one. */
-export interface Filter {
+interface Filter {
   sql: string;
   param: string;
   value: string | undefined;

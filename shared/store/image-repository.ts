@@ -6,7 +6,7 @@ import { createVersioned } from "./versioning.js";
 import type { WithEtag } from "./documents.js";
 import { readOfKind } from "./document-io.js";
 
-export interface ImageFilters {
+interface ImageFilters {
   manifestId?: string;
   manifestName?: string;
 }

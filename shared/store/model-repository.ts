@@ -5,7 +5,7 @@ import { readOfKind } from "./document-io.js";
 import { filteredList } from "./filtered-list.js";
 import { createVersioned } from "./versioning.js";
 
-export interface ModelFilters {
+interface ModelFilters {
   name?: string;
   tag?: string;
 }

@@ -8,7 +8,7 @@ export interface Page<T> {
   nextSkipToken?: string;
 }
 
-export interface PageRequest {
+interface PageRequest {
   pageSize: number;
   skipToken?: string;
   /** Names the query and its filters: a token is only good for the query that issued it. */

@@ -7,7 +7,7 @@ import type { WithEtag } from "./documents.js";
 import { readOfKind, replaceIfUnchanged } from "./document-io.js";
 import type { ServiceFilters } from "../schemas/services.js";
 
-export const claimIdOf = (name: string) => `service-name-${createHash("sha256").update(name).digest("hex").slice(0, 40)}`;
+const claimIdOf = (name: string) => `service-name-${createHash("sha256").update(name).digest("hex").slice(0, 40)}`;
 
 const withoutEtag = <T extends object>(doc: T): T => {
   const { _etag, ...rest } = doc as T & { _etag?: string };

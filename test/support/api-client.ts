@@ -12,8 +12,6 @@ import type {
   ServiceView,
 } from "../../shared/views.js";
 
-export { API_VERSION };
-
 type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
 
 /**

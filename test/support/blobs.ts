@@ -30,7 +30,7 @@ export class TestBlobs {
 }
 
 /** Reads a blob of a stack's Azurite as text; undefined when it does not exist. */
-export async function readBlob(blobPort: number, container: string, name: string): Promise<string | undefined> {
+async function readBlob(blobPort: number, container: string, name: string): Promise<string | undefined> {
   const connection = azuriteConnectionString({ blob: blobPort });
   const blob = BlobServiceClient.fromConnectionString(connection).getContainerClient(container).getBlobClient(name);
   if (!(await blob.exists())) return undefined;

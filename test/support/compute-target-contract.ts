@@ -3,7 +3,7 @@ import type { ComputeTarget, DeploymentSpec, RolloutState } from "../../shared/c
 
 export type ImageKind = "good" | "other" | "broken";
 
-export interface ContractFixture {
+interface ContractFixture {
   target: ComputeTarget;
   /** A deployment of the service `targetName` running an image of that kind (`broken` never becomes healthy). */
   spec(targetName: string, deploymentId: string, image: ImageKind): DeploymentSpec;

@@ -1,6 +1,6 @@
 import { createHttpHeaders, type HttpClient, type PipelineRequest, type PipelineResponse } from "@azure/core-rest-pipeline";
 
-export interface ArmCall {
+interface ArmCall {
   method: string;
   url: URL;
   authorization: string | undefined;

@@ -53,7 +53,7 @@ type Obj = {
   data?: Record<string, string>;
 };
 
-export interface RecordedRequest {
+interface RecordedRequest {
   method: string;
   path: string;
   query: Record<string, string>;

@@ -8,7 +8,7 @@ import type { StackOptions } from "../../devhost/stack.js";
 export const PROJECT_ROOT = resolve(import.meta.dirname, "..", "..");
 
 /** The ports of a stack, as the stack itself names them. */
-export type StackPorts = Pick<StackOptions, "port" | "cosmosPort" | "blobPort" | "queuePort" | "scoringPort" | "runtimePort">;
+type StackPorts = Pick<StackOptions, "port" | "cosmosPort" | "blobPort" | "queuePort" | "scoringPort" | "runtimePort">;
 
 export interface LocalStack {
   apiBaseUrl: string;

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { PROJECT_ROOT } from "./local-stack.js";
 import type { ApiBody } from "./api-client.js";
 
-export interface MmResult {
+interface MmResult {
   code: number | null;
   stdout: string;
   stderr: string;

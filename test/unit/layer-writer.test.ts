@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { gunzipSync } from "node:zlib";
 import tarStream from "tar-stream";
-import { writeLayer, type LayerFile } from "../../shared/build/oci/layer-writer.js";
+import { writeLayer, type LayerFile } from "../../shared/image-building/oci/layer-writer.js";
 
 const file = (path: string, content: string, executable = false): LayerFile => ({
   path,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BlobServiceClient, StorageSharedKeyCredential } from "@azure/storage-blob";
-import { OwnBlobReader } from "../../shared/build/own-blob-reader.js";
+import { OwnBlobReader } from "../../shared/image-building/own-blob-reader.js";
 
 // No request is made: every URL below is refused before any storage call.
 const blobs = new BlobServiceClient(

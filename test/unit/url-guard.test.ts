@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { createServer } from "node:http";
-import { UrlGuard, isSpecialAddress } from "../../shared/build/url-guard.js";
-import { fetchContent } from "../../shared/build/fetch-content.js";
-import { BuildFailure } from "../../shared/build/build-failure.js";
+import { UrlGuard, isSpecialAddress } from "../../shared/image-building/url-guard.js";
+import { fetchContent } from "../../shared/image-building/fetch-content.js";
+import { BuildFailure } from "../../shared/image-building/build-failure.js";
 
 describe("the URL guard", () => {
   const guard = new UrlGuard(["https://*.blob.core.windows.net", "https://models.example.org", "http://127.0.0.1:10000"]);

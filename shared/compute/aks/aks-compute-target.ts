@@ -27,7 +27,7 @@ const RECONNECT_AFTER_MS = 30 * 60_000;
 /** The pod template to go back to when a rollout fails, kept on the Deployment itself. */
 const ROLLBACK_ANNOTATION = "model-management.io/rollback-template";
 
-export interface AksTargetOptions {
+interface AksTargetOptions {
   access: KubeAccess;
   settings?: AksSettings;
   /** The ingress controller's public base URL, when known up front (it is also read from the Ingress's status after a rollout). */

@@ -10,10 +10,10 @@ import type {
 import { DeploymentRefused, type DeploymentSpec } from "../compute-target.js";
 
 /** The scoring server's port in every image (spec/scoring.md). */
-export const SCORING_PORT = 5001;
+const SCORING_PORT = 5001;
 /** Where the service's keys are mounted; the scoring server checks `Authorization` against them. */
-export const KEYS_DIR = "/var/azureml-secrets/keys";
-export const MANAGED_BY = "model-management";
+const KEYS_DIR = "/var/azureml-secrets/keys";
+const MANAGED_BY = "model-management";
 const SERVICE_LABEL = "model-management.io/service";
 const DEPLOYMENT_ANNOTATION = "model-management.io/deployment-id";
 
@@ -38,7 +38,7 @@ export function namespaceOf(targetName: string): string {
   return `mm-${m[1]}`;
 }
 
-export const keysSecretName = (targetName: string): string => `${targetName}-keys`;
+const keysSecretName = (targetName: string): string => `${targetName}-keys`;
 export const selectorOf = (targetName: string): string => `${SERVICE_LABEL}=${targetName}`;
 
 /** `<registry>/<repository>@<digest>`: pods run exactly the image that was built, whatever its tag becomes. */

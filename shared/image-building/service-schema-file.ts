@@ -12,7 +12,7 @@ const MAX_CANDIDATES = 200;
 const DATA_TYPES = ["STANDARD", "NUMPY", "SPARK", "PANDAS"];
 
 /** A service schema (the 2017 format) found in the app: where it is and what it describes. */
-export interface ServiceSchemaFile {
+interface ServiceSchemaFile {
   /** Relative to the app root, with `/`. */
   path: string;
   inputs: { name: string; type: string }[];
@@ -51,7 +51,7 @@ function rank(path: string): number {
 }
 
 /** Why a JSON document is not a 2017 service schema, or undefined when it is one. */
-export function schemaProblem(document: unknown): string | undefined {
+function schemaProblem(document: unknown): string | undefined {
   if (!document || typeof document !== "object" || Array.isArray(document)) return "it is not a JSON object";
   const parts = ["input", "output"].filter((p) => p in document);
   if (parts.length === 0) return 'it has neither "input" nor "output"';

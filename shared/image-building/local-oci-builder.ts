@@ -28,11 +28,11 @@ import type { OwnBlobReader } from "./own-blob-reader.js";
 
 type OpenContent = (url: string, what: string) => Promise<FetchedContent>;
 
-export const APP_ROOT = "/var/azureml-app";
-export const SERVER_ROOT = "/var/azureml-server";
-export const SCORING_PORT = 5001;
+const APP_ROOT = "/var/azureml-app";
+const SERVER_ROOT = "/var/azureml-server";
+const SCORING_PORT = 5001;
 
-export interface LocalOciBuilderOptions {
+interface LocalOciBuilderOptions {
   /** Where images live: `<dir>/oci` (the OCI layout), `<dir>/contexts/<imageId>` (Dockerfile contexts), `<dir>/work` (scratch). */
   imagesDir: string;
   /** The scoring server's directory (scoring/ of this project). */
@@ -141,7 +141,7 @@ export class LocalOciBuilder implements ImageBuilder {
         config: { mediaType: config.mediaType, digest: config.digest, size: config.size },
         layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
       });
-      const repository = imageRepository(request.accountName, request.accountPath, request.imageName);
+      const repository = registryRepositoryOf(request.accountName, request.accountPath, request.imageName);
       const ref = `${repository}:${request.version}`;
       await this.layout.tag(imageManifest, ref);
       log.line(`image ${ref}: manifest ${imageManifest.digest} in the OCI layout ${this.layout.dir}`);
@@ -346,7 +346,7 @@ interface ImageSettings {
 }
 
 /** The scoring server's settings baked into the image; a deployment may override the AML_* switches. */
-export function scoringEnvironment(manifest: ManifestDocument, image: ImageSettings): string[] {
+function scoringEnvironment(manifest: ManifestDocument, image: ImageSettings): string[] {
   return [
     "PYTHONUNBUFFERED=1",
     `AML_APP_ROOT=${APP_ROOT}`,
@@ -364,7 +364,7 @@ export function scoringEnvironment(manifest: ManifestDocument, image: ImageSetti
 }
 
 /** What the image is made of; nothing that differs between two builds of one manifest. */
-export function imageLabels(manifest: ManifestDocument, baseImage: string): Record<string, string> {
+function imageLabels(manifest: ManifestDocument, baseImage: string): Record<string, string> {
   return {
     "org.opencontainers.image.base.name": baseImage,
     "azureml.manifest.id": manifest.id,
@@ -380,7 +380,7 @@ export function imageLabels(manifest: ManifestDocument, baseImage: string): Reco
  * The repository of an image: `<account>-<hash of the account path>/<image name>`; the hash
  * keeps accounts of the same name in other resource groups apart.
  */
-export function imageRepository(accountName: string, accountPath: string, imageName: string): string {
+export function registryRepositoryOf(accountName: string, accountPath: string, imageName: string): string {
   const account =
     accountName
       .toLowerCase()

@@ -16,9 +16,9 @@ import tarStream from "tar-stream";
 import { BuildFailure } from "./build-failure.js";
 import type { BuildLog } from "./build-log.js";
 import type { ImageBuilder, ImageBuildRequest, ImageBuildResult } from "./image-builder.js";
-import { imageRepository, type LocalOciBuilder } from "./local-oci-builder.js";
+import { registryRepositoryOf, type LocalOciBuilder } from "./local-oci-builder.js";
 
-export interface AcrTasksOptions {
+interface AcrTasksOptions {
   /** Builds the layers and writes the Dockerfile context that ACR Tasks turns into the image. */
   local: LocalOciBuilder;
   /** The registry's resource id: /subscriptions/…/resourceGroups/…/providers/Microsoft.ContainerRegistry/registries/<name>. */
@@ -66,7 +66,7 @@ export class AcrTasksBuilder implements ImageBuilder {
   async build(request: ImageBuildRequest): Promise<ImageBuildResult> {
     const { log } = request;
     await this.o.local.build(request);
-    const repository = imageRepository(request.accountName, request.accountPath, request.imageName);
+    const repository = registryRepositoryOf(request.accountName, request.accountPath, request.imageName);
     const tag = String(request.version);
     const source = await this.#arm.registries.getBuildSourceUploadUrl(this.#resourceGroup, this.#name);
     if (!source.uploadUrl || !source.relativePath) throw new Error("ACR gave no build source upload URL.");

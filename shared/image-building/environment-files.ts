@@ -16,7 +16,7 @@ export const ENVIRONMENT_FILES = {
   pipRequirements: { file: "requirements.txt", env: "AML_PIP_REQUIREMENTS" },
   condaEnvFile: { file: "conda_dependencies.yml", env: "AML_CONDA_FILE" },
 } as const;
-export type EnvironmentProperty = keyof typeof ENVIRONMENT_FILES;
+type EnvironmentProperty = keyof typeof ENVIRONMENT_FILES;
 
 /** The environment files of an image, by property, as paths inside the image. */
 export type ImageEnvironment = Partial<Record<EnvironmentProperty, string>>;
@@ -32,7 +32,7 @@ const MAX_ENVIRONMENT_FILE_BYTES = 1024 * 1024;
 const OLD_PYTHON = /^([ \t]*-[ \t]*)python\s*=+\s*(2(\.\d+)*|3\.[0-7](\.\d+)*)\s*$/gim;
 
 /** A property's value: the id of one of the manifest's assets, or a URL of the file. */
-export function isAssetReference(manifest: Pick<ManifestDocument, "assets">, value: string): boolean {
+function isAssetReference(manifest: Pick<ManifestDocument, "assets">, value: string): boolean {
   return manifest.assets.some((a) => a.id === value);
 }
 
@@ -100,7 +100,7 @@ function editForThisRuntime(text: string, property: EnvironmentProperty, log: Bu
 }
 
 /** The conda front ends that can create an environment from a conda file, the fastest first. */
-export const CONDA_TOOLS = ["micromamba", "mamba", "conda"] as const;
+const CONDA_TOOLS = ["micromamba", "mamba", "conda"] as const;
 
 /** The first conda front end on a PATH, or undefined. */
 export function findCondaTool(path: string | undefined): { name: (typeof CONDA_TOOLS)[number]; path: string } | undefined {

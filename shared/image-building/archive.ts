@@ -7,18 +7,18 @@ import tarStream from "tar-stream";
 import yauzl from "yauzl";
 import { BuildFailure } from "./build-failure.js";
 
-export interface UnpackLimits {
+interface UnpackLimits {
   /** Total bytes the archive may unpack to (a bound against archive bombs). */
   maxBytes: number;
   maxEntries: number;
 }
 
-export const DEFAULT_UNPACK_LIMITS: UnpackLimits = { maxBytes: 20 * 1024 ** 3, maxEntries: 100_000 };
+const DEFAULT_UNPACK_LIMITS: UnpackLimits = { maxBytes: 20 * 1024 ** 3, maxEntries: 100_000 };
 
 type Kind = "tar" | "tar.gz" | "zip";
 
 /** Tells a tar, tar.gz or zip archive by its first bytes, whatever its name or MIME type says. */
-export function archiveKind(file: string): Kind | undefined {
+function archiveKind(file: string): Kind | undefined {
   const fd = openSync(file, "r");
   try {
     const head = Buffer.alloc(512);
