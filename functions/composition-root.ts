@@ -1,11 +1,6 @@
 import { ConfigError, loadConfig, type Config } from "../shared/config.js";
 import { createTokenValidator, type TokenValidator } from "../shared/auth/token-validator.js";
-import { openResourcesContainer } from "../shared/store/cosmos.js";
-import { AccountRepository } from "../shared/store/account-repository.js";
-import { ModelRepository } from "../shared/store/model-repository.js";
-import { ManifestRepository } from "../shared/store/manifest-repository.js";
-import { ImageRepository } from "../shared/store/image-repository.js";
-import { OperationRepository } from "../shared/store/operation-repository.js";
+import { openStore, type Store } from "../shared/store/cosmos.js";
 import { ensureAccount } from "../shared/account-service.js";
 import { parseAccountPath } from "../shared/account-ref.js";
 import { storageClients, type StorageClients } from "../shared/storage.js";
@@ -16,7 +11,6 @@ import { UrlGuard } from "../shared/image-building/url-guard.js";
 import { BuildLogStore } from "../shared/image-building/build-log-store.js";
 import { OwnBlobReader } from "../shared/image-building/own-blob-reader.js";
 import { isAksClusterId } from "../shared/compute/aks/cluster-id.js";
-import { ServiceRepository } from "../shared/store/service-repository.js";
 import { SecretBox } from "../shared/crypto/secret-box.js";
 import type { ComputeTarget } from "../shared/compute/compute-target.js";
 import { LocalComputeTarget } from "../shared/compute/local-compute-target.js";
@@ -31,11 +25,11 @@ import { fileURLToPath } from "node:url";
 export interface AppDeps {
   config: Config;
   authenticate: TokenValidator;
-  accounts: AccountRepository;
-  models: ModelRepository;
-  manifests: ManifestRepository;
-  images: ImageRepository;
-  services: ServiceRepository;
+  accounts: Store["accounts"];
+  models: Store["models"];
+  manifests: Store["manifests"];
+  images: Store["images"];
+  services: Store["services"];
   /** Every asynchronous operation's life: image builds and service rollouts. */
   operations: Operations;
   /** The compute target of a compute resource id, if one is configured. */
@@ -51,7 +45,7 @@ const SCORING_SERVER_DIR = fileURLToPath(new URL("../../scoring/", import.meta.u
 
 async function buildDeps(): Promise<AppDeps> {
   const config = loadConfig(process.env);
-  const container = await openResourcesContainer(config.cosmos);
+  const store = await openStore(config.cosmos);
   const storage = storageClients(config.storage);
   const ownBlobs = new OwnBlobReader(storage.blobs);
   const localBuilder = config.images.dir
@@ -94,15 +88,10 @@ async function buildDeps(): Promise<AppDeps> {
         : undefined
       : aksTargets.get(computeResourceId.toLowerCase());
   const queue = (name: string) => new WorkQueue<OperationMessage>(storage.queues.getQueueClient(name));
-  const [models, manifests, images, services] = [
-    new ModelRepository(container),
-    new ManifestRepository(container),
-    new ImageRepository(container),
-    new ServiceRepository(container),
-  ];
+  const { models, manifests, images, services } = store;
   const secrets = secretBoxOf(config.serviceKeysSecret);
   const operations = new Operations({
-    store: new OperationRepository(container),
+    store: store.operations,
     kinds: [
       imageBuildKind({
         images,
@@ -128,7 +117,7 @@ async function buildDeps(): Promise<AppDeps> {
   const deps: AppDeps = {
     config,
     authenticate: createTokenValidator(config.auth),
-    accounts: new AccountRepository(container),
+    accounts: store.accounts,
     models,
     manifests,
     images,

@@ -1,6 +1,12 @@
 import { CosmosClient, type Container } from "@azure/cosmos";
 import { DefaultAzureCredential } from "@azure/identity";
 import type { Config } from "../config.js";
+import { AccountRepository } from "./account-repository.js";
+import { ImageRepository } from "./image-repository.js";
+import { ManifestRepository } from "./manifest-repository.js";
+import { ModelRepository } from "./model-repository.js";
+import { OperationRepository } from "./operation-repository.js";
+import { ServiceRepository } from "./service-repository.js";
 
 /** The partition key path of the resources container: every document carries its account. */
 export const PARTITION_KEY_PATH = "/pk";
@@ -9,7 +15,7 @@ export const PARTITION_KEY_PATH = "/pk";
  * Opens the resources container. With a key (the local emulator) the client signs requests
  * with it; without one it uses the app's managed identity (or the developer's Azure CLI login).
  */
-export async function openResourcesContainer(config: Config["cosmos"]): Promise<Container> {
+async function openResourcesContainer(config: Config["cosmos"]): Promise<Container> {
   const client = config.key
     ? new CosmosClient({ endpoint: config.endpoint, key: config.key })
     : new CosmosClient({ endpoint: config.endpoint, aadCredentials: new DefaultAzureCredential() });
@@ -20,4 +26,27 @@ export async function openResourcesContainer(config: Config["cosmos"]): Promise<
     partitionKey: { paths: [PARTITION_KEY_PATH] },
   });
   return container;
+}
+
+/** The repositories of the resources container: the store, as the composition root builds it. */
+export interface Store {
+  accounts: AccountRepository;
+  models: ModelRepository;
+  manifests: ManifestRepository;
+  images: ImageRepository;
+  services: ServiceRepository;
+  operations: OperationRepository;
+}
+
+/** Opens the resources container and builds its repositories, once. */
+export async function openStore(config: Config["cosmos"]): Promise<Store> {
+  const container = await openResourcesContainer(config);
+  return {
+    accounts: new AccountRepository(container),
+    models: new ModelRepository(container),
+    manifests: new ManifestRepository(container),
+    images: new ImageRepository(container),
+    services: new ServiceRepository(container),
+    operations: new OperationRepository(container),
+  };
 }

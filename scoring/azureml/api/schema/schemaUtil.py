@@ -44,13 +44,12 @@ def load_service_schema(file_path):
 
 
 def _serialized(samples, what):
-    from azureml.api.schema.sampleDefinition import SampleDefinition
-
     if not isinstance(samples, dict):
         raise ValueError("%s must map each argument name to a SampleDefinition" % what)
     out = {}
     for name, sample in samples.items():
-        if not isinstance(sample, SampleDefinition):
+        # A SampleDefinition (told by what it does: this module does not import that one, which imports it).
+        if not callable(getattr(sample, "serialize", None)) or not hasattr(sample, "data_type"):
             raise ValueError("%s[%r] must be a SampleDefinition, not %s" % (what, name, type(sample).__name__))
         out[name] = sample.serialize()
     return out
