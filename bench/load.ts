@@ -150,6 +150,9 @@ async function crashAndRestart(f: Fixture, ctx: BenchmarkContext): Promise<void>
       // already gone
     }
   }
+  // The supervisor is this process and survives the kill: it must not restart the children the
+  // kill took (a real crash takes it too), or they would hold the ports the new stack needs.
+  await f.bench.stack.stop();
   await new Promise((r) => setTimeout(r, 300));
   f.agent.destroy();
   f.agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });

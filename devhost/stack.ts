@@ -1,6 +1,6 @@
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,8 +24,8 @@ export interface StackOptions {
   runtimePort: number;
   /** Lines the children print, for the console. */
   onOutput(source: string, line: string): void;
-  /** A child stopped on its own: the stack is broken. */
-  onChildExit(source: string, code: number | null, signal: string | null): void;
+  /** A child stopped on its own; it is started again in `restartInMs`. */
+  onChildExit(source: string, code: number | null, signal: string | null, restartInMs: number): void;
 }
 
 export interface RunningStack {
@@ -37,6 +37,8 @@ export interface RunningStack {
   scoringBaseUrl: string;
   accountPath: string;
   functions: { name: string; trigger: string; detail: string }[];
+  /** How the local runtime confines replicas, or the warning that it does not. */
+  replicaSandbox: string;
   /** Process ids of the children, by name (azurite-blob, azurite-queue, cosmos, functions). */
   pids: Record<string, number>;
   stop(): Promise<void>;
@@ -61,7 +63,12 @@ function portsOf(o: StackOptions): [number, string][] {
  * Functions host, each a child process on loopback, data under one directory.
  */
 export async function startStack(o: StackOptions): Promise<RunningStack> {
-  mkdirSync(o.dataDir, { recursive: true });
+  // Everything the stack stores (its signing key, the journal of every resource, the images)
+  // is its user's alone: the data directory is 0700, and what the stack and its children create
+  // is 0600/0700.
+  process.umask(0o077);
+  mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(o.dataDir, 0o700);
   stopLeftovers(o.dataDir);
   const ports = portsOf(o);
   for (const [port, variable] of ports) {
@@ -72,16 +79,35 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     if (!(await isPortFree(port)))
       throw new StackError(`Port ${port} on 127.0.0.1 is already in use (set ${variable} to use another one, or stop what uses it).`);
   }
-  const children: { name: string; child: ChildProcess }[] = [];
+  /** The children, each with how to start it again: one that dies is restarted, with back-off. */
+  const children: { name: string; child: ChildProcess; start: () => ChildProcess; restarts: number; startedAt: number }[] = [];
   let stopping = false;
-  const track = (name: string, child: ChildProcess): ChildProcess => {
-    children.push({ name, child });
-    pipeLines(child, name, o.onOutput);
-    child.once("exit", (code, signal) => {
-      if (!stopping) o.onChildExit(name, code, signal);
-    });
+  const saveState = () =>
     writeFileSync(join(o.dataDir, "stack.json"), JSON.stringify({ supervisor: process.pid, pids: children.map((c) => c.child.pid) }));
-    return child;
+  const watch = (entry: (typeof children)[number]): void => {
+    pipeLines(entry.child, entry.name, o.onOutput);
+    entry.child.once("exit", (code, signal) => {
+      if (stopping) return;
+      // Back-off: 0.5 s, 1 s, 2 s … up to 30 s; a child that ran a minute starts over at 0.5 s.
+      if (Date.now() - entry.startedAt > 60_000) entry.restarts = 0;
+      const delay = Math.min(30_000, 500 * 2 ** entry.restarts);
+      entry.restarts++;
+      o.onChildExit(entry.name, code, signal, delay);
+      setTimeout(() => {
+        if (stopping) return;
+        entry.child = entry.start();
+        entry.startedAt = Date.now();
+        watch(entry);
+        saveState();
+      }, delay);
+    });
+  };
+  const track = (name: string, start: () => ChildProcess): ChildProcess => {
+    const entry = { name, start, child: start(), restarts: 0, startedAt: Date.now() };
+    children.push(entry);
+    watch(entry);
+    saveState();
+    return entry.child;
   };
   const stop = async (): Promise<void> => {
     stopping = true;
@@ -95,16 +121,14 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     const azuriteBin = join(dirname(require.resolve("azurite/package.json")), "dist", "src");
     const azuriteArgs = ["--silent", "--disableTelemetry", "--location", azuriteDir, "--skipApiVersionCheck", "--loose"];
     // Azurite's stdout only says it started; its errors go to stderr, which we show.
-    track(
-      "azurite-blob",
+    track("azurite-blob", () =>
       spawn(
         process.execPath,
         [join(azuriteBin, "blob", "main.js"), ...azuriteArgs, "--blobHost", "127.0.0.1", "--blobPort", String(o.blobPort)],
         { stdio: ["ignore", "ignore", "pipe"] },
       ),
     );
-    track(
-      "azurite-queue",
+    track("azurite-queue", () =>
       spawn(
         process.execPath,
         [join(azuriteBin, "queue", "main.js"), ...azuriteArgs, "--queueHost", "127.0.0.1", "--queuePort", String(o.queuePort)],
@@ -114,12 +138,15 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     const blobEndpoint = `http://127.0.0.1:${o.blobPort}/${AZURITE_ACCOUNT}`;
     const storageConnection = azuriteConnectionString({ blob: o.blobPort, queue: o.queuePort });
     const runtimeTokenFile = localSecret(o.dataDir, "runtime-token", () => randomBytes(32).toString("base64url"));
+    const eventGridKey = readFileSync(
+      localSecret(o.dataDir, "eventgrid-extension.key", () => randomBytes(32).toString("base64url")),
+      "utf8",
+    ).trim();
     const serviceKeysSecret = readFileSync(
       localSecret(o.dataDir, "service-keys.secret", () => randomBytes(32).toString("base64")),
       "utf8",
     ).trim();
-    const runtime = track(
-      "runtime",
+    const runtime = track("runtime", () =>
       fork(join(here, "runtime", "main.js"), [join(o.dataDir, "runtime"), String(o.runtimePort), String(o.scoringPort)], {
         env: {
           ...process.env,
@@ -130,15 +157,14 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
         stdio: ["ignore", "pipe", "pipe", "ipc"],
       }),
     );
-    const runtimeReady = readyMessage(runtime, "runtime");
-    const cosmos = track(
-      "cosmos",
+    const runtimeReady = readyMessage<{ sandbox: string; warning?: string }>(runtime, "runtime");
+    const cosmos = track("cosmos", () =>
       fork(join(here, "cosmos", "main.js"), [join(o.dataDir, "cosmos"), String(o.cosmosPort)], {
         stdio: ["ignore", "pipe", "pipe", "ipc"],
       }),
     );
     const cosmosReady = readyMessage<{ endpoint: string }>(cosmos, "cosmos");
-    await Promise.all([waitForPort(o.blobPort), waitForPort(o.queuePort), cosmosReady, runtimeReady]);
+    const [, , , runtimeInfo] = await Promise.all([waitForPort(o.blobPort), waitForPort(o.queuePort), cosmosReady, runtimeReady]);
 
     const cosmosEndpoint = `http://127.0.0.1:${o.cosmosPort}/`;
     const hostBaseUrl = `http://127.0.0.1:${o.port}`;
@@ -167,9 +193,14 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
       // Event Grid's part, locally: model blobs dropped into Azurite reach the blob hook.
       LOCAL_BLOB_EVENTS: "models=modelBlobCreated",
       LOCAL_BLOB_EVENTS_STATE: join(o.dataDir, "blob-events.json"),
+      // The Event Grid webhook's key (Azure's eventgrid_extension system key), and the largest
+      // request body the host reads before any function (token checks included) sees it: the API
+      // takes JSON bodies of at most 1 MB, so 2 MB bounds what an unauthenticated caller can make
+      // the host hold.
+      EVENTGRID_EXTENSION_KEY: eventGridKey,
+      FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: process.env.FUNCTIONS_REQUEST_BODY_SIZE_LIMIT ?? String(2 * 1024 * 1024),
     };
-    const host = track(
-      "functions",
+    const host = track("functions", () =>
       fork(join(here, "functions-host", "main.js"), ["--app-dir", o.appDir, "--port", String(o.port), "--jwks", issuer.jwksPath], {
         env,
         stdio: ["ignore", "pipe", "pipe", "ipc"],
@@ -194,6 +225,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
       scoringBaseUrl: `http://127.0.0.1:${o.scoringPort}`,
       accountPath: LOCAL_DEFAULT_ACCOUNT,
       functions: ready.functions,
+      replicaSandbox: runtimeInfo.warning ?? "confined with bubblewrap (each sees only its own image's files)",
       pids: Object.fromEntries(children.map(({ name, child }) => [name, child.pid ?? 0])),
       stop,
     };

@@ -43,11 +43,10 @@ try {
     scoringPort: port("SCORING_PORT", 7080),
     runtimePort: port("RUNTIME_PORT", 7079),
     onOutput: (source, line) => console.log(`[${source}] ${line}`),
-    onChildExit: (source, code, signal) => {
+    onChildExit: (source, code, signal, restartInMs) => {
       if (shuttingDown) return;
-      console.error(`\n${source} stopped unexpectedly (${signal ?? `exit code ${code}`}); stopping the stack.`);
-      shuttingDown = true;
-      void stack.stop().then(() => process.exit(1));
+      // The API answers 503 Unavailable while it is away; nothing acknowledged is lost.
+      console.error(`\n${source} stopped unexpectedly (${signal ?? `exit code ${code}`}); starting it again in ${restartInMs / 1000} s.`);
     },
   });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
@@ -61,6 +60,7 @@ try {
     `  Cosmos DB    ${stack.cosmosEndpoint} (durable emulator)`,
     `  Azurite      blob ${stack.blobEndpoint}, queue ${stack.queueEndpoint}`,
     `  Scoring      ${stack.scoringBaseUrl}/api/v1/service/<name>/score (local compute runtime)`,
+    `  Replicas     ${stack.replicaSandbox}`,
     ``,
     `Get a token:   npm run --silent token`,
     `Try:           curl -H "Authorization: Bearer $(npm run --silent token)" "${models}"`,

@@ -45,7 +45,7 @@ const SCORING_SERVER_DIR = fileURLToPath(new URL("../../scoring/", import.meta.u
 
 async function buildDeps(): Promise<AppDeps> {
   const config = loadConfig(process.env);
-  const store = await openStore(config.cosmos);
+  const store = await openStore(config.cosmos, config.serviceKeysSecret);
   const storage = storageClients(config.storage);
   const ownBlobs = new OwnBlobReader(storage.blobs);
   const localBuilder = config.images.dir
@@ -56,6 +56,7 @@ async function buildDeps(): Promise<AppDeps> {
         condaBaseImage: config.images.condaBaseImage,
         python: config.python,
         guard: new UrlGuard(config.fetchAllowedOrigins),
+        downloads: config.downloads,
         ownBlobs,
         registry: config.images.registry,
       })

@@ -44,6 +44,7 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aml_server.driver import Driver, encode_result, log
+from aml_server.request_body import BadBody, BodyTooLarge, discard_body, read_body
 from aml_server.service_input import BadInput, swagger_document
 from aml_server.telemetry import RequestTelemetry
 from azureml import _compat
@@ -56,6 +57,10 @@ PORT = int(os.environ.get("AML_PORT", "5001"))
 MAX_BODY_BYTES = int(os.environ.get("AML_MAX_BODY_BYTES", str(100 * 1024 * 1024)))
 KEYS_DIR = os.environ.get("AML_KEYS_DIR")
 MAX_CONCURRENT = int(os.environ.get("AML_MAX_CONCURRENT_REQUESTS") or 0)
+# Past this, a request still in run() makes the service report itself unhealthy (the gateway, or
+# Kubernetes' liveness probe, then recycles it): a hung run() must not hide behind a healthy "/".
+REQUEST_TIMEOUT_SECONDS = float(os.environ.get("AML_REQUEST_TIMEOUT_SECONDS") or 60)
+SOCKET_TIMEOUT_SECONDS = 30
 QUEUE_WAIT_SECONDS = 5.0
 QUEUE_PER_SLOT = 10
 
@@ -129,6 +134,9 @@ def make_handler(driver, swagger_bytes, keys=None, admission=None, telemetry=Non
         # small writes would otherwise wait for the client's delayed ACK (~40 ms a request).
         disable_nagle_algorithm = True
         wbufsize = 64 * 1024
+        # A client that stalls mid-request (or idles on a keep-alive connection) lets go of its
+        # thread after this long, instead of holding it forever.
+        timeout = SOCKET_TIMEOUT_SECONDS
 
         def log_message(self, format, *args):  # noqa: A002 - the base class's name
             pass  # no access log: it would cost more than the request
@@ -151,7 +159,10 @@ def make_handler(driver, swagger_bytes, keys=None, admission=None, telemetry=Non
         def do_GET(self):  # noqa: N802 - http.server's naming
             path = self.path.split("?", 1)[0]
             if path == "/":
-                if driver.state == "ready":
+                stuck = driver.stuck_for(REQUEST_TIMEOUT_SECONDS)
+                if driver.state == "ready" and stuck:
+                    self._json(503, {"status": "stuck", "error": "run() has not returned for %d s" % stuck})
+                elif driver.state == "ready":
                     self._json(200, {"status": "healthy"})
                 elif driver.state == "failed":
                     self._json(503, {"status": "failed", "error": driver.error, "details": driver.details})
@@ -164,11 +175,19 @@ def make_handler(driver, swagger_bytes, keys=None, admission=None, telemetry=Non
 
         def do_POST(self):  # noqa: N802
             path = self.path.split("?", 1)[0]
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY_BYTES:
+            try:
+                body = read_body(self.rfile, self.headers, MAX_BODY_BYTES)
+            except BodyTooLarge:
+                discard_body(self.rfile, self.headers)
                 self.close_connection = True
                 return self._json(413, {"error": "The request body is larger than %d bytes." % MAX_BODY_BYTES})
-            body = self.rfile.read(length) if length > 0 else b""
+            except BadBody as err:
+                self.close_connection = True
+                return self._json(400, {"error": "The request body is not well framed: %s." % err})
+            except OSError:
+                # The client went away or stalled past the socket timeout: nothing to answer.
+                self.close_connection = True
+                return None
             if path != "/score":
                 return self._json(404, {"error": "Not found: %s" % path})
             if keys is not None and not keys.accepts(self.headers.get("Authorization") or ""):
@@ -249,6 +268,20 @@ def read_schema_document(path):
         return None
 
 
+def apply_limits():
+    """Limits the local runtime asks for (from the service's reservation), set on this process
+    before any driver code runs, hard and soft alike so the driver cannot raise them: its memory
+    (private data: heap and anonymous mappings) and open files."""
+    import resource
+
+    memory = os.environ.get("AML_LIMIT_MEMORY_BYTES")
+    if memory:
+        resource.setrlimit(resource.RLIMIT_DATA, (int(memory), int(memory)))
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    cap = 4096 if hard == resource.RLIM_INFINITY else min(hard, 4096)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, cap) if soft != resource.RLIM_INFINITY else cap, cap))
+
+
 def exit_with_parent():
     parent = os.getppid()
 
@@ -264,6 +297,7 @@ def exit_with_parent():
 def main():
     if os.environ.get("AML_EXIT_WITH_PARENT") == "1":
         exit_with_parent()
+    apply_limits()
     os.chdir(APP_ROOT)
     if APP_ROOT not in sys.path:
         sys.path.insert(0, APP_ROOT)

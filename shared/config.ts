@@ -47,6 +47,13 @@ export const settingsSchema = z.object({
   PYTHON: z.string().min(1).default("python3"),
   /** Origins workers may fetch model and asset URLs from, comma-separated, e.g. https://*.blob.core.windows.net. */
   FETCH_ALLOWED_ORIGINS: z.string().default(""),
+  /** A build fails when one model or asset is larger than this, or sends nothing for FETCH_IDLE_TIMEOUT_SECONDS. */
+  FETCH_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(64 * 1024 ** 3),
+  FETCH_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(60),
   /** An unfinished operation whose worker showed no sign of life for this long is taken up again. */
   OPERATION_STALL_SECONDS: z.coerce.number().int().min(1).default(120),
   SERVICE_ROLLOUT_QUEUE: z
@@ -138,6 +145,8 @@ export interface Config {
   };
   python: string;
   fetchAllowedOrigins: string[];
+  /** What a build accepts of one download: its size, and the wait for its next byte. */
+  downloads: { maxBytes: number; idleMs: number };
   /** heartbeatMs: how often a running worker tells the sweeper it is alive, well inside the stall period. */
   operations: { stallMs: number; deadlineMs: number; heartbeatMs: number };
   serviceRolloutQueue: string;
@@ -187,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     python: s.PYTHON,
     fetchAllowedOrigins: list(s.FETCH_ALLOWED_ORIGINS),
+    downloads: { maxBytes: s.FETCH_MAX_BYTES, idleMs: s.FETCH_IDLE_TIMEOUT_SECONDS * 1000 },
     operations: {
       stallMs: s.OPERATION_STALL_SECONDS * 1000,
       deadlineMs: s.OPERATION_DEADLINE_SECONDS * 1000,

@@ -154,6 +154,14 @@ export const Errors = {
     ),
   tooMuchContention: (what: string) =>
     new ApiError(503, "TooManyConcurrentWrites", `Too many concurrent writes to ${what}; try again.`, undefined, { "retry-after": "1" }),
+  unavailable: (correlationId: string) =>
+    new ApiError(
+      503,
+      "Unavailable",
+      `A service this API depends on (its database or storage) cannot be reached right now; try again shortly (correlation id ${correlationId}).`,
+      undefined,
+      { "retry-after": "5" },
+    ),
   internal: (correlationId: string) =>
     new ApiError(
       500,

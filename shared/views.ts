@@ -12,6 +12,27 @@ import { API_VERSION } from "./schemas/api-version.js";
 
 /** What the API shows of each stored document: the contract's fields, in its order, nothing internal. */
 
+/**
+ * A URL as the API shows it: a SAS signature (`sig`) replaced by `REDACTED`. The store keeps the
+ * signed URL (the build fetches with it), but anyone who can read the resource — a Reader too —
+ * would otherwise get the credential. The other SAS fields (expiry, permissions) stay visible.
+ */
+export function redactedUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return raw;
+  }
+  if (!url.searchParams.has("sig")) return raw;
+  url.searchParams.set("sig", "REDACTED");
+  return url.toString();
+}
+
+/** A manifest property that may be a URL (pip and conda files, as the 2017 CLI sent them). */
+const redactedProperties = (properties: Record<string, string>) =>
+  Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, /^https?:/i.test(v) ? redactedUrl(v) : v]));
+
 export function modelView(m: ModelDocument) {
   return {
     id: m.id,
@@ -21,7 +42,7 @@ export function modelView(m: ModelDocument) {
     ...(m.tags !== undefined ? { tags: m.tags } : {}),
     mimeType: m.mimeType,
     ...(m.unpack !== undefined ? { unpack: m.unpack } : {}),
-    url: m.url,
+    url: redactedUrl(m.url),
     createdAt: m.createdAt,
   };
 }
@@ -33,10 +54,10 @@ export function manifestView(m: ManifestDocument) {
     version: m.version,
     ...(m.description !== undefined ? { description: m.description } : {}),
     driverProgram: m.driverProgram,
-    assets: m.assets,
+    assets: m.assets.map((a) => ({ ...a, url: redactedUrl(a.url) })),
     modelIds: m.modelIds,
     modelType: m.modelType,
-    targetRuntime: m.targetRuntime,
+    targetRuntime: { ...m.targetRuntime, properties: redactedProperties(m.targetRuntime.properties) },
     webserviceType: m.webserviceType,
     createdTime: m.createdTime,
   };

@@ -27,6 +27,8 @@ interface AzuriteBlobEventsOptions {
   subscriptions: BlobEventSubscription[];
   /** The host's own base URL: events are POSTed to its Event Grid webhook, as Event Grid does. */
   hostBaseUrl: string;
+  /** The webhook's key (`code`), as an Event Grid subscription's endpoint URL carries it. */
+  eventGridKey: string;
   /** Which blob versions were delivered, so a restart neither loses nor repeats events. */
   stateFile: string;
   pollMs?: number;
@@ -125,7 +127,7 @@ export class AzuriteBlobEvents {
   }
 
   async #deliver(functionName: string, event: object): Promise<boolean> {
-    const url = `${this.options.hostBaseUrl}/runtime/webhooks/eventgrid?functionName=${encodeURIComponent(functionName)}`;
+    const url = `${this.options.hostBaseUrl}/runtime/webhooks/eventgrid?functionName=${encodeURIComponent(functionName)}&code=${encodeURIComponent(this.options.eventGridKey)}`;
     try {
       const res = await fetch(url, {
         method: "POST",

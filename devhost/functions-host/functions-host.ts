@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { readFileSync } from "node:fs";
 import { FunctionRegistry, installCoreModule, type HostLog } from "./core-api.js";
@@ -14,6 +15,17 @@ interface FunctionsHostOptions {
   port: number;
   /** A JWKS file served at `/.well-known/jwks.json` (the local token issuer's public keys). */
   jwksPath?: string;
+  /**
+   * The largest request body read (the app setting FUNCTIONS_REQUEST_BODY_SIZE_LIMIT, as in
+   * Azure; 100 MB when unset). A body is read whole before any function sees it, token checks
+   * included, so an app whose requests are small sets it small.
+   */
+  maxRequestBytes?: number;
+  /**
+   * The Event Grid extension's system key: a webhook delivery must carry it as `code`, as Azure
+   * asks. Unset, deliveries are refused.
+   */
+  eventGridKey?: string;
   log: HostLog;
 }
 
@@ -25,7 +37,7 @@ interface FunctionsHost {
 }
 
 /** Azure's request limit for HTTP triggers (functions-bindings-http-webhook-trigger.md). */
-const MAX_REQUEST_BYTES = 100 * 1024 * 1024;
+const DEFAULT_MAX_REQUEST_BYTES = 100 * 1024 * 1024;
 
 export class PortInUseError extends Error {}
 
@@ -62,13 +74,18 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", `http://${req.headers.host ?? "127.0.0.1"}`);
-    const body = await readBody(req);
+    const body = await readBody(req, options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES);
     if (body === undefined) {
       res.statusCode = 413;
       res.end();
       return;
     }
     if (url.pathname === "/runtime/webhooks/eventgrid" && req.method === "POST") {
+      if (!keyMatches(url.searchParams.get("code"), options.eventGridKey)) {
+        res.statusCode = 401;
+        res.end();
+        return;
+      }
       const eventType = req.headers["aeg-event-type"];
       const answer = await handleEventGridWebhook(registry, url, Array.isArray(eventType) ? eventType[0] : eventType, body);
       res.statusCode = answer.status;
@@ -128,10 +145,18 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
   };
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+/** Whether a presented key is the expected one (compared in constant time); no expected key, no match. */
+function keyMatches(presented: string | null, expected: string | undefined): boolean {
+  if (!presented || !expected) return false;
+  const a = createHash("sha256").update(presented).digest();
+  const b = createHash("sha256").update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers["content-length"] ?? 0);
-    if (declared > MAX_REQUEST_BYTES) {
+    if (declared > max) {
       req.resume();
       resolve(undefined);
       return;
@@ -140,7 +165,7 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
     let size = 0;
     req.on("data", (c: Buffer) => {
       size += c.length;
-      if (size > MAX_REQUEST_BYTES) {
+      if (size > max) {
         req.destroy();
         resolve(undefined);
       } else chunks.push(c);

@@ -10,7 +10,9 @@ import type { RpcLogLevel } from "./core-types.js";
 /**
  * The local Functions host as a process:
  * `node dist/devhost/functions-host/main.js [--app-dir DIR] [--port 7071] [--jwks FILE]`.
- * App settings come from the environment, then from the app's local.settings.json `Values`.
+ * App settings come from the environment, then from the app's local.settings.json `Values`;
+ * FUNCTIONS_REQUEST_BODY_SIZE_LIMIT bounds request bodies (as in Azure), and Event Grid
+ * deliveries must carry EVENTGRID_EXTENSION_KEY as `code` (Azure's `eventgrid_extension` key).
  */
 const { values } = parseArgs({
   options: {
@@ -37,7 +39,15 @@ process.on("unhandledRejection", (reason) =>
 );
 
 try {
-  const host = await startFunctionsHost({ appDir, port: Number(values.port), jwksPath: values.jwks, log });
+  const bodyLimit = process.env.FUNCTIONS_REQUEST_BODY_SIZE_LIMIT;
+  const host = await startFunctionsHost({
+    appDir,
+    port: Number(values.port),
+    jwksPath: values.jwks,
+    ...(bodyLimit ? { maxRequestBytes: Number(bodyLimit) } : {}),
+    ...(process.env.EVENTGRID_EXTENSION_KEY ? { eventGridKey: process.env.EVENTGRID_EXTENSION_KEY } : {}),
+    log,
+  });
   const ready = { ready: true, baseUrl: host.baseUrl, functions: host.functions };
   if (process.send) process.send(ready);
   else {
@@ -67,10 +77,13 @@ function startBlobEvents(hostBaseUrl: string): AzuriteBlobEvents | undefined {
   if (subscriptions.length === 0) return undefined;
   const connection = process.env.AzureWebJobsStorage;
   if (!connection) throw new Error("LOCAL_BLOB_EVENTS needs AzureWebJobsStorage, the storage account to watch.");
+  const eventGridKey = process.env.EVENTGRID_EXTENSION_KEY;
+  if (!eventGridKey) throw new Error("LOCAL_BLOB_EVENTS needs EVENTGRID_EXTENSION_KEY, the key its deliveries carry.");
   const events = new AzuriteBlobEvents({
     blobs: BlobServiceClient.fromConnectionString(connection),
     subscriptions,
     hostBaseUrl,
+    eventGridKey,
     stateFile: process.env.LOCAL_BLOB_EVENTS_STATE ?? join(appDir, ".blob-events.json"),
     log,
   });

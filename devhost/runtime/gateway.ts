@@ -4,7 +4,7 @@ import type { ServiceController } from "./service-controller.js";
 import type { Replica } from "./replica.js";
 import type { DataCollector } from "./data-collector.js";
 import { randomUUID } from "node:crypto";
-import { ReplicaClient } from "./replica-client.js";
+import { ReplicaClient, ReplicaTimeout } from "./replica-client.js";
 
 /** Requests may wait this long for a free replica before a 503. */
 const QUEUE_WAIT_MS = 5_000;
@@ -12,6 +12,18 @@ const QUEUE_WAIT_MS = 5_000;
 const QUEUE_PER_REPLICA = 10;
 
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+
+/** Request bodies up to this size are read whole before a replica is taken, and sent in one write. */
+const SMALL_BODY = 64 * 1024;
+/** What data collection records of a request and its answer, at most. */
+const RECORD_LIMIT = 1 << 20;
+
+export interface GatewayOptions {
+  /** A request's deadline: past it the client gets 504 and the replica, stuck in run(), is recycled. */
+  requestTimeoutMs: number;
+  /** The largest request body taken (the scoring server's own limit); larger ones get 413. */
+  maxBodyBytes: number;
+}
 
 function hashKey(key: string): string {
   return createHash("sha256").update(key).digest("hex");
@@ -39,47 +51,87 @@ function reply(res: ServerResponse, status: number, body: unknown, headers: Reco
  * (a missing or wrong key is a 401 and never reaches a replica) and `GET …/swagger.json`,
  * round-robin over healthy replicas, at most `maxConcurrentRequestsPerContainer` in flight per
  * replica; the excess waits in a short bounded queue, then gets a 503 with Retry-After.
+ *
+ * A request holds a replica's slot only while the replica works on it: small bodies (and chunked
+ * ones, read whole up to the limit) are read before a replica is taken, so a slow or abandoned
+ * upload holds nothing; a large body streams, and a client that goes away frees the slot at once.
+ * Every request has a deadline, after which the client gets 504 and the replica is recycled.
  */
-export function createGateway(services: Map<string, ServiceController>, collector?: DataCollector) {
+export function createGateway(services: Map<string, ServiceController>, options: GatewayOptions, collector?: DataCollector) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const rawPath = req.url ?? "/";
     const pathname = rawPath.includes("?") ? rawPath.slice(0, rawPath.indexOf("?")) : rawPath;
     const m = /^\/api\/v1\/service\/([^/]+)\/(score|swagger\.json)$/.exec(pathname);
-    if (!m) return reply(res, 404, { error: `No such endpoint: ${pathname}` });
+    if (!m) return refuse(req, res, 404, `No such endpoint: ${pathname}`);
     const [, name, what] = m;
     const service = services.get(decodeURIComponent(name!));
-    if (!service) return reply(res, 404, { error: `No service named ${name}.` });
-    if (what === "score" && req.method !== "POST") return reply(res, 405, { error: "Score with POST." }, { allow: "POST" });
-    if (what === "swagger.json" && req.method !== "GET") return reply(res, 405, { error: "Use GET." }, { allow: "GET" });
+    if (!service) return refuse(req, res, 404, `No service named ${name}.`);
+    if (what === "score" && req.method !== "POST") return refuse(req, res, 405, "Score with POST.", { allow: "POST" });
+    if (what === "swagger.json" && req.method !== "GET") return refuse(req, res, 405, "Use GET.", { allow: "GET" });
     if (what === "score") {
       const auth = req.headers.authorization ?? "";
       const key = /^Bearer\s+(\S+)$/i.exec(auth)?.[1];
       if (!key || !keyMatches(key, service.spec.keyHashes)) {
-        req.resume();
-        return reply(
-          res,
-          401,
-          { error: key ? "The key is not valid for this service." : "Authorization: Bearer <service key> is required." },
-          { "www-authenticate": 'Bearer realm="scoring"' },
-        );
+        const why = key ? "The key is not valid for this service." : "Authorization: Bearer <service key> is required.";
+        return refuse(req, res, 401, why, { "www-authenticate": 'Bearer realm="scoring"' });
+      }
+    }
+    const declared = req.headers["content-length"] === undefined ? undefined : Number(req.headers["content-length"]);
+    if (declared !== undefined && declared > options.maxBodyBytes) return refuseBody(req, res, options.maxBodyBytes);
+    // Small and chunked bodies first, before any replica is taken.
+    let body: Buffer | undefined;
+    if (declared === undefined || declared <= SMALL_BODY) {
+      try {
+        body = await readBody(req, options.maxBodyBytes);
+      } catch (err) {
+        if (err instanceof BodyTooLarge) return refuseBody(req, res, options.maxBodyBytes);
+        return; // The client went away: nothing to answer.
       }
     }
     const replica = await acquire(service);
     if (!replica) {
-      req.resume();
-      return reply(
-        res,
-        503,
-        { error: service.healthyReplicas() ? "The service is busy; try again shortly." : "The service has no healthy replica right now." },
-        { "retry-after": "1" },
-      );
+      const why = service.healthyReplicas() ? "The service is busy; try again shortly." : "The service has no healthy replica right now.";
+      return refuse(req, res, 503, why, { "retry-after": "1" });
     }
     const collect = what === "score" && collector && service.spec.dataCollection;
     // One id for the request's body and answer and for the rows the driver collects while scoring it.
     const requestId = collect ? randomUUID() : undefined;
-    const recorded = await forward(req, res, replica, what === "score" ? "/score" : "/swagger.json", requestId);
+    const path = what === "score" ? "/score" : "/swagger.json";
+    const recorded = body
+      ? await forwardWhole(req, res, replica, path, body, requestId, options)
+      : await forwardStreaming(req, res, replica, path, requestId, options);
     if (collect && recorded && recorded.status === 200) collector.record(collect, requestId!, recorded.input, recorded.output);
   };
+}
+
+/** An answer that is not the replica's; whatever is left of the request is read and dropped. */
+function refuse(req: IncomingMessage, res: ServerResponse, status: number, error: string, headers: Record<string, string> = {}): void {
+  req.resume();
+  reply(res, status, { error }, headers);
+}
+
+/** What of a refused body is still read (so that the client, still sending, sees the 413), and for how long. */
+const DRAIN_BYTES = 16 * 1024 * 1024;
+const DRAIN_MS = 5_000;
+
+/**
+ * A 413 for a body over the limit. The connection closes after it; until then a bounded amount of
+ * what the client is still sending is read and dropped: closing at once would reset the
+ * connection under a client that has not finished writing, and it would see EPIPE, not the 413.
+ */
+function refuseBody(req: IncomingMessage, res: ServerResponse, max: number): void {
+  let drained = 0;
+  const cut = () => req.socket.destroy();
+  const timer = setTimeout(cut, DRAIN_MS);
+  timer.unref();
+  req.socket.once("close", () => clearTimeout(timer));
+  req.removeAllListeners("data");
+  req.on("data", (c: Buffer) => {
+    drained += c.length;
+    if (drained > DRAIN_BYTES) cut();
+  });
+  req.resume();
+  reply(res, 413, { error: `The request body is larger than ${max} bytes.` }, { connection: "close" });
 }
 
 /** A replica with room, waiting in the bounded queue when all are busy. */
@@ -115,88 +167,75 @@ interface Recorded {
   output: string;
 }
 
-const RECORD_LIMIT = 1 << 20;
-const SMALL_BODY = 64 * 1024;
+class BodyTooLarge extends Error {}
 
-function recorder(stream: NodeJS.ReadableStream, into: Buffer[]): void {
-  let size = 0;
-  stream.on("data", (c: Buffer) => {
-    if (size < RECORD_LIMIT) into.push(c);
-    size += c.length;
+/** The whole body, chunked or not, up to `max` bytes; rejects when the client goes away first. */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        req.removeAllListeners("data");
+        return reject(new BodyTooLarge());
+      }
+      chunks.push(c);
+    });
+    req.once("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    req.once("error", reject);
+    req.once("close", () => {
+      if (!req.complete) reject(new Error("the client went away"));
+    });
   });
 }
 
 const replicas = new ReplicaClient();
-
-/**
- * Forwards a request to a replica: small bodies (the usual scoring request) whole, anything else
- * streamed. With a `requestId` (the service collects model data) what passed is recorded too.
- */
-function forward(
-  req: IncomingMessage,
-  res: ServerResponse,
-  replica: Replica,
-  path: string,
-  requestId: string | undefined,
-): Promise<Recorded | undefined> {
-  const length = Number(req.headers["content-length"] ?? -1);
-  if (length >= 0 && length <= SMALL_BODY) return forwardWhole(req, res, replica, path, requestId);
-  return forwardStreaming(req, res, replica, path, requestId);
-}
 
 async function forwardWhole(
   req: IncomingMessage,
   res: ServerResponse,
   replica: Replica,
   path: string,
+  body: Buffer,
   requestId: string | undefined,
+  options: GatewayOptions,
 ): Promise<Recorded | undefined> {
-  const record = requestId !== undefined;
   try {
-    const body = await readWhole(req);
-    let answer;
-    try {
-      answer = await replicas.send(
-        replica.port,
-        req.method ?? "POST",
-        path,
-        req.headers["content-type"] ?? "application/json",
-        body,
-        requestId,
-      );
-    } catch (err) {
-      reply(res, 502, { error: `The replica failed: ${err instanceof Error ? err.message : String(err)}` });
-      return undefined;
-    }
+    const contentType = req.headers["content-type"] ?? "application/json";
+    const answer = await replicas.send(replica.port, req.method ?? "POST", path, contentType, body, {
+      requestId,
+      timeoutMs: options.requestTimeoutMs,
+    });
     res.writeHead(answer.status, { "content-type": answer.contentType, "content-length": answer.body.length });
     res.end(answer.body);
-    return record
-      ? {
-          status: answer.status,
-          input: body.subarray(0, RECORD_LIMIT).toString("utf8"),
-          output: answer.body.subarray(0, RECORD_LIMIT).toString("utf8"),
-        }
-      : undefined;
+    if (requestId === undefined) return undefined;
+    return {
+      status: answer.status,
+      input: body.subarray(0, RECORD_LIMIT).toString("utf8"),
+      output: answer.body.subarray(0, RECORD_LIMIT).toString("utf8"),
+    };
+  } catch (err) {
+    if (err instanceof ReplicaTimeout) {
+      replica.recycle(`a request outlived its ${options.requestTimeoutMs / 1000} s deadline`);
+      reply(res, 504, { error: `The service did not answer within ${options.requestTimeoutMs / 1000} s.` });
+    } else {
+      reply(res, 502, { error: `The replica failed: ${err instanceof Error ? err.message : String(err)}` });
+    }
+    return undefined;
   } finally {
     replica.inFlight--;
   }
 }
 
-function readWhole(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.once("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    req.once("error", reject);
-  });
-}
-
+/** A large body streams to the replica, and the answer back; the slot is freed once, however it ends. */
 function forwardStreaming(
   req: IncomingMessage,
   res: ServerResponse,
   replica: Replica,
   path: string,
   requestId: string | undefined,
+  options: GatewayOptions,
 ): Promise<Recorded | undefined> {
   const record = requestId !== undefined;
   const input: Buffer[] = [];
@@ -204,7 +243,11 @@ function forwardStreaming(
   let status = 0;
   if (record) recorder(req, input);
   return new Promise((resolve) => {
+    let finished = false;
     const done = () => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
       replica.inFlight--;
       resolve(
         record ? { status, input: Buffer.concat(input).toString("utf8"), output: Buffer.concat(output).toString("utf8") } : undefined,
@@ -212,27 +255,56 @@ function forwardStreaming(
     };
     const headers: Record<string, string> = {
       "content-type": req.headers["content-type"] ?? "application/json",
+      "content-length": req.headers["content-length"] ?? "0",
       ...(requestId ? { "x-ms-request-id": requestId } : {}),
     };
-    if (req.headers["content-length"]) headers["content-length"] = req.headers["content-length"];
     const upstream = request({ host: "127.0.0.1", port: replica.port, method: req.method, path, headers, agent }, (up) => {
       status = up.statusCode ?? 0;
       if (record) recorder(up, output);
-      const contentType = up.headers["content-type"] ?? "application/json";
       const length = up.headers["content-length"];
+      res.writeHead(status || 502, {
+        "content-type": up.headers["content-type"] ?? "application/json",
+        ...(length !== undefined ? { "content-length": length } : {}),
+      });
+      up.pipe(res);
+      up.once("end", done);
       up.once("error", () => {
         res.destroy();
         done();
       });
-      res.writeHead(status || 502, { "content-type": contentType, ...(length !== undefined ? { "content-length": length } : {}) });
-      up.pipe(res);
-      up.once("end", done);
     });
+    const timer = setTimeout(() => {
+      if (finished) return;
+      replica.recycle(`a request outlived its ${options.requestTimeoutMs / 1000} s deadline`);
+      upstream.destroy();
+      if (!res.headersSent) reply(res, 504, { error: `The service did not answer within ${options.requestTimeoutMs / 1000} s.` });
+      else res.destroy();
+      done();
+    }, options.requestTimeoutMs);
     upstream.once("error", (err) => {
       if (!res.headersSent) reply(res, 502, { error: `The replica failed: ${err.message}` });
       else res.destroy();
       done();
     });
+    // A client that goes away mid-upload (or mid-answer) frees the slot at once.
+    req.once("close", () => {
+      if (req.complete && !res.destroyed) return;
+      upstream.destroy();
+      done();
+    });
+    res.once("close", () => {
+      if (res.writableFinished) return;
+      upstream.destroy();
+      done();
+    });
     req.pipe(upstream);
+  });
+}
+
+function recorder(stream: NodeJS.ReadableStream, into: Buffer[]): void {
+  let size = 0;
+  stream.on("data", (c: Buffer) => {
+    if (size < RECORD_LIMIT) into.push(c);
+    size += c.length;
   });
 }

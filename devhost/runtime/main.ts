@@ -5,7 +5,8 @@ import { announceReady, stopOnSignals } from "../child-lifecycle.js";
 /**
  * The local compute runtime as a process (started by the local stack):
  * `node main.js <dataDir> <controlPort> <gatewayPort>`, the control token in
- * LOCAL_RUNTIME_TOKEN_FILE, the interpreter that runs drivers in PYTHON.
+ * LOCAL_RUNTIME_TOKEN_FILE, the interpreter that runs drivers in PYTHON, a scoring request's
+ * deadline in SCORING_REQUEST_TIMEOUT_SECONDS (60).
  */
 const [dataDir, controlPort, gatewayPort] = process.argv.slice(2);
 if (!dataDir || !controlPort || !gatewayPort || !process.env.LOCAL_RUNTIME_TOKEN_FILE) {
@@ -19,6 +20,12 @@ const runtime = await startRuntime({
   controlToken: readFileSync(process.env.LOCAL_RUNTIME_TOKEN_FILE, "utf8").trim(),
   python: process.env.PYTHON ?? "python3",
   storageConnection: process.env.AzureWebJobsStorage,
+  requestTimeoutMs: 1000 * Number(process.env.SCORING_REQUEST_TIMEOUT_SECONDS ?? 60),
+  sandbox: process.env.RUNTIME_SANDBOX,
 });
-announceReady({ services: runtime.services.size });
+announceReady({
+  services: runtime.services.size,
+  sandbox: runtime.sandbox.kind,
+  ...(runtime.sandbox.warning ? { warning: runtime.sandbox.warning } : {}),
+});
 stopOnSignals(() => runtime.close(), 8000);

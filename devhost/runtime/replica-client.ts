@@ -8,6 +8,16 @@ interface ReplicaAnswer {
 
 /** The largest answer head we accept from a replica; the scoring server's is about 150 bytes. */
 const MAX_HEAD = 16 * 1024;
+/** The largest answer passed on: as large as the largest request the scoring server takes. */
+const MAX_ANSWER_BYTES = 100 * 1024 * 1024;
+
+/** A replica that did not answer within the request's deadline. */
+export class ReplicaTimeout extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`the replica did not answer within ${timeoutMs / 1000} s`);
+    this.name = "ReplicaTimeout";
+  }
+}
 
 /**
  * Keep-alive HTTP/1.1 to the replicas, for small requests: the request goes out in one write and
@@ -24,7 +34,15 @@ export class ReplicaClient {
   readonly #idle = new Map<number, Socket[]>();
 
   /** `requestId` (letters, digits and '-' only) goes as `x-ms-request-id`: what the driver's collected rows are filed under. */
-  send(port: number, method: string, path: string, contentType: string, body: Buffer, requestId?: string): Promise<ReplicaAnswer> {
+  send(
+    port: number,
+    method: string,
+    path: string,
+    contentType: string,
+    body: Buffer,
+    options: { requestId?: string; timeoutMs: number },
+  ): Promise<ReplicaAnswer> {
+    const { requestId, timeoutMs } = options;
     // Node's parser already refuses line breaks in incoming headers; refuse them here too.
     const type = contentType.replace(/[\r\n]/g, "");
     const id = requestId && /^[A-Za-z0-9-]{1,64}$/.test(requestId) ? `x-ms-request-id: ${requestId}\r\n` : "";
@@ -33,7 +51,7 @@ export class ReplicaClient {
     const idle = this.#idle.get(port);
     let socket = idle?.pop();
     while (socket && (socket.destroyed || socket.readyState !== "open")) socket = idle?.pop();
-    if (socket) return this.#exchange(port, socket, message);
+    if (socket) return this.#exchange(port, socket, message, timeoutMs);
     const fresh = connect({ host: "127.0.0.1", port, noDelay: true });
     this.#adopt(port, fresh);
     return new Promise((resolve, reject) => {
@@ -41,20 +59,25 @@ export class ReplicaClient {
       fresh.once("error", refused);
       fresh.once("connect", () => {
         fresh.off("error", refused);
-        this.#exchange(port, fresh, message).then(resolve, reject);
+        this.#exchange(port, fresh, message, timeoutMs).then(resolve, reject);
       });
     });
   }
 
-  #exchange(port: number, socket: Socket, message: Buffer): Promise<ReplicaAnswer> {
+  #exchange(port: number, socket: Socket, message: Buffer, timeoutMs: number): Promise<ReplicaAnswer> {
     return new Promise((resolve, reject) => {
-      let buffered: Buffer = Buffer.alloc(0);
+      // The answer's bytes are kept as they come and joined once: joining on every chunk made a
+      // large answer cost the square of its size, and stalled the gateway for every service.
+      let parts: Buffer[] = [];
+      let held = 0;
       let status = 0;
       let contentType = "application/json";
       let bodyStart = -1;
       let length = -1;
       let keepAlive = true;
+      const timer = setTimeout(() => fail(new ReplicaTimeout(timeoutMs)), timeoutMs);
       const cleanup = (): void => {
+        clearTimeout(timer);
         socket.off("data", onData);
         socket.off("error", onError);
         socket.off("close", onClose);
@@ -67,14 +90,18 @@ export class ReplicaClient {
       const onError = (err: Error): void => fail(err);
       const onClose = (): void => fail(new Error("the replica closed the connection before answering"));
       const onData = (chunk: Buffer): void => {
-        buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+        parts.push(chunk);
+        held += chunk.length;
         if (bodyStart < 0) {
-          const end = buffered.indexOf("\r\n\r\n");
+          // Until the head is complete (a few hundred bytes) the parts are joined to search it.
+          const head = parts.length === 1 ? parts[0]! : Buffer.concat(parts, held);
+          parts = [head];
+          const end = head.indexOf("\r\n\r\n");
           if (end < 0) {
-            if (buffered.length > MAX_HEAD) fail(new Error("the replica's answer head is too large"));
+            if (held > MAX_HEAD) fail(new Error("the replica's answer head is too large"));
             return;
           }
-          const lines = buffered.subarray(0, end).toString("latin1").split("\r\n");
+          const lines = head.subarray(0, end).toString("latin1").split("\r\n");
           status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? "")?.[1] ?? 0);
           for (const line of lines.slice(1)) {
             const colon = line.indexOf(":");
@@ -87,12 +114,15 @@ export class ReplicaClient {
           }
           if (!status || !Number.isInteger(length) || length < 0)
             return fail(new Error("the replica's answer is not framed by Content-Length"));
+          if (length > MAX_ANSWER_BYTES)
+            return fail(new Error(`the replica's answer is ${length} bytes, over the ${MAX_ANSWER_BYTES} the gateway passes on`));
           bodyStart = end + 4;
         }
-        if (buffered.length - bodyStart < length) return;
+        if (held - bodyStart < length) return;
         cleanup();
-        const body = buffered.subarray(bodyStart, bodyStart + length);
-        if (keepAlive && buffered.length === bodyStart + length) this.#release(port, socket);
+        const all = parts.length === 1 ? parts[0]! : Buffer.concat(parts, held);
+        const body = all.subarray(bodyStart, bodyStart + length);
+        if (keepAlive && held === bodyStart + length) this.#release(port, socket);
         else socket.destroy();
         resolve({ status, contentType, body });
       };

@@ -4,6 +4,7 @@ import { freePort } from "../ports.js";
 import { join } from "node:path";
 import { boundedLines } from "./bounded-lines.js";
 import { MAX_RECORD_BYTES, collectedRecord, type CollectedRecord } from "./data-collector.js";
+import type { Sandbox } from "./sandbox.js";
 
 type ReplicaState = "Starting" | "Healthy" | "Unhealthy" | "Failed" | "Stopped";
 
@@ -16,6 +17,8 @@ const COLLECTION_FD = 3;
 interface ReplicaOptions {
   /** The interpreter that runs the scoring server (the host's, or a service environment's). */
   python: string;
+  /** What confines the process to its own files. */
+  sandbox: Sandbox;
   rootfs: string;
   env: Record<string, string>;
   /** Lines that open the replica's log: how its environment was made. */
@@ -52,6 +55,12 @@ export class Replica {
   }
 
   async start(): Promise<void> {
+    const { sandbox } = this.options;
+    this.#keep(
+      sandbox.kind === "bubblewrap"
+        ? "[sandbox] confined with bubblewrap: its own image's files and the interpreter, read-only; no access to the stack's data"
+        : `[sandbox] ${sandbox.warning}`,
+    );
     for (const note of this.options.notes ?? []) this.#keep(note);
     this.port = await freePort();
     this.#spawn();
@@ -59,9 +68,10 @@ export class Replica {
   }
 
   #spawn(): void {
-    const { rootfs, env, python, onCollected } = this.options;
+    const { rootfs, env, python, onCollected, sandbox } = this.options;
     this.state = "Starting";
-    const child = spawn(python, [join(rootfs, "var", "azureml-server", "server.py")], {
+    const { command, args } = sandbox.wrap(python, [join(rootfs, "var", "azureml-server", "server.py")], rootfs, memoryLimit(env));
+    const child = spawn(command, args, {
       env: {
         PATH: process.env.PATH ?? "/usr/bin:/bin",
         ...env,
@@ -158,6 +168,18 @@ export class Replica {
     }
   }
 
+  /**
+   * Kills the process (it is stuck: a request outlived its deadline); it restarts as after a
+   * crash, and requests it still held fail with 502.
+   */
+  recycle(reason: string): void {
+    const child = this.#child;
+    if (this.#stopped || !child || child.exitCode !== null || child.signalCode !== null) return;
+    this.#keep(`recycled: ${reason}`);
+    this.state = "Unhealthy";
+    child.kill("SIGKILL");
+  }
+
   /** True when the process keeps dying before it ever served: restarting will not help. */
   get crashLooping(): boolean {
     return !this.#everHealthy && this.restarts >= 2;
@@ -187,4 +209,10 @@ export class Replica {
       child.kill("SIGTERM");
     });
   }
+}
+
+/** The memory a replica may use (its reservation, passed to the scoring server), if any. */
+function memoryLimit(env: Record<string, string>): number | undefined {
+  const bytes = Number(env.AML_LIMIT_MEMORY_BYTES);
+  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
 }

@@ -6,6 +6,7 @@ import { writeFileAtomically } from "../cosmos/journal.js";
 import { ImageUnpacker } from "./image-unpacker.js";
 import { ServiceController, type ControllerDeps, type ServiceSpec } from "./service-controller.js";
 import { ServiceEnvironments } from "./service-environments.js";
+import { chooseSandbox, type Sandbox } from "./sandbox.js";
 import { createGateway } from "./gateway.js";
 import { DataCollector } from "./data-collector.js";
 import { BlobServiceClient } from "@azure/storage-blob";
@@ -31,12 +32,21 @@ interface RuntimeOptions {
   python: string;
   /** Storage for model data collection (the stack's Azurite). */
   storageConnection?: string;
+  /** A scoring request's deadline (default 60 s): past it, 504 and the replica recycled. */
+  requestTimeoutMs?: number;
+  /** RUNTIME_SANDBOX: `bubblewrap`, `none`, or unset for bubblewrap where it works. */
+  sandbox?: string | undefined;
 }
+
+/** The largest scoring request taken: the scoring server's own default limit. */
+const MAX_BODY_BYTES = 100 * 1024 * 1024;
 
 interface LocalRuntime {
   control: Server;
   gateway: Server;
   services: Map<string, ServiceController>;
+  /** How replicas are confined. */
+  sandbox: Sandbox;
   close(): Promise<void>;
 }
 
@@ -63,8 +73,13 @@ export async function startRuntime(o: RuntimeOptions): Promise<LocalRuntime> {
   const collector = o.storageConnection
     ? new DataCollector(BlobServiceClient.fromConnectionString(o.storageConnection), (m) => console.error(m))
     : undefined;
+  const requestTimeoutMs = o.requestTimeoutMs ?? 60_000;
+  const sandbox = chooseSandbox(o.sandbox);
+  if (sandbox.warning) console.error(`WARNING: ${sandbox.warning}`);
   const deps: ControllerDeps = {
     unpacker,
+    sandbox,
+    requestTimeoutMs,
     environments: new ServiceEnvironments({ dir: join(o.dataDir, "environments"), python: o.python }),
     ...(collector ? { collector } : {}),
   };
@@ -141,7 +156,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<LocalRuntime> {
     }
   }
 
-  const gatewayHandler = createGateway(services, collector);
+  const gatewayHandler = createGateway(services, { requestTimeoutMs, maxBodyBytes: MAX_BODY_BYTES }, collector);
   const gateway = createServer((req, res) => {
     gatewayHandler(req, res).catch((err: unknown) => {
       if (!res.headersSent) json(res, 500, { error: err instanceof Error ? err.message : String(err) });
@@ -155,6 +170,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<LocalRuntime> {
     control,
     gateway,
     services,
+    sandbox,
     async close() {
       control.close();
       gateway.close();

@@ -4,6 +4,7 @@ import { Replica } from "./replica.js";
 import { ImageUnpacker } from "./image-unpacker.js";
 import type { DataCollector } from "./data-collector.js";
 import type { ServiceEnvironments } from "./service-environments.js";
+import type { Sandbox } from "./sandbox.js";
 
 interface AutoscalerSpec {
   minReplicas: number;
@@ -42,7 +43,11 @@ interface Deployment {
 
 export interface ControllerDeps {
   unpacker: ImageUnpacker;
+  /** What confines each replica to its own files. */
+  sandbox: Sandbox;
   environments: ServiceEnvironments;
+  /** A scoring request's deadline: a replica whose run() outlives it reports itself stuck (not Healthy). */
+  requestTimeoutMs: number;
   /** Where model data goes, when the stack has storage for it. */
   collector?: DataCollector;
 }
@@ -151,7 +156,11 @@ export class ServiceController {
 
   async #startReplicas(rootfs: string, python: Deployment["python"], count: number, deploymentId: string): Promise<Replica[]> {
     // The image's environment first (its driver's name, …), then the deployment's switches.
-    const env = { ...ImageUnpacker.environment(rootfs), ...this.spec.env };
+    const env = {
+      ...ImageUnpacker.environment(rootfs),
+      ...this.spec.env,
+      AML_REQUEST_TIMEOUT_SECONDS: String(Math.max(1, Math.round(this.deps.requestTimeoutMs / 1000))),
+    };
     const collector = this.deps.collector;
     const onCollected = collector
       ? (record: Parameters<DataCollector["collected"]>[1]) => {
@@ -164,6 +173,7 @@ export class ServiceController {
       () =>
         new Replica(`${this.spec.name}-${deploymentId.slice(0, 8)}-${randomUUID().slice(0, 5)}`, {
           python: python.python,
+          sandbox: this.deps.sandbox,
           rootfs,
           env,
           notes: python.notes,

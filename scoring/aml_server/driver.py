@@ -7,6 +7,7 @@ import os
 import re
 import sys
 import threading
+import time
 import traceback
 import uuid
 
@@ -33,6 +34,8 @@ class Driver(object):
         self._app_root = app_root
         self._driver_file = driver_file
         self._schema_file = schema_file
+        self._running = {}
+        self._running_lock = threading.Lock()
 
     def start(self):
         threading.Thread(target=self._start, name="driver-init", daemon=True).start()
@@ -75,10 +78,24 @@ class Driver(object):
         What the driver collects meanwhile is filed under `request_id` (the gateway's, when given)."""
         args, kwargs = self.input.arguments(text)
         request_context.request_id = request_id if request_id and REQUEST_ID.match(request_id) else uuid.uuid4().hex
+        me = threading.get_ident()
+        with self._running_lock:
+            self._running[me] = time.monotonic()
         try:
             return self.module.run(*args, **kwargs)
         finally:
+            with self._running_lock:
+                self._running.pop(me, None)
             request_context.request_id = ""
+
+    def stuck_for(self, limit_seconds):
+        """How long (whole seconds) the oldest run() has gone on, when that is past the limit; else 0."""
+        with self._running_lock:
+            oldest = min(self._running.values(), default=None)
+        if oldest is None:
+            return 0
+        age = time.monotonic() - oldest
+        return int(age) if age > limit_seconds else 0
 
 
 def missing_module_hint(err):

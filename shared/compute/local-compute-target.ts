@@ -1,5 +1,17 @@
 import { createHash } from "node:crypto";
 import type { ComputeTarget, DeploymentSpec, RolloutState } from "./compute-target.js";
+import { memoryBytes } from "./quantities.js";
+
+/**
+ * The reservation as the replica's own limits (its memory, as on AKS where the reservation is
+ * also the pod's memory limit); replicas are processes here, so the scoring server sets them on
+ * itself before it loads the driver.
+ */
+function limitsOf(spec: DeploymentSpec): Record<string, string> {
+  const memory = spec.containerResourceReservation?.memory;
+  const bytes = memory ? memoryBytes(memory) : undefined;
+  return bytes ? { AML_LIMIT_MEMORY_BYTES: String(bytes) } : {};
+}
 
 const hash = (key: string) => createHash("sha256").update(key).digest("hex");
 
@@ -22,7 +34,7 @@ export class LocalComputeTarget implements ComputeTarget {
       autoscaler: spec.autoscaler,
       maxConcurrentRequestsPerContainer: spec.maxConcurrentRequestsPerContainer,
       keyHashes: [hash(spec.keys.primary), hash(spec.keys.secondary)],
-      env: spec.env,
+      env: { ...spec.env, ...limitsOf(spec) },
       dataCollection: spec.dataCollection,
     });
   }

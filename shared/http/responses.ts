@@ -3,6 +3,36 @@ import { ApiError } from "../errors.js";
 import { ConfigError } from "../config.js";
 import { Errors } from "../errors.js";
 
+/** Network failures of a dependency (the database, storage): the caller is told to come back, not that the API broke. */
+const UNREACHABLE = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EPIPE",
+  "EAI_AGAIN",
+  "UND_ERR_SOCKET",
+]);
+
+/**
+ * @azure/cosmos rethrows a failed transactional batch as a plain Error whose message alone keeps
+ * the cause ("Batch request error: read ECONNRESET"): for it, the code is read from the message.
+ */
+const BATCH_FAILURE = /^Batch request error: .*\b(E[A-Z]+|UND_ERR_[A-Z_]+)\b/;
+/** Node's message for a connection reset before the answer (its code, ECONNRESET, is what the SDK drops). */
+const HANG_UP = /^Batch request error: socket hang up\b/;
+
+function dependencyDown(err: unknown, depth = 0): boolean {
+  if (!err || typeof err !== "object" || depth > 4) return false;
+  const e = err as { code?: unknown; cause?: unknown; errors?: unknown; message?: unknown };
+  if (typeof e.code === "string" && UNREACHABLE.has(e.code)) return true;
+  const batchCause = typeof e.message === "string" ? BATCH_FAILURE.exec(e.message)?.[1] : undefined;
+  if ((batchCause && UNREACHABLE.has(batchCause)) || (typeof e.message === "string" && HANG_UP.test(e.message))) return true;
+  if (Array.isArray(e.errors) && e.errors.some((inner) => dependencyDown(inner, depth + 1))) return true;
+  return dependencyDown(e.cause, depth + 1);
+}
+
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit {
   return { status, jsonBody: body, headers: { "content-type": "application/json; charset=utf-8", ...headers } };
 }
@@ -13,6 +43,13 @@ export function json(status: number, body: unknown, headers: Record<string, stri
  */
 export function errorToResponse(err: unknown, context: InvocationContext): HttpResponseInit {
   if (err instanceof ApiError) return json(err.statusCode, err.toResponse(), err.headers);
+  if (dependencyDown(err)) {
+    const unavailable = Errors.unavailable(context.invocationId);
+    context.warn(
+      `A dependency is unreachable (correlation id ${context.invocationId}): ${err instanceof Error ? err.message : String(err)}`,
+    );
+    return json(unavailable.statusCode, unavailable.toResponse(), unavailable.headers);
+  }
   const apiError = Errors.internal(context.invocationId);
   if (err instanceof ConfigError) context.error(err.message);
   else context.error(`Unhandled error (correlation id ${context.invocationId}):`, err instanceof Error ? (err.stack ?? err.message) : err);

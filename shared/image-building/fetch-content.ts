@@ -1,5 +1,5 @@
 import { request as httpRequest } from "node:http";
-import type { Readable } from "node:stream";
+import { Transform, type Readable } from "node:stream";
 import { request as httpsRequest } from "node:https";
 import { BuildFailure, displayUrl } from "./build-failure.js";
 import type { UrlGuard } from "./url-guard.js";
@@ -12,7 +12,6 @@ export interface FetchedContent {
 }
 
 const CONNECT_TIMEOUT_MS = 15_000;
-const IDLE_TIMEOUT_MS = 60_000;
 
 /**
  * GETs a URL through the guard. Redirects are not followed (a redirect could lead anywhere the
@@ -34,7 +33,6 @@ export function fetchContent(guard: UrlGuard, raw: string, what: string): Promis
           res.resume();
           return fail(status >= 300 && status < 400 ? `it answered ${status}, a redirect, which is not followed` : `it answered ${status}`);
         }
-        res.setTimeout(IDLE_TIMEOUT_MS, () => res.destroy(new Error(`no data for ${IDLE_TIMEOUT_MS / 1000} s`)));
         const length = res.headers["content-length"];
         resolve({ body: res, size: length === undefined ? undefined : Number(length), contentType: res.headers["content-type"] });
       },
@@ -45,4 +43,55 @@ export function fetchContent(guard: UrlGuard, raw: string, what: string): Promis
     );
     req.end();
   });
+}
+
+/** How much of one download a build accepts, and how long it waits for the next byte. */
+export interface DownloadLimits {
+  maxBytes: number;
+  idleMs: number;
+}
+
+/**
+ * The content with its faults made the build's: a body that errors (a reset), stalls (no byte for
+ * `idleMs`), ends short of the size it announced, or grows past `maxBytes` fails with a
+ * BuildFailure naming the URL without its query. The build then ends Failed, once, rather than
+ * being retried, and nothing is thrown where no one listens.
+ */
+export function guardedContent(content: FetchedContent, what: string, url: string, limits: DownloadLimits): FetchedContent {
+  const { maxBytes, idleMs } = limits;
+  const fail = (why: string) => new BuildFailure("ContentUnavailable", `Could not fetch ${what} from ${displayUrl(url)}: ${why}.`);
+  if (content.size !== undefined && content.size > maxBytes) {
+    content.body.destroy();
+    throw new BuildFailure(
+      "ContentTooLarge",
+      `${what} at ${displayUrl(url)} is ${content.size} bytes, over the ${maxBytes} a build fetches.`,
+    );
+  }
+  let seen = 0;
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      idle.refresh();
+      seen += chunk.length;
+      if (seen > maxBytes)
+        return done(new BuildFailure("ContentTooLarge", `${what} at ${displayUrl(url)} grew past the ${maxBytes} bytes a build fetches.`));
+      done(null, chunk);
+    },
+    flush(done) {
+      done(content.size !== undefined && seen < content.size ? fail(`it ended after ${seen} of its ${content.size} bytes`) : null);
+    },
+  });
+  // The timer runs while the consumer reads too: a slow disk is not a stalled origin, but a
+  // consumer that stops reading for idleMs ends the download as well, which is what we want.
+  const idle = setTimeout(() => {
+    const stalled = fail(`no data for ${Math.round(idleMs / 1000)} s after ${seen} bytes`);
+    counted.destroy(stalled);
+    content.body.destroy();
+  }, idleMs);
+  idle.unref();
+  counted.once("close", () => clearTimeout(idle));
+  content.body.once("error", (err: Error) =>
+    counted.destroy(err instanceof BuildFailure ? err : fail(err.message || "the download failed")),
+  );
+  content.body.pipe(counted);
+  return { ...content, body: counted };
 }

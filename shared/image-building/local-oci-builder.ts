@@ -7,7 +7,7 @@ import type { Asset, ManifestDocument, ModelDocument } from "../store/documents.
 import { BuildFailure, displayUrl } from "./build-failure.js";
 import { formatBytes, type BuildLog } from "./build-log.js";
 import { checkDriverCompiles } from "./driver-check.js";
-import { fetchContent, type FetchedContent } from "./fetch-content.js";
+import { fetchContent, guardedContent, type DownloadLimits, type FetchedContent } from "./fetch-content.js";
 import type { ImageBuilder, ImageBuildRequest, ImageBuildResult } from "./image-builder.js";
 import { unpackArchive } from "./archive.js";
 import {
@@ -47,6 +47,8 @@ interface LocalOciBuilderOptions {
   /** Reads model and asset URLs that point into the app's own storage account with its identity. */
   ownBlobs?: OwnBlobReader;
   registry?: { host: string; plainHttp: boolean };
+  /** The most a build fetches of one model or asset, and how long it waits for the next byte of it. */
+  downloads: DownloadLimits;
 }
 
 /**
@@ -57,6 +59,7 @@ interface LocalOciBuilderOptions {
  */
 export class LocalOciBuilder implements ImageBuilder {
   readonly layout: OciLayout;
+  #leftoversRemoved: Promise<void> | undefined;
 
   constructor(private readonly options: LocalOciBuilderOptions) {
     this.layout = new OciLayout(join(options.imagesDir, "oci"));
@@ -65,6 +68,8 @@ export class LocalOciBuilder implements ImageBuilder {
   async build(request: ImageBuildRequest): Promise<ImageBuildResult> {
     const { log, manifest } = request;
     await this.layout.init();
+    this.#leftoversRemoved ??= this.#removeLeftovers();
+    await this.#leftoversRemoved;
     const work = join(this.options.imagesDir, "work", `${request.imageId}-${randomUUID().slice(0, 8)}`);
     const appDir = join(work, "app");
     const modelsDir = join(work, "models");
@@ -77,7 +82,7 @@ export class LocalOciBuilder implements ImageBuilder {
       );
       for (const asset of [...manifest.assets].sort((a, b) => (a.id < b.id ? -1 : 1)))
         await this.#fetchAsset(asset, appDir, work, log, open);
-      const driverPath = join(appDir, manifest.driverProgram);
+      const driverPath = join(appDir, safeRelative(manifest.driverProgram, "driver program"));
       if (!existsSync(driverPath))
         throw new BuildFailure(
           "DriverNotFound",
@@ -169,10 +174,22 @@ export class LocalOciBuilder implements ImageBuilder {
     }
   }
 
+  /**
+   * What builds cut short by a crash left behind: half-written layers and scratch directories.
+   * Removed before this process's first build, so none of its own can be in the way.
+   */
+  async #removeLeftovers(): Promise<void> {
+    const blobs = this.layout.blobsDir;
+    const halfWritten = (await readdir(blobs).catch(() => [] as string[])).filter((n) => n.startsWith(".tmp-"));
+    await Promise.all(halfWritten.map((n) => rm(join(blobs, n), { force: true })));
+    await rm(join(this.options.imagesDir, "work"), { recursive: true, force: true });
+  }
+
   /** Blobs of the app's own storage are read with its identity; anything else through the URL guard. */
-  #open(url: string, what: string, accountPath: string): Promise<FetchedContent> {
+  async #open(url: string, what: string, accountPath: string): Promise<FetchedContent> {
     const own = this.options.ownBlobs;
-    return own?.owns(url) ? own.open(url, what, accountPath) : fetchContent(this.options.guard, url, what);
+    const content = own?.owns(url) ? await own.open(url, what, accountPath) : await fetchContent(this.options.guard, url, what);
+    return guardedContent(content, what, url, this.options.downloads);
   }
 
   /** The Dockerfile context of an image: `<imagesDir>/contexts/<imageId>`. */
@@ -209,6 +226,7 @@ export class LocalOciBuilder implements ImageBuilder {
     try {
       await pipeline(content.body, createWriteStream(target));
     } catch (err) {
+      if (err instanceof BuildFailure) throw err;
       throw new BuildFailure(
         "ContentUnavailable",
         `Could not fetch ${what} from ${displayUrl(url)}: ${err instanceof Error ? err.message : String(err)}.`,

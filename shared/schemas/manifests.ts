@@ -1,8 +1,17 @@
 import { z } from "zod";
 import { contentUrl, description, displayString, pageQuery } from "./common.js";
 
+/**
+ * An asset id (and `driverProgram`) is where the file goes in the app: a relative path that stays
+ * inside it. No leading `/` or drive, no `.` or `..` segment, no backslash, no empty segment.
+ */
+const appPath = displayString(255).refine((v) => {
+  if (v.includes("\\") || v.startsWith("/") || /^[A-Za-z]:/.test(v)) return false;
+  return v.split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..");
+}, "must be a relative path inside the app (no leading /, no . or .. segments, no backslashes)");
+
 const assetSchema = z.object({
-  id: displayString(255),
+  id: appPath,
   mimeType: z.string().max(255, "must be at most 255 characters").optional(),
   unpack: z.boolean().optional(),
   url: contentUrl,
@@ -13,7 +22,7 @@ export const manifestRequest = z
   .object({
     name: displayString(255),
     description,
-    driverProgram: displayString(255),
+    driverProgram: appPath,
     assets: z.array(assetSchema).min(1, "must list at least the driver program's asset").max(100, "must have at most 100 assets"),
     modelIds: z
       .array(z.string().min(1, "must not be empty").max(64, "is not a model id"))

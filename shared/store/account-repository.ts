@@ -1,6 +1,6 @@
 import type { Container } from "@azure/cosmos";
 import type { AccountDocument } from "./documents.js";
-import { queryPage, type Page } from "./pagination.js";
+import type { Page, Pages } from "./pagination.js";
 import { readOfKind, replaceIfUnchanged } from "./document-io.js";
 
 /** The account document's id inside its own partition: one account per partition. */
@@ -9,7 +9,10 @@ export const ACCOUNT_DOCUMENT_ID = "account";
 export type StoredAccount = AccountDocument & { _etag: string };
 
 export class AccountRepository {
-  constructor(private readonly container: Container) {}
+  constructor(
+    private readonly container: Container,
+    private readonly pages: Pages,
+  ) {}
 
   get(pk: string): Promise<StoredAccount | undefined> {
     return readOfKind<AccountDocument>(this.container, pk, ACCOUNT_DOCUMENT_ID, "account");
@@ -39,8 +42,7 @@ export class AccountRepository {
     pageSize: number,
     skipToken: string | undefined,
   ): Promise<Page<StoredAccount>> {
-    return queryPage<StoredAccount>(
-      this.container,
+    return this.pages.query<StoredAccount>(
       {
         query:
           "SELECT * FROM c WHERE c.kind = 'account' AND c.state = 'Ready' AND c.subscriptionId = @s AND c.resourceGroupName = @rg AND ARRAY_CONTAINS(c.memberIds, @p) ORDER BY c.name",

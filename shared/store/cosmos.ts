@@ -7,6 +7,7 @@ import { ManifestRepository } from "./manifest-repository.js";
 import { ModelRepository } from "./model-repository.js";
 import { OperationRepository } from "./operation-repository.js";
 import { ServiceRepository } from "./service-repository.js";
+import { Pages, skipTokenKeyFrom } from "./pagination.js";
 
 /** The partition key path of the resources container: every document carries its account. */
 export const PARTITION_KEY_PATH = "/pk";
@@ -38,15 +39,16 @@ export interface Store {
   operations: OperationRepository;
 }
 
-/** Opens the resources container and builds its repositories, once. */
-export async function openStore(config: Config["cosmos"]): Promise<Store> {
+/** Opens the resources container and builds its repositories, once; `serverSecret` keys the skip tokens. */
+export async function openStore(config: Config["cosmos"], serverSecret: string | undefined): Promise<Store> {
   const container = await openResourcesContainer(config);
+  const pages = new Pages(container, skipTokenKeyFrom(serverSecret));
   return {
-    accounts: new AccountRepository(container),
-    models: new ModelRepository(container),
-    manifests: new ManifestRepository(container),
-    images: new ImageRepository(container),
-    services: new ServiceRepository(container),
+    accounts: new AccountRepository(container, pages),
+    models: new ModelRepository(container, pages),
+    manifests: new ManifestRepository(container, pages),
+    images: new ImageRepository(container, pages),
+    services: new ServiceRepository(container, pages),
     operations: new OperationRepository(container),
   };
 }

@@ -1,5 +1,4 @@
-import type { Container } from "@azure/cosmos";
-import { queryPage, type Page } from "./pagination.js";
+import type { Page, Pages } from "./pagination.js";
 
 /** One optional filter of a list: its SQL (naming `@param`) and the value, when the caller gave one. */
 interface Filter {
@@ -14,7 +13,7 @@ interface Filter {
  * good for the list that issued it.
  */
 export function filteredList<T>(
-  container: Container,
+  pages: Pages,
   pk: string,
   kind: string,
   filters: Filter[],
@@ -28,8 +27,7 @@ export function filteredList<T>(
     { name: "@kind", value: kind },
     ...given.map((f) => ({ name: f.param, value: f.value! })),
   ];
-  return queryPage<T>(
-    container,
+  return pages.query<T>(
     { query: `SELECT * FROM c WHERE ${where.join(" AND ")} ORDER BY ${orderBy}`, parameters },
     { ...page, partitionKey: pk, queryKey: `${kind}|${JSON.stringify(filters.map((f) => f.value ?? null))}` },
   );

@@ -2,6 +2,7 @@ import type { Container } from "@azure/cosmos";
 import type { ImageDocument, OperationDocument } from "./documents.js";
 import type { Page } from "./pagination.js";
 import { filteredList } from "./filtered-list.js";
+import type { Pages } from "./pagination.js";
 import { createVersioned } from "./versioning.js";
 import type { WithEtag } from "./documents.js";
 import { readOfKind } from "./document-io.js";
@@ -12,7 +13,10 @@ interface ImageFilters {
 }
 
 export class ImageRepository {
-  constructor(private readonly container: Container) {}
+  constructor(
+    private readonly container: Container,
+    private readonly pages: Pages,
+  ) {}
 
   /** Stores the image under the next version of its name, and its operation, in one batch. */
   create(pk: string, name: string, build: (version: number) => ImageDocument, operation: OperationDocument): Promise<ImageDocument> {
@@ -26,7 +30,7 @@ export class ImageRepository {
   /** Newest first. */
   list(pk: string, filters: ImageFilters, pageSize: number, skipToken: string | undefined): Promise<Page<ImageDocument>> {
     return filteredList<ImageDocument>(
-      this.container,
+      this.pages,
       pk,
       "image",
       [

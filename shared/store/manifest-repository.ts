@@ -3,6 +3,7 @@ import type { ManifestDocument } from "./documents.js";
 import type { Page } from "./pagination.js";
 import { readOfKind } from "./document-io.js";
 import { filteredList } from "./filtered-list.js";
+import type { Pages } from "./pagination.js";
 import { createVersioned } from "./versioning.js";
 
 interface ManifestFilters {
@@ -11,7 +12,10 @@ interface ManifestFilters {
 }
 
 export class ManifestRepository {
-  constructor(private readonly container: Container) {}
+  constructor(
+    private readonly container: Container,
+    private readonly pages: Pages,
+  ) {}
 
   create(pk: string, build: (version: number) => ManifestDocument, name: string): Promise<ManifestDocument> {
     return createVersioned(this.container, pk, "manifest", name, build);
@@ -24,7 +28,7 @@ export class ManifestRepository {
   /** Newest first. */
   list(pk: string, filters: ManifestFilters, pageSize: number, skipToken: string | undefined): Promise<Page<ManifestDocument>> {
     return filteredList<ManifestDocument>(
-      this.container,
+      this.pages,
       pk,
       "manifest",
       [

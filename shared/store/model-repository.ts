@@ -3,6 +3,7 @@ import type { ModelDocument } from "./documents.js";
 import type { Page } from "./pagination.js";
 import { readOfKind } from "./document-io.js";
 import { filteredList } from "./filtered-list.js";
+import type { Pages } from "./pagination.js";
 import { createVersioned } from "./versioning.js";
 
 interface ModelFilters {
@@ -11,7 +12,10 @@ interface ModelFilters {
 }
 
 export class ModelRepository {
-  constructor(private readonly container: Container) {}
+  constructor(
+    private readonly container: Container,
+    private readonly pages: Pages,
+  ) {}
 
   /** Stores a model under the next version of its name. */
   register(pk: string, build: (version: number) => ModelDocument, name: string): Promise<ModelDocument> {
@@ -43,7 +47,7 @@ export class ModelRepository {
   /** Newest first. */
   list(pk: string, filters: ModelFilters, pageSize: number, skipToken: string | undefined): Promise<Page<ModelDocument>> {
     return filteredList<ModelDocument>(
-      this.container,
+      this.pages,
       pk,
       "model",
       [

@@ -3,6 +3,7 @@ import type { Container, JSONObject, OperationInput } from "@azure/cosmos";
 import type { DeploymentDocument, OperationDocument, ServiceDocument, ServiceNameClaim, StoredDocument } from "./documents.js";
 import type { Page } from "./pagination.js";
 import { filteredList } from "./filtered-list.js";
+import type { Pages } from "./pagination.js";
 import type { WithEtag } from "./documents.js";
 import { readOfKind, replaceIfUnchanged } from "./document-io.js";
 import type { ServiceFilters } from "../schemas/services.js";
@@ -22,7 +23,10 @@ const create = (pk: string, doc: StoredDocument): OperationInput => ({
 });
 
 export class ServiceRepository {
-  constructor(private readonly container: Container) {}
+  constructor(
+    private readonly container: Container,
+    private readonly pages: Pages,
+  ) {}
 
   /**
    * Creates a service with its name claim, first deployment and operation in one batch.
@@ -89,7 +93,7 @@ export class ServiceRepository {
   /** Newest first, with every filter of the 2017 API. */
   list(pk: string, filters: ServiceFilters, pageSize: number, skipToken: string | undefined): Promise<Page<ServiceDocument>> {
     return filteredList<ServiceDocument>(
-      this.container,
+      this.pages,
       pk,
       "service",
       [

@@ -13,11 +13,14 @@ const PREFIX = "00000000-0000-0000-0000-000000000000/local/default";
 let api: ApiClient;
 let blobs: BlobServiceClient;
 let hostBaseUrl: string;
+/** The key the stack's Event Grid webhook asks of every delivery (DATA_DIR/auth). */
+let eventGridKey: string;
 
 beforeAll(async () => {
   const stack = await sharedStack();
   api = stack.owner;
   hostBaseUrl = stack.apiBaseUrl.replace(/\/api$/, "");
+  eventGridKey = readFileSync(join(stack.dataDir, "auth", "eventgrid-extension.key"), "utf8").trim();
   const endpoints = JSON.parse(readFileSync(join(stack.dataDir, "endpoints.json"), "utf8")) as { blob: string };
   blobs = new BlobServiceClient(endpoints.blob, new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY));
   await blobs.getContainerClient("models").createIfNotExists();
@@ -61,7 +64,7 @@ function blobCreated(url: string, subject: string, eTag: string) {
 }
 
 const webhook = (body: unknown, type = "Notification") =>
-  fetch(`${hostBaseUrl}/runtime/webhooks/eventgrid?functionName=modelBlobCreated`, {
+  fetch(`${hostBaseUrl}/runtime/webhooks/eventgrid?functionName=modelBlobCreated&code=${eventGridKey}`, {
     method: "POST",
     headers: { "aeg-event-type": type, "content-type": "application/json" },
     body: JSON.stringify(body),

@@ -10,8 +10,9 @@ import { TestBlobs, today, waitForBlob } from "../support/blobs.js";
 import { requireTool } from "../support/tools.js";
 import type { Swagger } from "../support/swagger.js";
 import { jsonOf } from "../support/http.js";
+import { Deployer, score } from "../support/deploy.js";
 import type { DeploymentView } from "../../shared/views.js";
-import { COUNTING_DRIVER, FAILING_INIT_DRIVER, LINEAR_DRIVER, LINEAR_MODEL, SKLEARN_DRIVER, SLOW_DRIVER } from "../fixtures/drivers.js";
+import { COUNTING_DRIVER, FAILING_INIT_DRIVER, LINEAR_DRIVER, SKLEARN_DRIVER, SLOW_DRIVER } from "../fixtures/drivers.js";
 
 /** Debian's Python: python3-sklearn installs for it (CI installs the package). */
 const PYTHON = "/usr/bin/python3";
@@ -19,6 +20,7 @@ const A = DEFAULT_ACCOUNT;
 let stack: LocalStack;
 let api: ApiClient;
 let blobs: TestBlobs;
+let deployer: Deployer;
 
 beforeAll(async () => {
   requireTool(PYTHON, "python3");
@@ -30,59 +32,15 @@ beforeAll(async () => {
   stack = await startLocalStack({ env: { PYTHON, OPERATION_STALL_SECONDS: "30" } });
   api = new ApiClient(stack.apiBaseUrl, await (await tokensFor(stack.dataDir))());
   blobs = new TestBlobs(stack.ports.blobPort);
+  deployer = new Deployer(api, blobs, A);
 });
+
+const buildImage = (...args: Parameters<Deployer["buildImage"]>) => deployer.buildImage(...args);
+const createService = (...args: Parameters<Deployer["createService"]>) => deployer.createService(...args);
 
 afterAll(async () => {
   await stack?.stop();
 });
-
-/** Registers a model, a manifest and builds an image; returns their ids. */
-async function buildImage(
-  name: string,
-  driver: string,
-  model: { file: string; content: string | Buffer } = { file: "model.json", content: LINEAR_MODEL },
-) {
-  const modelRes = await api.post(`${A}/models`, {
-    name: `${name}-model`,
-    mimeType: "application/octet-stream",
-    url: await blobs.put(`${name}/${randomUUID().slice(0, 6)}/${model.file}`, model.content),
-  });
-  expect(modelRes.status, modelRes.text).toBe(200);
-  const manifest = await api.post(`${A}/manifests`, {
-    name,
-    driverProgram: "score.py",
-    assets: [{ id: "score.py", url: await blobs.put(`${name}/${randomUUID().slice(0, 6)}/score.py`, driver) }],
-    modelIds: [modelRes.body.id],
-    targetRuntime: { runtimeType: "Python", properties: {} },
-  });
-  expect(manifest.status, manifest.text).toBe(200);
-  const image = await api.post(`${A}/images`, { name, imageType: "Docker", computeResourceId: "local", manifestId: manifest.body.id });
-  expect(image.status, image.text).toBe(202);
-  const op = await waitForOperation(api, image.headers.get("operation-location")!);
-  expect(op.state, JSON.stringify(op.error)).toBe("Succeeded");
-  return {
-    modelId: modelRes.body.id as string,
-    manifestId: manifest.body.id as string,
-    imageId: op.resourceLocation.split("/images/")[1]!.split("?")[0]!,
-  };
-}
-
-async function createService(name: string, imageId: string, extra: Record<string, unknown> = {}) {
-  const res = await api.post(`${A}/services`, { name, imageId, computeResource: { id: "local", type: "Cluster" }, ...extra });
-  expect(res.status, res.text).toBe(202);
-  const op = await waitForOperation(api, res.headers.get("operation-location")!, 90_000);
-  const service = (await api.request("GET", op.resourceLocation, { apiVersion: null })).body;
-  const keys = (await api.get(`${A}/services/${service.id}/keys`)).body;
-  return { op, service, keys };
-}
-
-function score(uri: string, key: string | undefined, body: unknown): Promise<Response> {
-  return fetch(uri, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
-    body: JSON.stringify(body),
-  });
-}
 
 /** The local runtime's own view of a service (replica counts), through its control API. */
 async function runtimeStatus(targetName: string): Promise<{ replicas: unknown[] }> {

@@ -70,6 +70,7 @@ beforeAll(async () => {
     baseImage: "python:3.11-slim",
     python: process.env.PYTHON ?? "python3",
     guard: new UrlGuard([`http://127.0.0.1:${azurite.port}`]),
+    downloads: { maxBytes: 1024 ** 3, idleMs: 30_000 },
   });
   builder = new AcrTasksBuilder({
     local,

@@ -50,6 +50,8 @@ describe("the Bicep in infra/", () => {
       "AzureWebJobsStorage__accountName",
       "APPLICATIONINSIGHTS_CONNECTION_STRING",
       "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+      // The host's bound on request bodies, read before any function runs (functions-app-settings.md).
+      "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT",
     ];
     for (const name of settingNames) expect([...Object.keys(shape), ...hostSettings], `${name} is read by nobody`).toContain(name);
   });

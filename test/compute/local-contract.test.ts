@@ -43,6 +43,7 @@ beforeAll(async () => {
     baseImage: "python:3.11-slim",
     python,
     guard: new UrlGuard([origin]),
+    downloads: { maxBytes: 1024 ** 3, idleMs: 30_000 },
   });
   const now = new Date().toISOString();
   const model: ModelDocument = {

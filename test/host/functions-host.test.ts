@@ -41,6 +41,9 @@ async function eventually<T>(check: () => Promise<T | undefined | false>, timeou
   }
 }
 
+/** The Event Grid extension key the host is started with. */
+const EVENTGRID_KEY = "test-eventgrid-key";
+
 const send = (payload: unknown) => queue.sendMessage(Buffer.from(JSON.stringify(payload)).toString("base64"));
 
 beforeAll(async () => {
@@ -51,7 +54,14 @@ beforeAll(async () => {
   poison = new QueueClient(azurite.connectionString, `${queueName}-poison`);
   await queue.createIfNotExists();
   host = fork(join(PROJECT_ROOT, "dist", "devhost", "functions-host", "main.js"), ["--app-dir", APP, "--port", String(port)], {
-    env: { ...process.env, AzureWebJobsStorage: azurite.connectionString, WORK_QUEUE: queueName, HOST_LOG_LEVEL: "warning" },
+    env: {
+      ...process.env,
+      AzureWebJobsStorage: azurite.connectionString,
+      WORK_QUEUE: queueName,
+      HOST_LOG_LEVEL: "warning",
+      EVENTGRID_EXTENSION_KEY: EVENTGRID_KEY,
+      FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: String(64 * 1024),
+    },
     stdio: ["ignore", "pipe", "pipe", "ipc"],
   });
   host.stdout?.on("data", (c: Buffer) => (output += c));
@@ -169,7 +179,7 @@ describe("queue triggers", () => {
 });
 
 describe("Event Grid triggers", () => {
-  const url = (name: string) => `${base}/runtime/webhooks/eventgrid?functionName=${name}`;
+  const url = (name: string, code = EVENTGRID_KEY) => `${base}/runtime/webhooks/eventgrid?functionName=${name}&code=${code}`;
   const event = (extra: Record<string, unknown> = {}) => ({
     id: `e-${Math.random()}`,
     eventType: "Microsoft.Storage.BlobCreated",
@@ -179,6 +189,14 @@ describe("Event Grid triggers", () => {
     metadataVersion: "1",
     topic: "/subscriptions/x/resourceGroups/y/providers/Microsoft.Storage/storageAccounts/z",
     data: { api: "PutBlob", url: "http://127.0.0.1/a.pkl", ...extra },
+  });
+
+  it("refuses a delivery without the Event Grid extension's key (401), as Azure does", async () => {
+    for (const target of [`${base}/runtime/webhooks/eventgrid?functionName=onEvent`, url("onEvent", "wrong-key")]) {
+      const res = await fetch(target, { method: "POST", headers: { "aeg-event-type": "Notification" }, body: JSON.stringify([event()]) });
+      expect(res.status, target).toBe(401);
+    }
+    expect((await observations()).events).toEqual([]);
   });
 
   it("answers the subscription validation handshake", async () => {

@@ -113,6 +113,20 @@ describe("the AKS target's Kubernetes objects", () => {
     expect(hpa.spec!.metrics![0]!.resource!.target).toEqual({ type: "Utilization", averageUtilization: 70 });
   });
 
+  it("runs the driver confined: as nobody, no token, no capabilities, no privilege escalation, a read-only root", () => {
+    const deployment = serviceObjects(base)[2] as V1Deployment;
+    const pod = deployment.spec!.template.spec!;
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65534, seccompProfile: { type: "RuntimeDefault" } });
+    expect(pod.containers[0]!.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      privileged: false,
+      capabilities: { drop: ["ALL"] },
+    });
+    expect(pod.containers[0]!.volumeMounts!.map((m) => m.mountPath)).toContain("/tmp");
+  });
+
   it("gives the App Insights connection string to the pods of services that enable it, and only to them", () => {
     const settings = {
       ingressClassName: "nginx",

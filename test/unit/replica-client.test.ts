@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createServer, type Server, type Socket } from "node:net";
-import { ReplicaClient } from "../../devhost/runtime/replica-client.js";
+import { ReplicaClient, ReplicaTimeout } from "../../devhost/runtime/replica-client.js";
 
 /** A TCP server that answers each request with whatever `answer` writes: a stand-in replica at the byte level. */
 async function replica(
@@ -26,6 +26,7 @@ async function replica(
   return { port: typeof address === "object" && address ? address.port : 0, server, connections: () => connections };
 }
 
+const OPTIONS = { timeoutMs: 5_000 };
 const servers: Server[] = [];
 afterEach(() => {
   for (const s of servers.splice(0)) s.close();
@@ -46,7 +47,7 @@ describe("the gateway's replica client", () => {
     servers.push(r.server);
     const client = new ReplicaClient();
     for (const n of [1, 2, 3]) {
-      const answer = await client.send(r.port, "POST", "/score", "application/json", Buffer.from(`{"n":${n}}`));
+      const answer = await client.send(r.port, "POST", "/score", "application/json", Buffer.from(`{"n":${n}}`), OPTIONS);
       expect(answer).toMatchObject({ status: 200, contentType: "application/json" });
       expect(JSON.parse(answer.body.toString())).toEqual({ echo: `{"n":${n}}` });
     }
@@ -60,10 +61,10 @@ describe("the gateway's replica client", () => {
     const hangup = await replica((socket) => socket.end("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort"));
     servers.push(chunked.server, hangup.server);
     const client = new ReplicaClient();
-    await expect(client.send(chunked.port, "POST", "/score", "application/json", Buffer.from("{}"))).rejects.toThrow(
+    await expect(client.send(chunked.port, "POST", "/score", "application/json", Buffer.from("{}"), OPTIONS)).rejects.toThrow(
       "not framed by Content-Length",
     );
-    await expect(client.send(hangup.port, "POST", "/score", "application/json", Buffer.from("{}"))).rejects.toThrow(
+    await expect(client.send(hangup.port, "POST", "/score", "application/json", Buffer.from("{}"), OPTIONS)).rejects.toThrow(
       "closed the connection before answering",
     );
   });
@@ -73,7 +74,48 @@ describe("the gateway's replica client", () => {
     servers.push(r.server);
     const client = new ReplicaClient();
     for (let i = 0; i < 3; i++)
-      expect((await client.send(r.port, "POST", "/score", "text/plain", Buffer.from("x"))).body.toString()).toBe("ok");
+      expect((await client.send(r.port, "POST", "/score", "text/plain", Buffer.from("x"), OPTIONS)).body.toString()).toBe("ok");
     expect(r.connections()).toBe(3);
+  });
+
+  it("passes a large answer on whole, sent in many small pieces", async () => {
+    const size = 64 * 1024 * 1024;
+    const r = await replica((socket) => {
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: ${size}\r\n\r\n`);
+      const piece = Buffer.alloc(16 * 1024, 7);
+      let sent = 0;
+      const more = (): void => {
+        while (sent < size) {
+          sent += piece.length;
+          if (!socket.write(piece)) return void socket.once("drain", more);
+        }
+      };
+      more();
+    });
+    servers.push(r.server);
+    const answer = await new ReplicaClient().send(r.port, "POST", "/score", "application/json", Buffer.from("{}"), OPTIONS);
+    expect(answer.body.length).toBe(size);
+    expect(answer.body[size - 1]).toBe(7);
+  });
+
+  it("gives up on a replica that does not answer within the deadline, and does not reuse its connection", async () => {
+    let requests = 0;
+    const r = await replica(() => requests++);
+    servers.push(r.server);
+    const client = new ReplicaClient();
+    await expect(client.send(r.port, "POST", "/score", "application/json", Buffer.from("{}"), { timeoutMs: 200 })).rejects.toBeInstanceOf(
+      ReplicaTimeout,
+    );
+    await expect(client.send(r.port, "POST", "/score", "application/json", Buffer.from("{}"), { timeoutMs: 200 })).rejects.toThrow("0.2 s");
+    expect(requests).toBe(2);
+    expect(r.connections()).toBe(2);
+  });
+
+  it("refuses an answer larger than the gateway passes on without reading it", async () => {
+    const r = await replica((socket) => socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${200 * 1024 * 1024}\r\n\r\nxx`));
+    servers.push(r.server);
+    await expect(new ReplicaClient().send(r.port, "POST", "/score", "application/json", Buffer.from("{}"), OPTIONS)).rejects.toThrow(
+      "over the 104857600 the gateway passes on",
+    );
   });
 });

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
+import { connect } from "node:net";
 import { gunzipSync } from "node:zlib";
 import { join } from "node:path";
 import { directoryOf } from "../fixtures/archives.js";
@@ -361,4 +362,53 @@ def run(raw):
       /^reading the schema service_schema\.json failed: SchemaError: the schema's argument 'df' is a Spark DataFrame \(DataTypes\.SPARK\), and no Spark runs in this service/,
     );
   });
+
+  it("reads a chunked body whole, and refuses a broken one with 400", async () => {
+    const base = await start({ "score.py": LINEAR_DRIVER, "model.json": LINEAR_MODEL });
+    await waitHealthy(base);
+    const { port } = new URL(base);
+    const chunked = await rawExchange(
+      Number(port),
+      'POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"dat\r\n10\r\na": [[1, 2, 3]]}\r\n0\r\n\r\n',
+    );
+    expect(chunked).toMatch(/^HTTP\/1\.[01] 200/);
+    expect(chunked.slice(chunked.indexOf("\r\n\r\n") + 4)).toBe("[14]");
+    const broken = await rawExchange(
+      Number(port),
+      "POST /score HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+    );
+    expect(broken).toMatch(/^HTTP\/1\.[01] 400/);
+  });
+
+  it("answers 413 with a JSON error to a body over AML_MAX_BODY_BYTES, read to its end rather than cut off", async () => {
+    const base = await start({ "score.py": LINEAR_DRIVER, "model.json": LINEAR_MODEL }, { AML_MAX_BODY_BYTES: "1000" });
+    await waitHealthy(base);
+    const res = await fetch(`${base}/score`, { method: "POST", body: JSON.stringify({ data: [Array(2000).fill(1)] }) });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toEqual({ error: "The request body is larger than 1000 bytes." });
+    expect((await fetch(`${base}/score`, { method: "POST", body: JSON.stringify({ data: [[1, 1, 1]] }) })).status).toBe(200);
+  });
+
+  it("reports itself stuck (503) while a run() outlives AML_REQUEST_TIMEOUT_SECONDS, and healthy once it returns", async () => {
+    const base = await start({ "score.py": SLOW_DRIVER }, { AML_REQUEST_TIMEOUT_SECONDS: "1", AML_MAX_CONCURRENT_REQUESTS: "1" });
+    await waitHealthy(base);
+    const hanging = fetch(`${base}/score`, { method: "POST", body: JSON.stringify({ sleep: 2.5 }) });
+    await new Promise((r) => setTimeout(r, 1500));
+    const health = await fetch(`${base}/`);
+    expect(health.status).toBe(503);
+    expect(await health.json()).toMatchObject({ status: "stuck" });
+    expect((await hanging).status).toBe(200);
+    expect((await fetch(`${base}/`)).status).toBe(200);
+  });
 });
+
+/** Sends raw bytes on one connection and returns everything the server answers before closing it. */
+function rawExchange(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: "127.0.0.1", port }, () => socket.end(request));
+    let answer = "";
+    socket.on("data", (c: Buffer) => (answer += c.toString("utf8")));
+    socket.on("end", () => resolve(answer));
+    socket.on("error", reject);
+  });
+}

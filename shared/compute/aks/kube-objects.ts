@@ -120,6 +120,17 @@ function deployment(spec: DeploymentSpec, settings: AksSettings, meta: Meta): V1
       template: {
         metadata: { labels: meta.labels, annotations: { [DEPLOYMENT_ANNOTATION]: spec.deploymentId } },
         spec: {
+          // A driver is one account's untrusted code: the pod runs it as nobody, with no service
+          // account token, no capabilities, no privilege escalation, a read-only root and the
+          // runtime's default seccomp profile; only /tmp is writable.
+          automountServiceAccountToken: false,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 65534,
+            runAsGroup: 65534,
+            fsGroup: 65534,
+            seccompProfile: { type: "RuntimeDefault" },
+          },
           containers: [
             {
               name: "scoring",
@@ -128,6 +139,8 @@ function deployment(spec: DeploymentSpec, settings: AksSettings, meta: Meta): V1
               env: [
                 ...Object.entries(spec.env).map(([k, v]) => ({ name: k, value: v })),
                 { name: "AML_KEYS_DIR", value: KEYS_DIR },
+                // The root is read-only: no bytecode is written beside the driver.
+                { name: "PYTHONDONTWRITEBYTECODE", value: "1" },
                 { name: "AML_MAX_CONCURRENT_REQUESTS", value: String(spec.maxConcurrentRequestsPerContainer) },
                 ...(spec.env.AML_APP_INSIGHTS_ENABLED === "true" && settings.appInsightsConnectionString
                   ? [{ name: "APPLICATIONINSIGHTS_CONNECTION_STRING", value: settings.appInsightsConnectionString }]
@@ -139,10 +152,22 @@ function deployment(spec: DeploymentSpec, settings: AksSettings, meta: Meta): V1
               readinessProbe: { ...probe, initialDelaySeconds: 1, failureThreshold: 3 },
               // A slow init() is not a dead server: liveness waits far longer than readiness.
               livenessProbe: { ...probe, initialDelaySeconds: 30, failureThreshold: 6 },
-              volumeMounts: [{ name: "keys", mountPath: KEYS_DIR, readOnly: true }],
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                privileged: false,
+                capabilities: { drop: ["ALL"] },
+              },
+              volumeMounts: [
+                { name: "keys", mountPath: KEYS_DIR, readOnly: true },
+                { name: "tmp", mountPath: "/tmp" },
+              ],
             },
           ],
-          volumes: [{ name: "keys", secret: { secretName: keysSecretName(meta.name) } }],
+          volumes: [
+            { name: "keys", secret: { secretName: keysSecretName(meta.name) } },
+            { name: "tmp", emptyDir: { sizeLimit: "1Gi" } },
+          ],
         },
       },
     },

@@ -103,15 +103,14 @@ export async function writeLayer(files: LayerFile[], blobsDir: string, gzipLevel
         continue;
       }
       const { stream, size } = await e.file.open();
+      // Both ends settle this entry: the content failing (a download that stalls or is cut off)
+      // and the tar entry refusing it (fewer bytes than announced). pipeline() listens for errors
+      // on both streams, so a failing download fails this build, never the process.
       await new Promise<void>((resolve, reject) => {
         const sink = pack.entry({ ...header, name: e.file.path, type: "file", size, mode: e.file.executable ? 0o755 : 0o644 }, (err) =>
           err ? reject(err) : resolve(),
         );
-        stream.once("error", (err) => {
-          sink.destroy(err);
-          reject(err);
-        });
-        stream.pipe(sink);
+        pipeline(stream, sink).catch(reject);
       });
     }
     pack.finalize();
