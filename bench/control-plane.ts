@@ -19,6 +19,7 @@ import { createVersioned } from "../shared/store/versioning.js";
 import { seedModels } from "./support/seed-models.js";
 import type { ModelDocument } from "../shared/store/documents.js";
 import { API_VERSION } from "../shared/schemas/api-version.js";
+import { dataPartitionAt } from "../shared/store/account-repository.js";
 
 /**
  * Control-plane benchmarks: each API call, through the local Functions host and authenticated
@@ -28,6 +29,8 @@ import { API_VERSION } from "../shared/schemas/api-version.js";
 interface Fixture {
   bench: BenchStack;
   container: Container;
+  /** The account's path (what URLs name), and the partition of its resources. */
+  path: string;
   pk: string;
   account: string;
   modelIds: string[];
@@ -40,12 +43,14 @@ async function setupFixture(ctx: BenchmarkContext, seedCount: number): Promise<F
   const bench = await startBenchStack(ctx.log);
   const client = new CosmosClient({ endpoint: bench.stack.cosmosEndpoint, key: Buffer.from("local-emulator").toString("base64") });
   const container = client.database("modelmanagement").container("resources");
-  const pk = bench.stack.accountPath;
+  const path = bench.stack.accountPath;
+  const pk = await dataPartitionAt(container, path);
   const f: Fixture = {
     bench,
     container,
+    path,
     pk,
-    account: `${bench.stack.apiBaseUrl}/${pk}`,
+    account: `${bench.stack.apiBaseUrl}/${path}`,
     modelIds: [],
     agent: new Agent({ keepAlive: true, maxSockets: 256 }),
   };
@@ -125,7 +130,7 @@ const operations: Record<
     api: async (f, i) => ok(await call(f, "GET", `models/${f.modelIds[i % f.modelIds.length]}`), "GET model"),
     raw: async (f, i) => {
       // What the API reads: the account (authorisation), then the model.
-      await f.container.item("account", f.pk).read();
+      await f.container.item("account", f.path).read();
       await f.container.item(f.modelIds[i % f.modelIds.length]!, f.pk).read();
     },
     rawLabel: "two point reads (account, model) with @azure/cosmos",
@@ -134,7 +139,7 @@ const operations: Record<
     title: "POST models",
     api: async (f, i) => ok(await call(f, "POST", "models", { name: `bench-${i % 20}`, ...MODEL }), "POST model"),
     raw: async (f, i) => {
-      await f.container.item("account", f.pk).read();
+      await f.container.item("account", f.path).read();
       const name = `raw-${i % 20}`;
       await createVersioned<ModelDocument>(f.container, f.pk, "model", name, (version) => ({
         id: randomUUID(),
@@ -152,7 +157,7 @@ const operations: Record<
     title: "GET models (first page of 100)",
     api: async (f) => ok(await call(f, "GET", "models?count=100"), "list models"),
     raw: async (f) => {
-      await f.container.item("account", f.pk).read();
+      await f.container.item("account", f.path).read();
       await f.container.items
         .query(
           {
@@ -289,7 +294,7 @@ const hostOverhead: Benchmark<BareFixture> = {
   async setup(_ctx, f: Fixture) {
     const bare = fork(
       join(dirname(fileURLToPath(import.meta.url)), "support", "bare-api-server.js"),
-      [f.bench.stack.cosmosEndpoint, f.pk],
+      [f.bench.stack.cosmosEndpoint, f.path, f.pk],
       { stdio: ["ignore", "inherit", "inherit", "ipc"] },
     );
     const port = await new Promise<number>((resolve, reject) => {

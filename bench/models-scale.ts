@@ -4,6 +4,7 @@ import { medianOf, metricRatio, type Benchmark, type BenchmarkContext, type Samp
 import { startBenchStack, type BenchStack } from "./support/local-stack.js";
 import { seedModels } from "./support/seed-models.js";
 import { API_VERSION } from "../shared/schemas/api-version.js";
+import { dataPartitionAt } from "../shared/store/account-repository.js";
 
 interface Fixture {
   bench: BenchStack;
@@ -91,16 +92,12 @@ export const modelsScale: Benchmark<Fixture> = {
     const smallCount = ctx.smoke ? 20 : 1_000;
     const largeCount = ctx.smoke ? 200 : 100_000;
     ctx.log(`models-scale: writing ${smallCount} and ${largeCount} models`);
-    const small = {
-      pk: smallPk,
-      url: `${base}${smallPk}`,
-      ids: await seedModels(container, smallPk, smallCount, { prefix: "model", names: NAMES, log: ctx.log }),
+    const accountAt = async (path: string, count: number) => {
+      const pk = await dataPartitionAt(container, path);
+      return { pk, url: `${base}${path}`, ids: await seedModels(container, pk, count, { prefix: "model", names: NAMES, log: ctx.log }) };
     };
-    const large = {
-      pk: largePk,
-      url: `${base}${largePk}`,
-      ids: await seedModels(container, largePk, largeCount, { prefix: "model", names: NAMES, log: ctx.log }),
-    };
+    const small = await accountAt(smallPk, smallCount);
+    const large = await accountAt(largePk, largeCount);
     return { bench, container, small, large };
   },
   subject: (f, ctx) => sample(f, f.large, ctx.smoke),

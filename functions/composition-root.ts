@@ -9,6 +9,7 @@ import { LocalOciBuilder } from "../shared/image-building/local-oci-builder.js";
 import type { ImageBuilder } from "../shared/image-building/image-builder.js";
 import { UrlGuard } from "../shared/image-building/url-guard.js";
 import { BuildLogStore } from "../shared/image-building/build-log-store.js";
+import { AccountBlobs } from "../shared/account-blobs.js";
 import { OwnBlobReader } from "../shared/image-building/own-blob-reader.js";
 import { isAksClusterId } from "../shared/compute/aks/cluster-id.js";
 import { SecretBox } from "../shared/crypto/secret-box.js";
@@ -38,6 +39,8 @@ export interface AppDeps {
   /** The app's storage account, and the reader for model and asset blobs in it. */
   storage: StorageClients;
   ownBlobs: OwnBlobReader;
+  /** Each account's blobs in that storage account (deleted with the account). */
+  accountBlobs: AccountBlobs;
 }
 
 /** scoring/ of this project, which goes into every image: beside dist/ when deployed. */
@@ -95,6 +98,7 @@ async function buildDeps(): Promise<AppDeps> {
     store: store.operations,
     kinds: [
       imageBuildKind({
+        accounts: store.accounts,
         images,
         manifests,
         models,
@@ -126,6 +130,7 @@ async function buildDeps(): Promise<AppDeps> {
     operations,
     storage,
     ownBlobs,
+    accountBlobs: new AccountBlobs(storage.blobs),
     computeFor,
     secrets,
   };

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Principal } from "./auth/token-validator.js";
 import { allows, type Role } from "./auth/roles.js";
 import { accountPath, type AccountRef } from "./account-ref.js";
@@ -12,8 +13,13 @@ export interface AccountStore {
   create(doc: AccountDocument): Promise<StoredAccount | undefined>;
   /** Replaces the account if its ETag is still `etag`; undefined when it changed. */
   replace(doc: AccountDocument, etag: string): Promise<StoredAccount | undefined>;
-  /** Deletes every document of the account's partition. */
-  deleteAll(path: string): Promise<void>;
+  /** Deletes every document of the account (its resources' partition, then its own), the account document last. */
+  deleteAll(account: StoredAccount): Promise<void>;
+}
+
+/** The account's blobs (dropped models, uploads, collected data). */
+export interface AccountBlobStore {
+  deleteAll(accountPath: string): Promise<number>;
 }
 import type { AccountDocument, RoleAssignment } from "./store/documents.js";
 
@@ -70,6 +76,7 @@ function newAccount(ref: AccountRef, ownerId: string, request: AccountRequest, n
     createdAt: now,
     createdBy: ownerId,
     state: "Ready",
+    incarnation: randomUUID(),
     roleAssignments: [{ principalId: ownerId, role: "Owner", createdAt: now }],
     memberIds: [ownerId],
   };
@@ -134,10 +141,17 @@ async function updateRoles<R>(
 
 /**
  * Deletes an account and everything in it. The account is first marked Deleting (it
- * disappears for every caller), then its documents go, the account document last; a deletion
- * cut short by a crash is finished by the next DELETE.
+ * disappears for every caller), then its blobs and its documents go, the account document last;
+ * a deletion cut short by a crash is finished by the next DELETE. A write that passed its check
+ * before the mark lands in the deleted incarnation's partition, which a new account of the same
+ * name never reads (it has an incarnation of its own).
  */
-export async function deleteAccount(accounts: AccountStore, account: StoredAccount, serviceCount: number): Promise<void> {
+export async function deleteAccount(
+  accounts: AccountStore,
+  blobs: AccountBlobStore,
+  account: StoredAccount,
+  serviceCount: number,
+): Promise<void> {
   if (serviceCount > 0) throw Errors.accountHasServices(account.pk, serviceCount);
   let current: StoredAccount | undefined = account;
   // The account may change under us (a role assignment): read it again and retry the mark.
@@ -146,5 +160,6 @@ export async function deleteAccount(accounts: AccountStore, account: StoredAccou
     if (attempt >= MAX_ATTEMPTS) throw Errors.tooMuchContention(account.pk);
     current = await accounts.get(account.pk);
   }
-  await accounts.deleteAll(account.pk);
+  await blobs.deleteAll(account.pk);
+  await accounts.deleteAll(account);
 }

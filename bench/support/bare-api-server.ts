@@ -8,9 +8,9 @@ import { CosmosClient } from "@azure/cosmos";
  * local Functions host against it, to tell what the host and the programming model cost apart
  * from what any HTTP hop costs.
  *
- * `node bare-api-server.js <cosmos endpoint> <account partition key>`; sends its port over IPC.
+ * `node bare-api-server.js <cosmos endpoint> <account path> <its resources' partition key>`; sends its port over IPC.
  */
-const [endpoint, pk] = process.argv.slice(2) as [string, string];
+const [endpoint, path, pk] = process.argv.slice(2) as [string, string, string];
 const container = new CosmosClient({ endpoint, key: Buffer.from("local-emulator").toString("base64") })
   .database("modelmanagement")
   .container("resources");
@@ -18,7 +18,7 @@ const container = new CosmosClient({ endpoint, key: Buffer.from("local-emulator"
 const server = createServer((req, res) => {
   const id = (req.url ?? "").split("?")[0]!.split("/").pop() ?? "";
   void (async () => {
-    const { resource: account } = await container.item("account", pk).read();
+    const { resource: account } = await container.item("account", path).read();
     const { resource: model } = await container.item(id, pk).read();
     res.statusCode = account && model ? 200 : 404;
     res.setHeader("content-type", "application/json; charset=utf-8");

@@ -4,7 +4,7 @@ import type { ServiceController } from "./service-controller.js";
 import type { Replica } from "./replica.js";
 import type { DataCollector } from "./data-collector.js";
 import { randomUUID } from "node:crypto";
-import { ReplicaClient, ReplicaTimeout } from "./replica-client.js";
+import { ReplicaClient, ReplicaTimeout, headOf } from "./replica-client.js";
 
 /** Requests may wait this long for a free replica before a 503. */
 const QUEUE_WAIT_MS = 5_000;
@@ -207,13 +207,14 @@ async function forwardWhole(
       requestId,
       timeoutMs: options.requestTimeoutMs,
     });
-    res.writeHead(answer.status, { "content-type": answer.contentType, "content-length": answer.body.length });
-    res.end(answer.body);
+    res.writeHead(answer.status, { "content-type": answer.contentType, "content-length": answer.length });
+    for (const piece of answer.body) res.write(piece);
+    res.end();
     if (requestId === undefined) return undefined;
     return {
       status: answer.status,
       input: body.subarray(0, RECORD_LIMIT).toString("utf8"),
-      output: answer.body.subarray(0, RECORD_LIMIT).toString("utf8"),
+      output: headOf(answer.body, RECORD_LIMIT).toString("utf8"),
     };
   } catch (err) {
     if (err instanceof ReplicaTimeout) {

@@ -3,7 +3,25 @@ import { connect, type Socket } from "node:net";
 interface ReplicaAnswer {
   status: number;
   contentType: string;
-  body: Buffer;
+  /**
+   * The body as it arrived, in pieces (one for a small answer): passed on piece by piece, never
+   * joined, so a large answer costs no copy of itself on the gateway's one thread.
+   */
+  body: Buffer[];
+  length: number;
+}
+
+/** The first `limit` bytes of an answer's pieces, as one buffer. */
+export function headOf(pieces: Buffer[], limit: number): Buffer {
+  const wanted: Buffer[] = [];
+  let size = 0;
+  for (const piece of pieces) {
+    if (size >= limit) break;
+    const part = piece.subarray(0, limit - size);
+    wanted.push(part);
+    size += part.length;
+  }
+  return wanted.length === 1 ? wanted[0]! : Buffer.concat(wanted, size);
 }
 
 /** The largest answer head we accept from a replica; the scoring server's is about 150 bytes. */
@@ -66,7 +84,7 @@ export class ReplicaClient {
 
   #exchange(port: number, socket: Socket, message: Buffer, timeoutMs: number): Promise<ReplicaAnswer> {
     return new Promise((resolve, reject) => {
-      // The answer's bytes are kept as they come and joined once: joining on every chunk made a
+      // The answer's bytes are kept as they come, never joined: joining on every chunk made a
       // large answer cost the square of its size, and stalled the gateway for every service.
       let parts: Buffer[] = [];
       let held = 0;
@@ -120,11 +138,17 @@ export class ReplicaClient {
         }
         if (held - bodyStart < length) return;
         cleanup();
-        const all = parts.length === 1 ? parts[0]! : Buffer.concat(parts, held);
-        const body = all.subarray(bodyStart, bodyStart + length);
-        if (keepAlive && held === bodyStart + length) this.#release(port, socket);
+        const body = [parts[0]!.subarray(bodyStart), ...parts.slice(1)];
+        // Anything past the announced length is not the answer's (and the connection is not reused).
+        const extra = held - bodyStart - length;
+        for (let excess = extra; excess > 0;) {
+          const last = body.pop()!;
+          if (last.length > excess) body.push(last.subarray(0, last.length - excess));
+          excess -= Math.min(excess, last.length);
+        }
+        if (keepAlive && extra === 0) this.#release(port, socket);
         else socket.destroy();
-        resolve({ status, contentType, body });
+        resolve({ status, contentType, body: body.filter((b) => b.length > 0), length });
       };
       socket.on("data", onData);
       socket.on("error", onError);

@@ -6,10 +6,10 @@ import { accountParams, DEFAULT_PAGE_SIZE } from "../../shared/schemas/common.js
 import { accountListQuery, accountRequest, principalIdParam, roleAssignmentRequest } from "../../shared/schemas/accounts.js";
 import { deleteAccount, putAccount, removeRole, roleOf, setRole } from "../../shared/account-service.js";
 import { accountView, roleAssignmentView } from "../../shared/views.js";
-import { accountPath } from "../../shared/account-ref.js";
+import { accountPath, dataPartitionOf } from "../../shared/account-ref.js";
 import { Errors } from "../../shared/errors.js";
 import { z } from "zod";
-import type { AccountStore } from "../../shared/account-service.js";
+import type { AccountBlobStore, AccountStore } from "../../shared/account-service.js";
 import type { TokenValidator } from "../../shared/auth/token-validator.js";
 import type { StoredAccount } from "../../shared/store/account-repository.js";
 import type { Page } from "../../shared/store/pagination.js";
@@ -26,9 +26,10 @@ export interface AccountEndpointDeps {
       pageSize: number,
       skipToken: string | undefined,
     ): Promise<Page<StoredAccount>>;
-    /** How many documents of a kind the account holds. */
-    countOfKind(path: string, kind: string): Promise<number>;
+    /** How many documents of a kind a partition holds. */
+    countOfKind(pk: string, kind: string): Promise<number>;
   };
+  accountBlobs: AccountBlobStore;
 }
 
 type Deps = () => Promise<AccountEndpointDeps>;
@@ -58,7 +59,7 @@ export const makeDeleteAccount = (deps: Deps): HttpHandler =>
     const role = account && roleOf(account, principal.id);
     if (!account || !role) throw Errors.accountNotFound(path);
     if (role !== "Owner") throw Errors.forbidden(`Deleting ${path} needs the Owner role; you are ${role}.`);
-    await deleteAccount(deps.accounts, account, await deps.accounts.countOfKind(path, "service"));
+    await deleteAccount(deps.accounts, deps.accountBlobs, account, await deps.accounts.countOfKind(dataPartitionOf(account), "service"));
     return { status: 200 };
   });
 

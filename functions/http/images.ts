@@ -42,13 +42,13 @@ export const makeCreateImage = (deps: Deps): HttpHandler =>
   accountEndpoint(deps, {
     access: "write",
     body: imageRequest,
-    run: async ({ request, context, deps, pk, body }) => {
+    run: async ({ request, context, deps, path, pk, body }) => {
       const manifest = await deps.manifests.get(pk, body.manifestId);
       if (!manifest) throw Errors.manifestNotInAccount(body.manifestId);
       if (!deps.config.computeTargets.includes(body.computeResourceId))
         throw Errors.unknownComputeResource(body.computeResourceId, deps.config.computeTargets);
       const imageId = randomUUID();
-      const operation = Operations.create("Image", pk, { id: imageId, path: `${apiPrefix(request)}/${pk}/images/${imageId}` });
+      const operation = Operations.create("Image", pk, { id: imageId, path: `${apiPrefix(request)}/${path}/images/${imageId}` });
       await deps.images.create(
         pk,
         body.name,
@@ -70,7 +70,7 @@ export const makeCreateImage = (deps: Deps): HttpHandler =>
         operation,
       );
       await deps.operations.enqueue(operation, (m) => context.warn(m));
-      return { status: 202, headers: { "operation-location": apiUrl(request, `${pk}/operations/${operation.id}`) } };
+      return { status: 202, headers: { "operation-location": apiUrl(request, `${path}/operations/${operation.id}`) } };
     },
   });
 

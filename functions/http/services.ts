@@ -73,7 +73,7 @@ async function requireDeployableImage(deps: ServiceEndpointDeps, pk: string, ima
 /** A rollout of the settings: its deployment, and the operation that rolls it out. */
 function newDeploymentAndOperation(
   request: HttpRequest,
-  pk: string,
+  { pk, path }: { pk: string; path: string },
   service: { id: string; name: string },
   settings: ServiceSettings,
   now: string,
@@ -92,7 +92,7 @@ function newDeploymentAndOperation(
   const operation = Operations.create(
     "Service",
     pk,
-    { id: service.id, path: `${apiPrefix(request)}/${pk}/services/${service.id}` },
+    { id: service.id, path: `${apiPrefix(request)}/${path}/services/${service.id}` },
     { deploymentId: deployment.id },
   );
   return { deployment, operation };
@@ -103,7 +103,7 @@ export const makeCreateService = (deps: Deps): HttpHandler =>
   accountEndpoint(deps, {
     access: "write",
     body: serviceCreateRequest,
-    run: async ({ request, context, deps, pk, body }) => {
+    run: async ({ request, context, deps, path, pk, body }) => {
       const target = deps.computeFor(body.computeResource.id);
       if (!target) throw Errors.unknownComputeResource(body.computeResource.id, deps.config.computeTargets);
       const image = await requireDeployableImage(deps, pk, body.imageId);
@@ -112,7 +112,7 @@ export const makeCreateService = (deps: Deps): HttpHandler =>
       void _description;
       const id = randomUUID();
       const targetName = targetNameOf(name, pk);
-      const { deployment, operation } = newDeploymentAndOperation(request, pk, { id, name }, settings, now);
+      const { deployment, operation } = newDeploymentAndOperation(request, { pk, path }, { id, name }, settings, now);
       const service: ServiceDocument = {
         id,
         pk,
@@ -137,7 +137,7 @@ export const makeCreateService = (deps: Deps): HttpHandler =>
         throw Errors.serviceNameConflict(name, existing?.state === "Failed" ? existing.id : undefined);
       }
       await deps.operations.enqueue(operation, (m) => context.warn(m));
-      return { status: 202, headers: { "operation-location": apiUrl(request, `${pk}/operations/${operation.id}`) } };
+      return { status: 202, headers: { "operation-location": apiUrl(request, `${path}/operations/${operation.id}`) } };
     },
   });
 
@@ -182,7 +182,7 @@ export const makeUpdateService = (deps: Deps): HttpHandler =>
   accountEndpoint(deps, {
     access: "write",
     body: serviceUpdateRequest,
-    run: async ({ request, context, deps, pk, body }) => {
+    run: async ({ request, context, deps, path, pk, body }) => {
       const service = await requireService(deps, pk, request.params.id ?? "");
       const op = await deps.operations.get(pk, service.operationId);
       if (op && (op.state === "NotStarted" || op.state === "Running")) throw Errors.serviceBusy(service.name);
@@ -203,11 +203,11 @@ export const makeUpdateService = (deps: Deps): HttpHandler =>
       if (given.numReplicas !== undefined && !given.autoScaler)
         settings.autoScaler = settings.autoScaler ? { ...settings.autoScaler, autoscaleEnabled: false } : undefined;
       const now = new Date().toISOString();
-      const { deployment, operation } = newDeploymentAndOperation(request, pk, service, settings, now);
+      const { deployment, operation } = newDeploymentAndOperation(request, { pk, path }, service, settings, now);
       if (!(await deps.services.startUpdate({ ...service, operationId: operation.id, updatedAt: now }, deployment, operation)))
         throw Errors.serviceBusy(service.name);
       await deps.operations.enqueue(operation, (m) => context.warn(m));
-      return { status: 202, headers: { "operation-location": apiUrl(request, `${pk}/operations/${operation.id}`) } };
+      return { status: 202, headers: { "operation-location": apiUrl(request, `${path}/operations/${operation.id}`) } };
     },
   });
 

@@ -2,7 +2,7 @@ import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } fr
 import type { z } from "zod";
 import type { Principal, TokenValidator } from "../auth/token-validator.js";
 import { allows, describeAccess, type Access, type Role } from "../auth/roles.js";
-import { accountPath, type AccountRef } from "../account-ref.js";
+import { accountPath, dataPartitionOf, type AccountRef } from "../account-ref.js";
 import { Errors } from "../errors.js";
 import { accountParams } from "../schemas/common.js";
 import type { StoredAccount } from "../store/account-repository.js";
@@ -29,7 +29,9 @@ interface AuthenticatedRequest<D> {
 
 interface AccountRequest<D, Q, B> extends AuthenticatedRequest<D> {
   ref: AccountRef;
-  /** The account's partition key, `subscriptions/…/accounts/…`. */
+  /** The account's path, `subscriptions/…/accounts/…`: what URLs and messages name. */
+  path: string;
+  /** The partition of the account's resources (its path and incarnation): what the store is asked. */
   pk: string;
   account: StoredAccount;
   role: Role;
@@ -90,7 +92,19 @@ export function accountEndpoint<
     const { account, role } = await authorize(deps.accounts, ref, principal, spec.access);
     const query = (spec.query ? parseQuery(spec.query, request) : undefined) as QS extends z.ZodType ? z.output<QS> : undefined;
     const body = (spec.body ? await readJsonBody(spec.body, request) : undefined) as BS extends z.ZodType ? z.output<BS> : undefined;
-    return spec.run({ request, context, deps, principal, ref, pk: accountPath(ref), account, role, query, body });
+    return spec.run({
+      request,
+      context,
+      deps,
+      principal,
+      ref,
+      path: accountPath(ref),
+      pk: dataPartitionOf(account),
+      account,
+      role,
+      query,
+      body,
+    });
   });
 }
 

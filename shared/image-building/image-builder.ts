@@ -5,9 +5,14 @@ export interface ImageBuildRequest {
   imageId: string;
   imageName: string;
   version: number;
-  /** The account's partition key, and its name, which name the image's repository. */
+  /** The account's path, and its name, which name the image's repository. */
   accountPath: string;
   accountName: string;
+  /**
+   * When the account was created: a blob under its prefix last written before then belongs to a
+   * deleted account of the same name, and is not read.
+   */
+  accountCreatedAt: string;
   manifest: ManifestDocument;
   models: ModelDocument[];
   log: BuildLog;

@@ -75,7 +75,7 @@ export class LocalOciBuilder implements ImageBuilder {
     const modelsDir = join(work, "models");
     await mkdir(appDir, { recursive: true });
     await mkdir(modelsDir, { recursive: true });
-    const open: OpenContent = (url, what) => this.#open(url, what, request.accountPath);
+    const open: OpenContent = (url, what) => this.#open(url, what, request);
     try {
       log.line(
         `Building image ${request.imageName}:${request.version} from manifest ${manifest.name} v${manifest.version} (${manifest.id})`,
@@ -186,9 +186,11 @@ export class LocalOciBuilder implements ImageBuilder {
   }
 
   /** Blobs of the app's own storage are read with its identity; anything else through the URL guard. */
-  async #open(url: string, what: string, accountPath: string): Promise<FetchedContent> {
+  async #open(url: string, what: string, account: Pick<ImageBuildRequest, "accountPath" | "accountCreatedAt">): Promise<FetchedContent> {
     const own = this.options.ownBlobs;
-    const content = own?.owns(url) ? await own.open(url, what, accountPath) : await fetchContent(this.options.guard, url, what);
+    const content = own?.owns(url)
+      ? await own.open(url, what, account.accountPath, account.accountCreatedAt)
+      : await fetchContent(this.options.guard, url, what);
     return guardedContent(content, what, url, this.options.downloads);
   }
 

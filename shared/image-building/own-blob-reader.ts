@@ -2,6 +2,7 @@ import type { Readable } from "node:stream";
 import { RestError, type BlobServiceClient } from "@azure/storage-blob";
 import { MODEL_DROP_CONTAINER, UPLOAD_CONTAINER, accountBlobPrefix } from "../schemas/storage-layout.js";
 import { BuildFailure, displayUrl } from "./build-failure.js";
+import { leftByEarlierAccount } from "../account-blobs.js";
 import type { FetchedContent } from "./fetch-content.js";
 
 const READABLE_CONTAINERS = [MODEL_DROP_CONTAINER, UPLOAD_CONTAINER];
@@ -26,7 +27,11 @@ export class OwnBlobReader {
     return url !== undefined && url.search === "" && url.origin === this.#base.origin && url.pathname.startsWith(this.#base.pathname);
   }
 
-  async open(raw: string, what: string, accountPath: string): Promise<FetchedContent> {
+  /**
+   * Opens a blob of the account's prefix. One last written before `since` (the account's
+   * creation) is refused: it was left by a deleted account of the same name.
+   */
+  async open(raw: string, what: string, accountPath: string, since: string): Promise<FetchedContent> {
     const url = new URL(raw);
     const [container, ...rest] = decodeURIComponent(url.pathname.slice(this.#base.pathname.length)).split("/");
     const blobName = rest.join("/");
@@ -39,14 +44,23 @@ export class OwnBlobReader {
         `Refused to read ${displayUrl(url)} from the service's own storage: only ${READABLE_CONTAINERS.map((c) => `${c}/${prefix}…`).join(" and ")} belong to this account.`,
       );
     }
+    let download;
     try {
-      const download = await this.blobs.getContainerClient(container).getBlobClient(blobName).download();
-      return { body: download.readableStreamBody as Readable, size: download.contentLength, contentType: download.contentType };
+      download = await this.blobs.getContainerClient(container).getBlobClient(blobName).download();
     } catch (err) {
       const why =
         err instanceof RestError && err.statusCode === 404 ? "there is no such blob" : err instanceof Error ? err.message : String(err);
       throw new BuildFailure("ContentUnavailable", `Could not read ${what} from ${displayUrl(url)}: ${why}.`);
     }
+    const body = download.readableStreamBody as Readable;
+    if (leftByEarlierAccount(download.lastModified, since)) {
+      body.destroy();
+      throw new BuildFailure(
+        "UrlRefused",
+        `Refused to read ${displayUrl(url)}: it was written before this account was created, by a deleted account of the same name.`,
+      );
+    }
+    return { body, size: download.contentLength, contentType: download.contentType };
   }
 }
 

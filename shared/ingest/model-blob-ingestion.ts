@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import { RestError, type BlobServiceClient } from "@azure/storage-blob";
+import { RestError, type BlobGetPropertiesResponse, type BlobServiceClient } from "@azure/storage-blob";
 import { z } from "zod";
-import { accountPath } from "../account-ref.js";
+import { accountPath, dataPartitionOf } from "../account-ref.js";
 import type { OwnBlobReader } from "../image-building/own-blob-reader.js";
 import { MODEL_DROP_CONTAINER } from "../schemas/storage-layout.js";
 import { accountParams } from "../schemas/common.js";
@@ -10,6 +10,7 @@ import type { AccountRepository } from "../store/account-repository.js";
 import type { ModelDocument } from "../store/documents.js";
 import type { ModelRepository } from "../store/model-repository.js";
 import { modelDocument } from "./model-document.js";
+import { leftByEarlierAccount } from "../account-blobs.js";
 
 const BLOB_CREATED = "Microsoft.Storage.BlobCreated";
 
@@ -58,20 +59,27 @@ export async function ingestModelBlob(deps: ModelIngestionDeps, raw: unknown): P
       `the blob ${MODEL_DROP_CONTAINER}/${blobName} does not name an account (${account.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")})`,
     );
   if (!deps.ownBlobs.owns(event.data.url)) return ignored(`the blob's URL is not in the service's storage account`);
-  const pk = accountPath(account.data);
-  if (!(await deps.accounts.get(pk))) return ignored(`there is no account ${pk}`);
+  const path = accountPath(account.data);
+  const owner = await deps.accounts.get(path);
+  if (!owner || owner.state !== "Ready") return ignored(`there is no account ${path}`);
+  const pk = dataPartitionOf(owner);
 
   const id = idForBlob(event.data.url, event.data.eTag);
   const existing = await deps.models.get(pk, id);
   if (existing) return { outcome: "duplicate", model: existing };
 
-  let metadata: Record<string, string>;
+  let properties: BlobGetPropertiesResponse;
   try {
-    metadata = (await deps.blobs.getContainerClient(MODEL_DROP_CONTAINER).getBlobClient(blobName).getProperties()).metadata ?? {};
+    properties = await deps.blobs.getContainerClient(MODEL_DROP_CONTAINER).getBlobClient(blobName).getProperties();
   } catch (err) {
     if (err instanceof RestError && err.statusCode === 404) return ignored(`the blob ${MODEL_DROP_CONTAINER}/${blobName} no longer exists`);
     throw err;
   }
+  if (leftByEarlierAccount(properties.lastModified, owner.createdAt))
+    return ignored(
+      `the blob ${MODEL_DROP_CONTAINER}/${blobName} was written before ${path} was created, by a deleted account of the same name`,
+    );
+  const metadata = properties.metadata ?? {};
   const request = modelRequest.safeParse({
     name: modelName,
     ...(metadata.description ? { description: metadata.description } : {}),

@@ -2,11 +2,13 @@ import { OperationFailure, type AttemptContext, type MessageQueue, type Operatio
 import { BuildFailure } from "../image-building/build-failure.js";
 import { BuildLog } from "../image-building/build-log.js";
 import type { ImageBuilder } from "../image-building/image-builder.js";
-import { parseAccountPath } from "../account-ref.js";
-import type { ImageDocument, ManifestDocument, ModelDocument, WithEtag } from "../store/documents.js";
+import { accountPathOfPartition, dataPartitionOf, parseAccountPath } from "../account-ref.js";
+import type { AccountDocument, ImageDocument, ManifestDocument, ModelDocument, WithEtag } from "../store/documents.js";
 
 /** What an image build reads and writes, declared here: the Cosmos repositories are one implementation. */
 interface ImageBuildDeps {
+  /** The accounts: a build of a deleted account (or of an earlier account of the same name) does not run. */
+  accounts: { get(path: string): Promise<AccountDocument | undefined> };
   images: { get(pk: string, id: string): Promise<WithEtag<ImageDocument> | undefined> };
   manifests: { get(pk: string, id: string): Promise<ManifestDocument | undefined> };
   models: { get(pk: string, id: string): Promise<ModelDocument | undefined> };
@@ -60,6 +62,10 @@ export function imageBuildKind(deps: ImageBuildDeps): OperationKind<BuildAttempt
         const builder = deps.builderFor(image.computeResourceId);
         if (!builder)
           throw new OperationFailure("NoImageBuilder", `No image builder serves the compute resource "${image.computeResourceId}".`);
+        const accountPath = accountPathOfPartition(pk);
+        const account = await deps.accounts.get(accountPath);
+        if (!account || account.state !== "Ready" || dataPartitionOf(account) !== pk)
+          throw new OperationFailure("AccountNotFound", `The image's account ${accountPath} was deleted.`);
         const manifest = await deps.manifests.get(pk, image.manifestId);
         if (!manifest) throw new OperationFailure("ManifestNotFound", `The image's manifest ${image.manifestId} no longer exists.`);
         const models: ModelDocument[] = [];
@@ -72,8 +78,9 @@ export function imageBuildKind(deps: ImageBuildDeps): OperationKind<BuildAttempt
           imageId: image.id,
           imageName: image.name,
           version: image.version,
-          accountPath: pk,
-          accountName: parseAccountPath(pk).accountName,
+          accountPath,
+          accountName: parseAccountPath(accountPath).accountName,
+          accountCreatedAt: account.createdAt,
           manifest,
           models,
           log,

@@ -1,10 +1,12 @@
 /**
- * Where models and uploads live in the service's storage account, shared by the app and the CLI:
- * `models/<subscription>/<resourceGroup>/<account>/<model>/<file>` (blob drops become versions) and
- * `uploads/<subscription>/<resourceGroup>/<account>/…` (what `mm` uploads).
+ * Where an account's blobs live in the service's storage account, shared by the app and the CLI:
+ * `models/<subscription>/<resourceGroup>/<account>/<model>/<file>` (blob drops become versions),
+ * `uploads/<subscription>/<resourceGroup>/<account>/…` (what `mm` uploads), and
+ * `modeldata/<subscription>/<resourceGroup>/<account>/<service>/…` (what services collect).
  */
 export const MODEL_DROP_CONTAINER = "models";
 export const UPLOAD_CONTAINER = "uploads";
+export const MODEL_DATA_CONTAINER = "modeldata";
 
 /** `<subscription>/<resourceGroup>/<account>/`: the prefix of an account's blobs in those containers. */
 export function accountBlobPrefix(accountPath: string): string {

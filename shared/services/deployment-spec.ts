@@ -1,7 +1,8 @@
 import type { DataCollectionTarget, DeploymentSpec } from "../compute/compute-target.js";
 import { modelFileName } from "../image-building/local-oci-builder.js";
 import type { DeploymentDocument, ImageDocument, ModelDocument, ServiceDocument } from "../store/documents.js";
-import { parseAccountPath } from "../account-ref.js";
+import { accountPathOfPartition, parseAccountPath } from "../account-ref.js";
+import { MODEL_DATA_CONTAINER } from "../schemas/storage-layout.js";
 
 /** Defaults of the 2017 service: one replica; the autoscaler's documented min 1, max 10, 1 s, 70 %. */
 const DEFAULT_REPLICAS = 1;
@@ -48,10 +49,10 @@ export function deploymentSpecOf(
 
 /** The `modeldata` paths of a service's models (the 2017 layout, see DataCollectionTarget). */
 function dataCollectionTarget(service: ServiceDocument, models: ModelDocument[]): DataCollectionTarget {
-  const ref = parseAccountPath(service.pk);
+  const ref = parseAccountPath(accountPathOfPartition(service.pk));
   const servicePrefix = `${ref.subscriptionId}/${ref.resourceGroupName}/${ref.accountName}/${service.name}`;
   return {
-    container: "modeldata",
+    container: MODEL_DATA_CONTAINER,
     servicePrefix,
     models: models.map((m) => ({
       names: [...new Set([m.name, modelFileName(m)])],

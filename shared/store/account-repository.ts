@@ -1,3 +1,4 @@
+import { dataPartitionOf } from "../account-ref.js";
 import type { Container } from "@azure/cosmos";
 import type { AccountDocument } from "./documents.js";
 import type { Page, Pages } from "./pagination.js";
@@ -72,8 +73,20 @@ export class AccountRepository {
     return resources[0] ?? 0;
   }
 
-  /** Deletes every document of the account's partition, the account document last. */
-  async deleteAll(pk: string): Promise<void> {
+  /**
+   * Deletes every document of the account: its resources' partition (its incarnation's), then
+   * what its own partition holds (resources of accounts made before incarnations), the account
+   * document last.
+   */
+  async deleteAll(account: StoredAccount): Promise<void> {
+    const data = dataPartitionOf(account);
+    if (data !== account.pk) await this.#deletePartition(data);
+    await this.#deletePartition(account.pk);
+    await this.#deleteIfPresent(ACCOUNT_DOCUMENT_ID, account.pk);
+  }
+
+  /** Deletes the documents of a partition, but not an account document. */
+  async #deletePartition(pk: string): Promise<void> {
     for (;;) {
       const { resources } = await this.container.items
         .query<{ id: string }>(
@@ -90,7 +103,6 @@ export class AccountRepository {
       if (resources.length === 0) break;
       await Promise.all(resources.map((r) => this.#deleteIfPresent(r.id, pk)));
     }
-    await this.#deleteIfPresent(ACCOUNT_DOCUMENT_ID, pk);
   }
 
   async #deleteIfPresent(id: string, pk: string): Promise<void> {
@@ -100,4 +112,14 @@ export class AccountRepository {
       if ((err as { code?: unknown }).code !== 404) throw err;
     }
   }
+}
+
+/**
+ * The partition of the resources of the account at `path`, read from its document: for tools
+ * that seed or inspect the store under the API (benchmarks, tests).
+ */
+export async function dataPartitionAt(container: Container, path: string): Promise<string> {
+  const { resource } = await container.item(ACCOUNT_DOCUMENT_ID, path).read<AccountDocument>();
+  if (!resource) throw new Error(`There is no account ${path}.`);
+  return dataPartitionOf(resource);
 }

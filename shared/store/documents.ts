@@ -30,6 +30,11 @@ export interface AccountDocument extends StoredDocument {
   createdAt: string;
   createdBy: string;
   state: "Ready" | "Deleting";
+  /**
+   * Which life of this account name this is (a random id given at creation): its resources live
+   * in the partition dataPartitionOf() names. Absent on accounts created before it existed.
+   */
+  incarnation?: string;
   roleAssignments: RoleAssignment[];
   /** Denormalised from roleAssignments so that "accounts I have a role on" is one query. */
   memberIds: string[];

@@ -56,7 +56,9 @@ export async function createVersioned<T extends StoredDocument & { version: numb
       return results[1]!.resourceBody as unknown as T;
     }
     const counterStatus = results[0]?.statusCode ?? response.code;
-    if (counterStatus !== 412 && counterStatus !== 409) {
+    // 412/409: another writer took the version. 404: the counter went under us (its account is
+    // being deleted): the next attempt starts a counter, in a partition no one reads any more.
+    if (counterStatus !== 412 && counterStatus !== 409 && counterStatus !== 404) {
       throw new Error(
         `Versioned create of ${counterScope} "${name}" failed: batch answered ${results.map((r) => r.statusCode).join(", ") || response.code}.`,
       );

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
 import { ApiClient, DEFAULT_ACCOUNT, LOCAL_USER, createAccount, modelBody, readAllPages } from "../support/api-client.js";
 import { resourcesContainer, sharedStack } from "../support/shared-stack.js";
+import { dataPartitionAt } from "../../shared/store/account-repository.js";
 
 let api: ApiClient;
 let stack: Awaited<ReturnType<typeof sharedStack>>;
@@ -109,7 +110,8 @@ describe("accounts", () => {
   it("refuses to delete an account that still has services (409) and changes nothing", async () => {
     const path = await createAccount(api, `busy-${unique()}`);
     // Services arrive with the services endpoints; the store's shape of one is enough here.
-    await resourcesContainer(stack.cosmosEndpoint).items.create({ id: randomUUID(), pk: path, kind: "service", name: "svc" });
+    const container = resourcesContainer(stack.cosmosEndpoint);
+    await container.items.create({ id: randomUUID(), pk: await dataPartitionAt(container, path), kind: "service", name: "svc" });
     const del = await api.delete(path);
     expect(del.status).toBe(409);
     expect(del.body.code).toBe("AccountHasServices");

@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { createAccount, manifestBody, modelBody, type ApiClient, type ApiResponse } from "../support/api-client.js";
 import { resourcesContainer, sharedStack } from "../support/shared-stack.js";
+import { dataPartitionAt } from "../../shared/store/account-repository.js";
 
 let api: ApiClient;
 let account: string;
@@ -15,11 +16,12 @@ beforeAll(async () => {
   account = await createAccount(api, `fuzz-${randomUUID().slice(0, 8)}`);
   modelId = (await api.post(`${account}/models`, modelBody("seed"))).body.id;
   const container = resourcesContainer(stack.cosmosEndpoint);
+  const partition = await dataPartitionAt(container, account);
   countDocuments = async () => {
     const { resources } = await container.items
       .query<number>(
-        { query: "SELECT VALUE COUNT(1) FROM c WHERE c.pk = @pk", parameters: [{ name: "@pk", value: account }] },
-        { partitionKey: account },
+        { query: "SELECT VALUE COUNT(1) FROM c WHERE c.pk = @pk", parameters: [{ name: "@pk", value: partition }] },
+        { partitionKey: partition },
       )
       .fetchAll();
     return resources[0] ?? 0;

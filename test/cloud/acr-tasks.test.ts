@@ -94,6 +94,7 @@ const request = (log: BuildLog) => ({
   version: builds,
   accountPath: ACCOUNT,
   accountName: "team",
+  accountCreatedAt: "2026-01-01T00:00:00Z",
   manifest,
   models: [model],
   log,

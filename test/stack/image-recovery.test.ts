@@ -8,6 +8,7 @@ import { startLocalStack, type LocalStack } from "../support/local-stack.js";
 import { TestBlobs } from "../support/blobs.js";
 import { freePort } from "../support/ports.js";
 import { resourcesContainer, sharedStack } from "../support/shared-stack.js";
+import { dataPartitionAt } from "../../shared/store/account-repository.js";
 import { LINEAR_DRIVER, LINEAR_MODEL } from "../fixtures/drivers.js";
 
 const A = DEFAULT_ACCOUNT;
@@ -97,10 +98,11 @@ describe("image builds across failures", () => {
     const imageId = randomUUID();
     const operationId = randomUUID();
     const container = resourcesContainer(shared.cosmosEndpoint);
+    const partition = await dataPartitionAt(container, account);
     // A build whose worker vanished hours ago, as a crash without recovery would leave it.
     await container.items.create({
       id: imageId,
-      pk: account,
+      pk: partition,
       kind: "image",
       name: "stuck",
       version: 1,
@@ -114,7 +116,7 @@ describe("image builds across failures", () => {
     });
     await container.items.create({
       id: operationId,
-      pk: account,
+      pk: partition,
       kind: "operation",
       operationType: "Image",
       state: "Running",

@@ -28,7 +28,9 @@ describe("reading the service's own storage", () => {
       "uploads/s1/rg/a/%2E%2E/other/x",
       "models/s1/rg/a//m",
     ]) {
-      await expect(reader.open(`${base}/${path}`, "model m v1", account)).rejects.toMatchObject({ code: "UrlRefused" });
+      await expect(reader.open(`${base}/${path}`, "model m v1", account, "2026-01-01T00:00:00Z")).rejects.toMatchObject({
+        code: "UrlRefused",
+      });
     }
   });
 });

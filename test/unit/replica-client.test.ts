@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createServer, type Server, type Socket } from "node:net";
-import { ReplicaClient, ReplicaTimeout } from "../../devhost/runtime/replica-client.js";
+import { ReplicaClient, ReplicaTimeout, headOf } from "../../devhost/runtime/replica-client.js";
 
 /** A TCP server that answers each request with whatever `answer` writes: a stand-in replica at the byte level. */
 async function replica(
@@ -49,7 +49,7 @@ describe("the gateway's replica client", () => {
     for (const n of [1, 2, 3]) {
       const answer = await client.send(r.port, "POST", "/score", "application/json", Buffer.from(`{"n":${n}}`), OPTIONS);
       expect(answer).toMatchObject({ status: 200, contentType: "application/json" });
-      expect(JSON.parse(answer.body.toString())).toEqual({ echo: `{"n":${n}}` });
+      expect(JSON.parse(Buffer.concat(answer.body).toString())).toEqual({ echo: `{"n":${n}}` });
     }
     expect(seen[0]).toMatch(/^POST \/score HTTP\/1\.1\r\n/);
     expect(seen[0]).toContain("Content-Length: 7\r\n");
@@ -74,7 +74,9 @@ describe("the gateway's replica client", () => {
     servers.push(r.server);
     const client = new ReplicaClient();
     for (let i = 0; i < 3; i++)
-      expect((await client.send(r.port, "POST", "/score", "text/plain", Buffer.from("x"), OPTIONS)).body.toString()).toBe("ok");
+      expect(Buffer.concat((await client.send(r.port, "POST", "/score", "text/plain", Buffer.from("x"), OPTIONS)).body).toString()).toBe(
+        "ok",
+      );
     expect(r.connections()).toBe(3);
   });
 
@@ -94,8 +96,11 @@ describe("the gateway's replica client", () => {
     });
     servers.push(r.server);
     const answer = await new ReplicaClient().send(r.port, "POST", "/score", "application/json", Buffer.from("{}"), OPTIONS);
-    expect(answer.body.length).toBe(size);
-    expect(answer.body[size - 1]).toBe(7);
+    // In the pieces it came in, never joined into one copy.
+    expect(answer.length).toBe(size);
+    expect(answer.body.reduce((n, piece) => n + piece.length, 0)).toBe(size);
+    expect(answer.body.length).toBeGreaterThan(1);
+    expect(answer.body.every((piece) => piece.every((byte) => byte === 7))).toBe(true);
   });
 
   it("gives up on a replica that does not answer within the deadline, and does not reuse its connection", async () => {
@@ -117,5 +122,14 @@ describe("the gateway's replica client", () => {
     await expect(new ReplicaClient().send(r.port, "POST", "/score", "application/json", Buffer.from("{}"), OPTIONS)).rejects.toThrow(
       "over the 104857600 the gateway passes on",
     );
+  });
+});
+
+describe("the head of an answer's pieces", () => {
+  it("takes the first bytes across pieces, and no more", () => {
+    const pieces = [Buffer.from("abc"), Buffer.from("defg"), Buffer.from("hij")];
+    expect(headOf(pieces, 2).toString()).toBe("ab");
+    expect(headOf(pieces, 5).toString()).toBe("abcde");
+    expect(headOf(pieces, 100).toString()).toBe("abcdefghij");
   });
 });
