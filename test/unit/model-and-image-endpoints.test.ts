@@ -18,6 +18,8 @@ import { API_VERSION } from "../../shared/schemas/api-version.js";
 const ROUTE = { subscriptionId: "s1", resourceGroupName: "rg", accountName: "acct" };
 const PK = "subscriptions/s1/resourceGroups/rg/accounts/acct";
 const BASE = `http://127.0.0.1:7071/api/${PK}`;
+/** Where the account's resources are stored: its path and incarnation. */
+const DATA_PK = `${PK}/incarnations/inc-1`;
 
 function accountWith(role: Role | undefined): StoredAccount {
   return {
@@ -31,6 +33,7 @@ function accountWith(role: Role | undefined): StoredAccount {
     createdAt: "2030-01-01T00:00:00.000Z",
     createdBy: "owner",
     state: "Ready",
+    incarnation: "inc-1",
     roleAssignments: role ? [{ principalId: "caller", role, createdAt: "2030-01-01T00:00:00.000Z" }] : [],
     memberIds: role ? ["caller"] : [],
     _etag: "e",
@@ -196,6 +199,9 @@ describe("image creation over an in-memory store", () => {
       operationId: operation!.id,
     });
     expect(operation).toMatchObject({ operationType: "Image", state: "NotStarted", resourceId: image!.id, attempts: 0 });
+    // Stored in the incarnation's partition; named in URLs by the account's path.
+    expect([image!.pk, operation!.pk]).toEqual([DATA_PK, DATA_PK]);
+    expect(operation!.resourcePath).toBe(`/api/${PK}/images/${image!.id}`);
     expect(enqueued).toEqual([operation]);
     expect(res.headers.get("operation-location")).toBe(`${BASE}/operations/${operation!.id}?api-version=${API_VERSION}`);
     const again = await call(create, "POST", "/images", {
