@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { isPortFree, waitForPort } from "./ports.js";
+import { freePorts, isPortFree, waitForPort } from "./ports.js";
 import { AZURITE_ACCOUNT, azuriteConnectionString } from "./azurite-account.js";
 import { LOCAL_AUDIENCE, LOCAL_DEFAULT_ACCOUNT, LOCAL_ISSUER, LOCAL_USER_ID, openLocalIssuer } from "./local-issuer.js";
 
@@ -46,8 +46,29 @@ export interface RunningStack {
 
 export class StackError extends Error {}
 
+/** The ports of a stack, as the stack names them. */
+export type StackPorts = Pick<StackOptions, "port" | "cosmosPort" | "blobPort" | "queuePort" | "scoringPort" | "runtimePort">;
+
+/** Six ports free on loopback right now, for a stack of its own (tests, benchmarks). */
+export async function freeStackPorts(): Promise<StackPorts> {
+  const [port, cosmosPort, blobPort, queuePort, scoringPort, runtimePort] = (await freePorts(6)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  return { port, cosmosPort, blobPort, queuePort, scoringPort, runtimePort };
+}
+
+/** The environment that gives `npm start` these ports (PORT, COSMOS_PORT, …). */
+export function portEnvironment(ports: StackPorts): Record<string, string> {
+  return Object.fromEntries(portsOf(ports).map(([port, variable]) => [variable, String(port)]));
+}
+
 /** Ports the stack needs, with the environment variable that moves each. */
-function portsOf(o: StackOptions): [number, string][] {
+function portsOf(o: StackPorts): [number, string][] {
   return [
     [o.port, "PORT"],
     [o.cosmosPort, "COSMOS_PORT"],

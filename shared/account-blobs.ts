@@ -13,25 +13,20 @@ export class AccountBlobs {
   constructor(private readonly blobs: BlobServiceClient) {}
 
   /** Deletes every blob under the account's prefix, in every account container; what is already gone is fine. */
-  async deleteAll(accountPath: string): Promise<number> {
+  async deleteAll(accountPath: string): Promise<void> {
     const prefix = accountBlobPrefix(accountPath);
-    let deleted = 0;
     for (const name of ACCOUNT_CONTAINERS) {
       const container = this.blobs.getContainerClient(name);
       try {
         for await (const page of container.listBlobsFlat({ prefix }).byPage({ maxPageSize: 500 })) {
           await Promise.all(
-            page.segment.blobItems.map(async (blob) => {
-              await container.deleteBlob(blob.name, { deleteSnapshots: "include" }).catch(ignoreMissing);
-              deleted++;
-            }),
+            page.segment.blobItems.map((blob) => container.deleteBlob(blob.name, { deleteSnapshots: "include" }).catch(ignoreMissing)),
           );
         }
       } catch (err) {
         ignoreMissing(err); // no such container: nothing of the account's there
       }
     }
-    return deleted;
   }
 }
 

@@ -19,7 +19,7 @@ export interface AccountStore {
 
 /** The account's blobs (dropped models, uploads, collected data). */
 export interface AccountBlobStore {
-  deleteAll(accountPath: string): Promise<number>;
+  deleteAll(accountPath: string): Promise<void>;
 }
 import type { AccountDocument, RoleAssignment } from "./store/documents.js";
 

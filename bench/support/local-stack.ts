@@ -2,9 +2,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startStack, type RunningStack, type StackOptions } from "../../devhost/stack.js";
+import { freeStackPorts, startStack, type RunningStack, type StackOptions } from "../../devhost/stack.js";
 import { openLocalIssuer } from "../../devhost/local-issuer.js";
-import { freePorts } from "../../devhost/ports.js";
 import { azuriteConnectionString } from "../../devhost/azurite-account.js";
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
@@ -23,23 +22,11 @@ export interface BenchStack {
 /** A local stack of its own for a benchmark: the same processes `npm start` runs, on free ports. */
 export async function startBenchStack(log: (m: string) => void): Promise<BenchStack> {
   const dataDir = mkdtempSync(join(tmpdir(), "mm-bench-"));
-  const [port, cosmosPort, blobPort, queuePort, scoringPort, runtimePort] = (await freePorts(6)) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const ports = await freeStackPorts();
   const options: StackOptions = {
     appDir: PROJECT_ROOT,
     dataDir,
-    port,
-    cosmosPort,
-    blobPort,
-    queuePort,
-    scoringPort,
-    runtimePort,
+    ...ports,
     onOutput: (source, line) => {
       if (/error|warn|critical/i.test(line)) log(`[${source}] ${line}`);
     },
@@ -47,7 +34,7 @@ export async function startBenchStack(log: (m: string) => void): Promise<BenchSt
   };
   const stack = await startStack(options);
   const token = await (await openLocalIssuer(dataDir)).mint();
-  return { stack, options, dataDir, blobPort, runtimeUrl: `http://127.0.0.1:${runtimePort}`, token };
+  return { stack, options, dataDir, blobPort: ports.blobPort, runtimeUrl: `http://127.0.0.1:${ports.runtimePort}`, token };
 }
 
 export function azuriteConnection(blobPort: number): string {

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { secretsEqual } from "../../shared/crypto/secrets-equal.js";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { readFileSync } from "node:fs";
 import { FunctionRegistry, installCoreModule, type HostLog } from "./core-api.js";
@@ -81,7 +81,7 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
       return;
     }
     if (url.pathname === "/runtime/webhooks/eventgrid" && req.method === "POST") {
-      if (!keyMatches(url.searchParams.get("code"), options.eventGridKey)) {
+      if (!secretsEqual(url.searchParams.get("code"), options.eventGridKey)) {
         res.statusCode = 401;
         res.end();
         return;
@@ -143,14 +143,6 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
       for (const hook of registry.hooksOf("appTerminate")) await hook({ hookData: {}, appHookData: {} });
     },
   };
-}
-
-/** Whether a presented key is the expected one (compared in constant time); no expected key, no match. */
-function keyMatches(presented: string | null, expected: string | undefined): boolean {
-  if (!presented || !expected) return false;
-  const a = createHash("sha256").update(presented).digest();
-  const b = createHash("sha256").update(expected).digest();
-  return timingSafeEqual(a, b);
 }
 
 function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {

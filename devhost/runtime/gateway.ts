@@ -192,6 +192,20 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
 
 const replicas = new ReplicaClient();
 
+/** The request outlived its deadline: the client gets 504 (or, mid-answer, a cut), the replica stuck in run() is recycled. */
+function deadlinePassed(res: ServerResponse, replica: Replica, options: GatewayOptions): void {
+  const seconds = options.requestTimeoutMs / 1000;
+  replica.recycle(`a request outlived its ${seconds} s deadline`);
+  if (!res.headersSent) reply(res, 504, { error: `The service did not answer within ${seconds} s.` });
+  else res.destroy();
+}
+
+/** The replica failed the request: 502 (or, mid-answer, a cut). */
+function replicaFailed(res: ServerResponse, err: unknown): void {
+  if (!res.headersSent) reply(res, 502, { error: `The replica failed: ${err instanceof Error ? err.message : String(err)}` });
+  else res.destroy();
+}
+
 async function forwardWhole(
   req: IncomingMessage,
   res: ServerResponse,
@@ -217,12 +231,8 @@ async function forwardWhole(
       output: headOf(answer.body, RECORD_LIMIT).toString("utf8"),
     };
   } catch (err) {
-    if (err instanceof ReplicaTimeout) {
-      replica.recycle(`a request outlived its ${options.requestTimeoutMs / 1000} s deadline`);
-      reply(res, 504, { error: `The service did not answer within ${options.requestTimeoutMs / 1000} s.` });
-    } else {
-      reply(res, 502, { error: `The replica failed: ${err instanceof Error ? err.message : String(err)}` });
-    }
+    if (err instanceof ReplicaTimeout) deadlinePassed(res, replica, options);
+    else replicaFailed(res, err);
     return undefined;
   } finally {
     replica.inFlight--;
@@ -276,15 +286,12 @@ function forwardStreaming(
     });
     const timer = setTimeout(() => {
       if (finished) return;
-      replica.recycle(`a request outlived its ${options.requestTimeoutMs / 1000} s deadline`);
       upstream.destroy();
-      if (!res.headersSent) reply(res, 504, { error: `The service did not answer within ${options.requestTimeoutMs / 1000} s.` });
-      else res.destroy();
+      deadlinePassed(res, replica, options);
       done();
     }, options.requestTimeoutMs);
     upstream.once("error", (err) => {
-      if (!res.headersSent) reply(res, 502, { error: `The replica failed: ${err.message}` });
-      else res.destroy();
+      replicaFailed(res, err);
       done();
     });
     // A client that goes away mid-upload (or mid-answer) frees the slot at once.

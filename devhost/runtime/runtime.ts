@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { timingSafeEqual } from "node:crypto";
+import { secretsEqual } from "../../shared/crypto/secrets-equal.js";
 import { writeFileAtomically } from "../cosmos/journal.js";
 import { ImageUnpacker } from "./image-unpacker.js";
 import { ServiceController, type ControllerDeps, type ServiceSpec } from "./service-controller.js";
@@ -97,9 +97,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<LocalRuntime> {
   });
 
   async function handleControl(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const presented = Buffer.from(/^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1] ?? "");
-    const expected = Buffer.from(o.controlToken);
-    if (presented.length !== expected.length || !timingSafeEqual(presented, expected))
+    if (!secretsEqual(/^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1], o.controlToken))
       return json(res, 401, { error: "The control API needs its bearer token." });
     const url = new URL(req.url ?? "/", "http://control");
     const m = /^\/v1\/services(?:\/([^/]+))?(?:\/(logs|keys))?$/.exec(url.pathname);

@@ -15,20 +15,10 @@ const UNREACHABLE = new Set([
   "UND_ERR_SOCKET",
 ]);
 
-/**
- * @azure/cosmos rethrows a failed transactional batch as a plain Error whose message alone keeps
- * the cause ("Batch request error: read ECONNRESET"): for it, the code is read from the message.
- */
-const BATCH_FAILURE = /^Batch request error: .*\b(E[A-Z]+|UND_ERR_[A-Z_]+)\b/;
-/** Node's message for a connection reset before the answer (its code, ECONNRESET, is what the SDK drops). */
-const HANG_UP = /^Batch request error: socket hang up\b/;
-
 function dependencyDown(err: unknown, depth = 0): boolean {
   if (!err || typeof err !== "object" || depth > 4) return false;
-  const e = err as { code?: unknown; cause?: unknown; errors?: unknown; message?: unknown };
+  const e = err as { code?: unknown; cause?: unknown; errors?: unknown };
   if (typeof e.code === "string" && UNREACHABLE.has(e.code)) return true;
-  const batchCause = typeof e.message === "string" ? BATCH_FAILURE.exec(e.message)?.[1] : undefined;
-  if ((batchCause && UNREACHABLE.has(batchCause)) || (typeof e.message === "string" && HANG_UP.test(e.message))) return true;
   if (Array.isArray(e.errors) && e.errors.some((inner) => dependencyDown(inner, depth + 1))) return true;
   return dependencyDown(e.cause, depth + 1);
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { displayString, pageQuery } from "./common.js";
+import { memoryBytes } from "../compute/quantities.js";
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.number().int("must be an integer").min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
@@ -16,9 +17,7 @@ const autoScalerSchema = z.object({
 const cpuQuantity = z
   .union([z.number().positive("must be more than 0").transform(String), z.string()])
   .pipe(z.string().regex(/^(\d+(\.\d+)?|\d+m)$/, "must be a Kubernetes CPU quantity such as 0.5 or 500m"));
-const memoryQuantity = z
-  .string()
-  .regex(/^\d+(\.\d+)?(E|P|T|G|M|k|K|Ei|Pi|Ti|Gi|Mi|Ki)?$/, "must be a Kubernetes memory quantity such as 2G or 512Mi");
+const memoryQuantity = z.string().refine((q) => memoryBytes(q) !== undefined, "must be a Kubernetes memory quantity such as 2G or 512Mi");
 
 const settings = {
   imageId: z.string().min(1, "must not be empty").max(64, "is not an image id"),

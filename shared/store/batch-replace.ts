@@ -1,12 +1,14 @@
 import type { Container, JSONObject } from "@azure/cosmos";
 import type { StoredDocument, WithEtag } from "./documents.js";
+import { runBatch } from "./document-io.js";
 
 /**
  * Replaces documents of one partition together, each only if unchanged since it was read
  * (transactional batch, ETag conditions). False when any changed meanwhile: nothing was written.
  */
 export async function replaceTogether(container: Container, pk: string, docs: WithEtag<StoredDocument>[]): Promise<boolean> {
-  const response = await container.items.batch(
+  const response = await runBatch(
+    container,
     docs.map((d) => {
       const { _etag, ...body } = d as WithEtag<StoredDocument> & Record<string, unknown>;
       return { operationType: "Replace" as const, id: d.id, partitionKey: pk, ifMatch: _etag, resourceBody: body as unknown as JSONObject };

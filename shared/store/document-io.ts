@@ -1,4 +1,4 @@
-import type { Container } from "@azure/cosmos";
+import type { Container, OperationInput, OperationResponse, Response } from "@azure/cosmos";
 import type { StoredDocument } from "./documents.js";
 import type { WithEtag } from "./documents.js";
 
@@ -34,6 +34,23 @@ export async function replaceIfUnchanged<T extends StoredDocument>(
     return resource as WithEtag<T>;
   } catch (err) {
     if ((err as { code?: unknown }).code === 412) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * A transactional batch. @azure/cosmos rethrows a batch that failed in transit as a plain Error
+ * that keeps its cause only in the message ("Batch request error: read ECONNRESET"); the
+ * cause's code is put back on it here, so that a batch's network failure reads as any other's.
+ */
+export async function runBatch(container: Container, operations: OperationInput[], pk: string): Promise<Response<OperationResponse[]>> {
+  try {
+    return await container.items.batch(operations, pk);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : "";
+    const cause = /^Batch request error: (?:.*\b(E[A-Z]+|UND_ERR_[A-Z_]+)\b|(socket hang up))/.exec(message);
+    if (cause && err instanceof Error && (err as { code?: unknown }).code === undefined)
+      Object.assign(err, { code: cause[1] ?? "ECONNRESET" }); // Node's "socket hang up" is an ECONNRESET
     throw err;
   }
 }

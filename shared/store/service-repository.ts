@@ -5,7 +5,7 @@ import type { Page } from "./pagination.js";
 import { filteredList } from "./filtered-list.js";
 import type { Pages } from "./pagination.js";
 import type { WithEtag } from "./documents.js";
-import { readOfKind, replaceIfUnchanged } from "./document-io.js";
+import { readOfKind, replaceIfUnchanged, runBatch } from "./document-io.js";
 import type { ServiceFilters } from "../schemas/services.js";
 
 const claimIdOf = (name: string) => `service-name-${createHash("sha256").update(name).digest("hex").slice(0, 40)}`;
@@ -34,7 +34,8 @@ export class ServiceRepository {
    */
   async create(service: ServiceDocument, deployment: DeploymentDocument, operation: OperationDocument): Promise<boolean> {
     const claim: ServiceNameClaim = { id: claimIdOf(service.name), pk: service.pk, kind: "service-name", serviceId: service.id };
-    const response = await this.container.items.batch(
+    const response = await runBatch(
+      this.container,
       [create(service.pk, claim), create(service.pk, service), create(service.pk, deployment), create(service.pk, operation)],
       service.pk,
     );
@@ -49,7 +50,8 @@ export class ServiceRepository {
   /** Replaces the service (if unchanged since read) and creates the update's deployment and operation, together. */
   async startUpdate(service: WithEtag<ServiceDocument>, deployment: DeploymentDocument, operation: OperationDocument): Promise<boolean> {
     const { _etag, ...body } = service;
-    const response = await this.container.items.batch(
+    const response = await runBatch(
+      this.container,
       [
         { operationType: "Replace", id: service.id, partitionKey: service.pk, ifMatch: _etag, resourceBody: body as unknown as JSONObject },
         create(service.pk, deployment),

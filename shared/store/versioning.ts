@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Container, JSONObject, OperationInput } from "@azure/cosmos";
+import { runBatch } from "./document-io.js";
 import { Errors } from "../errors.js";
 import type { StoredDocument } from "./documents.js";
 
@@ -50,7 +51,7 @@ export async function createVersioned<T extends StoredDocument & { version: numb
       partitionKey: pk,
       resourceBody: d as unknown as JSONObject,
     }));
-    const response = await container.items.batch([counterOp, ...creates], pk);
+    const response = await runBatch(container, [counterOp, ...creates], pk);
     const results = response.result ?? [];
     if (results.length === creates.length + 1 && results.every((r) => r.statusCode >= 200 && r.statusCode < 300)) {
       return results[1]!.resourceBody as unknown as T;

@@ -26,31 +26,30 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+/** The tutorial's `service create realtime` of the iris project, naming the service. */
+function tutorialCreate(name: string): string[] {
+  return [
+    "service",
+    "create",
+    "realtime",
+    "-f",
+    "score_iris.py",
+    "--model-file",
+    "model.pkl",
+    "-s",
+    "outputs/service_schema.json",
+    "-n",
+    name,
+    "-r",
+    "python",
+  ];
+}
+
 describe("mm with a project written for the 2017 service", () => {
   it("deploys it with the tutorial's command, unchanged, and runs it as az ml did", async () => {
     // The tutorial's command, with the project's data folder as a dependency.
     const created = await mm(
-      [
-        "service",
-        "create",
-        "realtime",
-        "-f",
-        "score_iris.py",
-        "--model-file",
-        "model.pkl",
-        "-s",
-        "outputs/service_schema.json",
-        "-n",
-        "irisapp",
-        "-r",
-        "python",
-        "--collect-model-data",
-        "true",
-        "-c",
-        "aml_config/conda_dependencies.yml",
-        "-d",
-        "data",
-      ],
+      [...tutorialCreate("irisapp"), "--collect-model-data", "true", "-c", "aml_config/conda_dependencies.yml", "-d", "data"],
       { cwd: project },
     );
     expect(created.code, created.stderr).toBe(0);
@@ -114,25 +113,7 @@ describe("mm with a project written for the 2017 service", () => {
     );
     mkdirSync(join(dir, "notes"));
     writeFileSync(join(dir, "notes", "readme.txt"), "kept under its path");
-    const command = [
-      "service",
-      "create",
-      "realtime",
-      "-f",
-      "score_iris.py",
-      "--model-file",
-      "model.pkl",
-      "-s",
-      "outputs/service_schema.json",
-      "-n",
-      "again",
-      "-r",
-      "python",
-      "-d",
-      "data",
-      "-d",
-      "notes/readme.txt",
-    ];
+    const command = [...tutorialCreate("again"), "-d", "data", "-d", "notes/readme.txt"];
     const failed = await mm(command, { cwd: dir });
     expect(failed.code).toBe(1);
     // The traceback's last lines, from the replica, in mm's own output.

@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:http";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ApiClient, DEFAULT_ACCOUNT, tokensFor, waitForOperation } from "../support/api-client.js";
-import { allocatePorts, startLocalStack, type LocalStack } from "../support/local-stack.js";
+import { freeStackPorts, startLocalStack, type LocalStack } from "../support/local-stack.js";
 import { TestBlobs } from "../support/blobs.js";
 import { LINEAR_DRIVER } from "../fixtures/drivers.js";
 
@@ -57,7 +57,7 @@ beforeAll(async () => {
   const address = origin.address();
   originUrl = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
   stack = await startLocalStack({
-    ports: await allocatePorts(),
+    ports: await freeStackPorts(),
     env: {
       FETCH_ALLOWED_ORIGINS: originUrl,
       FETCH_IDLE_TIMEOUT_SECONDS: "2",

@@ -5,8 +5,9 @@ import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ApiClient, DEFAULT_ACCOUNT, modelBody } from "../support/api-client.js";
-import { allocatePorts, PROJECT_ROOT, startLocalStack } from "../support/local-stack.js";
+import { freeStackPorts, PROJECT_ROOT, startLocalStack } from "../support/local-stack.js";
 import { isPortFree } from "../../devhost/ports.js";
+import { portEnvironment } from "../../devhost/stack.js";
 
 /** Processes whose command line mentions the data directory: the stack's children. */
 function processesUsing(dataDir: string): number[] {
@@ -67,19 +68,14 @@ describe("npm start", () => {
   });
 
   it("explains a port already taken, without a stack trace", async () => {
-    const ports = await allocatePorts();
+    const ports = await freeStackPorts();
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(ports.port, "127.0.0.1", r));
     try {
       const child = fork(join(PROJECT_ROOT, "dist", "devhost", "start.js"), [], {
         env: {
           ...process.env,
-          PORT: String(ports.port),
-          COSMOS_PORT: String(ports.cosmosPort),
-          AZURITE_BLOB_PORT: String(ports.blobPort),
-          AZURITE_QUEUE_PORT: String(ports.queuePort),
-          SCORING_PORT: String(ports.scoringPort),
-          RUNTIME_PORT: String(ports.runtimePort),
+          ...portEnvironment(ports),
           DATA_DIR: mkdtempSync(join(tmpdir(), "mm-port-")),
         },
         stdio: ["ignore", "pipe", "pipe", "ipc"],

@@ -2,13 +2,9 @@ import { fork, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { freePorts } from "../../devhost/ports.js";
-import type { StackOptions } from "../../devhost/stack.js";
+import { freeStackPorts, portEnvironment, type StackPorts } from "../../devhost/stack.js";
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, "..", "..");
-
-/** The ports of a stack, as the stack itself names them. */
-type StackPorts = Pick<StackOptions, "port" | "cosmosPort" | "blobPort" | "queuePort" | "scoringPort" | "runtimePort">;
 
 export interface LocalStack {
   apiBaseUrl: string;
@@ -22,17 +18,7 @@ export interface LocalStack {
   kill9(): Promise<void>;
 }
 
-export async function allocatePorts(): Promise<StackPorts> {
-  const [port, cosmosPort, blobPort, queuePort, scoringPort, runtimePort] = (await freePorts(6)) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  return { port, cosmosPort, blobPort, queuePort, scoringPort, runtimePort };
-}
+export { freeStackPorts };
 
 /**
  * Starts the local stack as `npm start` does (dist/devhost/start.js), in its own process group
@@ -42,7 +28,7 @@ export async function startLocalStack(
   options: { dataDir?: string; ports?: StackPorts; env?: NodeJS.ProcessEnv } = {},
 ): Promise<LocalStack> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "mm-stack-"));
-  const ports = options.ports ?? (await allocatePorts());
+  const ports = options.ports ?? (await freeStackPorts());
   let output = "";
   const child = fork(join(PROJECT_ROOT, "dist", "devhost", "start.js"), [], {
     cwd: PROJECT_ROOT,
@@ -52,12 +38,7 @@ export async function startLocalStack(
       ...process.env,
       ...options.env,
       DATA_DIR: dataDir,
-      PORT: String(ports.port),
-      COSMOS_PORT: String(ports.cosmosPort),
-      AZURITE_BLOB_PORT: String(ports.blobPort),
-      AZURITE_QUEUE_PORT: String(ports.queuePort),
-      SCORING_PORT: String(ports.scoringPort),
-      RUNTIME_PORT: String(ports.runtimePort),
+      ...portEnvironment(ports),
       HOST_LOG_LEVEL: "warning",
     },
   });

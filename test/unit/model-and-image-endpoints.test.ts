@@ -178,16 +178,14 @@ describe("model endpoints over an in-memory store", () => {
   });
 });
 
+/** An image request for the manifest the image deps hold. */
+const IMAGE = { name: "iris", imageType: "Docker", computeResourceId: "local", manifestId: "manifest-1" };
+
 describe("image creation over an in-memory store", () => {
   it("writes the image (NotStarted, next version) with its operation, enqueues the build and answers 202 with Operation-Location", async () => {
     const { imageDeps, images, operations, enqueued } = depsFor("Contributor");
     const create = makeCreateImage(async () => imageDeps);
-    const res = await call(create, "POST", "/images", {
-      name: "iris",
-      imageType: "Docker",
-      computeResourceId: "local",
-      manifestId: "manifest-1",
-    });
+    const res = await call(create, "POST", "/images", IMAGE);
     expect(res.status).toBe(202);
     const [image] = images.docs;
     const [operation] = operations;
@@ -204,12 +202,7 @@ describe("image creation over an in-memory store", () => {
     expect(operation!.resourcePath).toBe(`/api/${PK}/images/${image!.id}`);
     expect(enqueued).toEqual([operation]);
     expect(res.headers.get("operation-location")).toBe(`${BASE}/operations/${operation!.id}?api-version=${API_VERSION}`);
-    const again = await call(create, "POST", "/images", {
-      name: "iris",
-      imageType: "Docker",
-      computeResourceId: "local",
-      manifestId: "manifest-1",
-    });
+    const again = await call(create, "POST", "/images", IMAGE);
     expect(again.status).toBe(202);
     expect(images.docs.map((i) => i.version)).toEqual([1, 2]);
   });
@@ -218,17 +211,13 @@ describe("image creation over an in-memory store", () => {
     const { imageDeps, images, enqueued } = depsFor("Contributor");
     const create = makeCreateImage(async () => imageDeps);
     const noManifest = await call(create, "POST", "/images", {
-      name: "iris",
-      imageType: "Docker",
-      computeResourceId: "local",
+      ...IMAGE,
       manifestId: "nope",
     });
     expect(noManifest).toMatchObject({ status: 400, body: { code: "ManifestNotFound" } });
     const noTarget = await call(create, "POST", "/images", {
-      name: "iris",
-      imageType: "Docker",
+      ...IMAGE,
       computeResourceId: "/subscriptions/x/aks/y",
-      manifestId: "manifest-1",
     });
     expect(noTarget).toMatchObject({ status: 400, body: { code: "UnknownComputeResource" } });
     expect(images.docs).toEqual([]);
