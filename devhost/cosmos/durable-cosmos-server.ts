@@ -5,6 +5,7 @@ import { Readable } from "node:stream";
 import { randomUUID } from "node:crypto";
 import { Account, queryDocumentsHandler, route, writeHandlers, type EmulatedAccount, type RouteHandler } from "./emulator-internals.js";
 import { applyEffect, snapshotEffects, type Effect } from "./effects.js";
+import { BatchUndo } from "./atomic-batch.js";
 import { Journal, readJournal, writeFileAtomically } from "./journal.js";
 import { installLinearQueries } from "./linear-queries.js";
 import { installPartitionIndexes } from "./partition-index.js";
@@ -108,8 +109,12 @@ export async function startDurableCosmos(options: DurableCosmosOptions): Promise
       url: req.url,
     }) as unknown as IncomingMessage;
     const { body, durable } = await serialized(async () => {
+      const undo = atomicBatchUndo(account, handler, params, req, rawBody);
       const body = await runHandler(handler, account, replayable, res, params);
-      const effects = effectsOf(handler, params, req, parseJson(rawBody), res.statusCode, body);
+      // A failed batch leaves nothing applied (and nothing to journal), as in Cosmos DB.
+      const rolledBack = undo !== undefined && BatchUndo.failed(body);
+      if (rolledBack) undo.undo();
+      const effects = rolledBack ? [] : effectsOf(handler, params, req, parseJson(rawBody), res.statusCode, body);
       const durable = effects.length ? journal.append(effects) : Promise.resolve();
       return { body, durable };
     });
@@ -212,6 +217,21 @@ function effectsOf(
     default:
       return [];
   }
+}
+
+/** For a transactional batch (not a bulk request) on an existing container: what undoes it. */
+function atomicBatchUndo(
+  account: EmulatedAccount,
+  handler: unknown,
+  params: Record<string, string>,
+  req: IncomingMessage,
+  rawBody: Buffer,
+): BatchUndo | undefined {
+  if (handler !== writeHandlers.batchDocuments || String(req.headers["x-ms-cosmos-batch-atomic"]).toLowerCase() !== "true")
+    return undefined;
+  const collection = account.database(params.dbId ?? "").collection(params.collId ?? "");
+  if (!collection.read()) return undefined;
+  return new BatchUndo(collection, parseJson(rawBody));
 }
 
 async function runHandler(

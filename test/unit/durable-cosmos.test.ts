@@ -61,6 +61,35 @@ describe("the durable Cosmos emulator", () => {
     ]);
   });
 
+  it("runs a batch all or nothing, as Cosmos DB does: one that fails late leaves every document as it was, ETags too", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mm-cosmos-"));
+    let c = await open(dir);
+    const { resource: counter } = await c.items.create({ id: "n", pk: "p", last: 1 });
+    const { resource: doomed } = await c.items.create({ id: "x", pk: "p", v: 1 });
+    const failed = await c.items.batch(
+      [
+        { operationType: "Replace", id: "n", partitionKey: "p", ifMatch: counter!._etag, resourceBody: { id: "n", pk: "p", last: 2 } },
+        { operationType: "Create", partitionKey: "p", resourceBody: { id: "new", pk: "p" } },
+        { operationType: "Delete", id: "x", partitionKey: "p" },
+        { operationType: "Replace", id: "n", partitionKey: "p", ifMatch: "stale", resourceBody: { id: "n", pk: "p", last: 3 } },
+      ],
+      "p",
+    );
+    expect(failed.result!.map((r) => r.statusCode)).toEqual([200, 201, 204, 412]);
+    const check = async () => {
+      expect((await c.item("n", "p").read()).resource).toMatchObject({ last: 1, _etag: counter!._etag });
+      expect((await c.item("x", "p").read()).resource).toMatchObject({ v: 1, _etag: doomed!._etag });
+      expect((await c.item("new", "p").read()).resource).toBeUndefined();
+    };
+    await check();
+    await running!.close();
+    running = undefined;
+    c = await open(dir);
+    expect((await c.item("new", "p").read()).resource).toBeUndefined();
+    expect((await c.item("n", "p").read()).resource).toMatchObject({ last: 1 });
+    expect((await c.item("x", "p").read()).resource).toMatchObject({ v: 1 });
+  });
+
   it("ignores a journal line cut short by a crash (it was never acknowledged)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "mm-cosmos-"));
     let c = await open(dir);
