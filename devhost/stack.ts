@@ -207,6 +207,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
       // Workers may fetch from the local Azurite, and from whatever the user allows on top.
       FETCH_ALLOWED_ORIGINS: [`http://127.0.0.1:${o.blobPort}`, process.env.FETCH_ALLOWED_ORIGINS ?? ""].filter(Boolean).join(","),
       SERVICE_ROLLOUT_QUEUE: process.env.SERVICE_ROLLOUT_QUEUE ?? "service-rollouts",
+      STORAGE_PURGE_QUEUE: process.env.STORAGE_PURGE_QUEUE ?? "storage-purges",
       SERVICE_KEYS_SECRET: serviceKeysSecret,
       LOCAL_RUNTIME_URL: `http://127.0.0.1:${o.runtimePort}`,
       LOCAL_RUNTIME_TOKEN: readFileSync(runtimeTokenFile, "utf8").trim(),

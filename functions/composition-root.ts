@@ -19,6 +19,7 @@ import type { OperationMessage } from "../shared/schemas/operations.js";
 import { Operations } from "../shared/operations/operations.js";
 import { imageBuildKind } from "../shared/operations/image-build.js";
 import { serviceRolloutKind } from "../shared/operations/service-rollout.js";
+import { storagePurgeKind } from "../shared/operations/storage-purge.js";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -41,6 +42,8 @@ export interface AppDeps {
   ownBlobs: OwnBlobReader;
   /** Each account's blobs in that storage account (deleted with the account). */
   accountBlobs: AccountBlobs;
+  /** Whether a URL is a blob of that storage account (deleting the last model registered from it releases it). */
+  ownsBlob(url: string): boolean;
 }
 
 /** scoring/ of this project, which goes into every image: beside dist/ when deployed. */
@@ -94,6 +97,8 @@ async function buildDeps(): Promise<AppDeps> {
   const queue = (name: string) => new WorkQueue<OperationMessage>(storage.queues.getQueueClient(name));
   const { models, manifests, images, services } = store;
   const secrets = secretBoxOf(config.serviceKeysSecret);
+  const accountBlobs = new AccountBlobs(storage.blobs);
+  const buildLogs = new BuildLogStore(storage.blobs);
   const operations = new Operations({
     store: store.operations,
     kinds: [
@@ -103,7 +108,7 @@ async function buildDeps(): Promise<AppDeps> {
         manifests,
         models,
         builderFor,
-        logs: new BuildLogStore(storage.blobs),
+        logs: buildLogs,
         queue: queue(config.imageBuildQueue),
       }),
       serviceRolloutKind({
@@ -115,6 +120,19 @@ async function buildDeps(): Promise<AppDeps> {
         secrets,
         rolloutTimeoutMs: config.rolloutTimeoutMs,
         queue: queue(config.serviceRolloutQueue),
+      }),
+      storagePurgeKind({
+        accounts: store.accounts,
+        models,
+        images,
+        locateBlob: (url, accountPath) => ownBlobs.locate(url, accountPath),
+        blobs: accountBlobs,
+        logs: buildLogs,
+        builderFor,
+        builders: () => [localBuilder, acrBuilder].filter((b): b is ImageBuilder => b !== undefined),
+        schedule: (op) => store.operations.create(op),
+        lateWritesMs: config.lateWritesMs,
+        queue: queue(config.storagePurgeQueue),
       }),
     ],
     ...config.operations,
@@ -130,7 +148,8 @@ async function buildDeps(): Promise<AppDeps> {
     operations,
     storage,
     ownBlobs,
-    accountBlobs: new AccountBlobs(storage.blobs),
+    accountBlobs,
+    ownsBlob: (url) => ownBlobs.owns(url),
     computeFor,
     secrets,
   };

@@ -17,6 +17,7 @@ import { makeGetOperation } from "./http/operations.js";
 import { makeOperationPoisonHandler, makeOperationWorker } from "./workers/operation-workers.js";
 import { makeOperationSweeper } from "./timers/sweep-operations.js";
 import * as services from "./http/services.js";
+import * as deletes from "./http/deletes.js";
 import { makeModelBlobCreated } from "./events/model-blob-created.js";
 
 // Telemetry first, so that what follows is traced (a no-op without a connection string).
@@ -62,6 +63,12 @@ app.http("registerModel", {
 });
 app.http("listModels", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/models`, handler: models.makeListModels(getDeps) });
 app.http("getModel", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/models/{id}`, handler: models.makeGetModel(getDeps) });
+app.http("deleteModel", {
+  ...anonymous,
+  methods: ["DELETE"],
+  route: `${ACCOUNT_ROUTE}/models/{id}`,
+  handler: deletes.makeDeleteModel(getDeps),
+});
 
 app.http("createManifest", {
   ...anonymous,
@@ -81,10 +88,22 @@ app.http("getManifest", {
   route: `${ACCOUNT_ROUTE}/manifests/{id}`,
   handler: manifests.makeGetManifest(getDeps),
 });
+app.http("deleteManifest", {
+  ...anonymous,
+  methods: ["DELETE"],
+  route: `${ACCOUNT_ROUTE}/manifests/{id}`,
+  handler: deletes.makeDeleteManifest(getDeps),
+});
 
 app.http("createImage", { ...anonymous, methods: ["POST"], route: `${ACCOUNT_ROUTE}/images`, handler: images.makeCreateImage(getDeps) });
 app.http("listImages", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/images`, handler: images.makeListImages(getDeps) });
 app.http("getImage", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/images/{id}`, handler: images.makeGetImage(getDeps) });
+app.http("deleteImage", {
+  ...anonymous,
+  methods: ["DELETE"],
+  route: `${ACCOUNT_ROUTE}/images/{id}`,
+  handler: deletes.makeDeleteImage(getDeps),
+});
 
 app.http("getOperation", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/operations/{id}`, handler: makeGetOperation(getDeps) });
 
@@ -185,6 +204,17 @@ app.storageQueue("imageBuildPoison", {
   queueName: "%IMAGE_BUILD_QUEUE%-poison",
   connection: "AzureWebJobsStorage",
   handler: makeOperationPoisonHandler(getDeps, "Image"),
+});
+// Purges of deleted models' and images' storage run as the DELETE answers; the sweeper sends here those cut short.
+app.storageQueue("storagePurgeWorker", {
+  queueName: "%STORAGE_PURGE_QUEUE%",
+  connection: "AzureWebJobsStorage",
+  handler: makeOperationWorker(getDeps, "Purge"),
+});
+app.storageQueue("storagePurgePoison", {
+  queueName: "%STORAGE_PURGE_QUEUE%-poison",
+  connection: "AzureWebJobsStorage",
+  handler: makeOperationPoisonHandler(getDeps, "Purge"),
 });
 app.eventGrid("modelBlobCreated", { handler: makeModelBlobCreated(getDeps) });
 app.timer("operationSweeper", { schedule: "*/10 * * * * *", handler: makeOperationSweeper(getDeps) });

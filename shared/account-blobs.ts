@@ -1,4 +1,5 @@
 import { RestError, type BlobServiceClient } from "@azure/storage-blob";
+import type { AccountBlob } from "./image-building/own-blob-reader.js";
 import { MODEL_DATA_CONTAINER, MODEL_DROP_CONTAINER, UPLOAD_CONTAINER, accountBlobPrefix } from "./schemas/storage-layout.js";
 
 /** The containers where blobs are filed under their account's prefix. */
@@ -11,6 +12,11 @@ const ACCOUNT_CONTAINERS = [MODEL_DROP_CONTAINER, UPLOAD_CONTAINER, MODEL_DATA_C
  */
 export class AccountBlobs {
   constructor(private readonly blobs: BlobServiceClient) {}
+
+  /** Deletes one blob of an account (a deleted model's upload); gone already is fine. */
+  async deleteBlob(blob: AccountBlob): Promise<void> {
+    await this.blobs.getContainerClient(blob.container).deleteBlob(blob.blobName, { deleteSnapshots: "include" }).catch(ignoreMissing);
+  }
 
   /** Deletes every blob under the account's prefix, in every account container; what is already gone is fine. */
   async deleteAll(accountPath: string): Promise<void> {

@@ -13,15 +13,11 @@ export interface AccountStore {
   create(doc: AccountDocument): Promise<StoredAccount | undefined>;
   /** Replaces the account if its ETag is still `etag`; undefined when it changed. */
   replace(doc: AccountDocument, etag: string): Promise<StoredAccount | undefined>;
-  /** Deletes every document of the account (its resources' partition, then its own), the account document last. */
-  deleteAll(account: StoredAccount): Promise<void>;
+  /** Marks the account Deleting and writes its purge, together; undefined when the account changed meanwhile. */
+  startDeletion(account: StoredAccount, purge: OperationDocument): Promise<StoredAccount | undefined>;
 }
-
-/** The account's blobs (dropped models, uploads, collected data). */
-export interface AccountBlobStore {
-  deleteAll(accountPath: string): Promise<void>;
-}
-import type { AccountDocument, RoleAssignment } from "./store/documents.js";
+import type { AccountDocument, OperationDocument, RoleAssignment } from "./store/documents.js";
+import { Operations } from "./operations/operations.js";
 
 const MAX_ATTEMPTS = 20;
 
@@ -140,26 +136,42 @@ async function updateRoles<R>(
 }
 
 /**
- * Deletes an account and everything in it. The account is first marked Deleting (it
- * disappears for every caller), then its blobs and its documents go, the account document last;
- * a deletion cut short by a crash is finished by the next DELETE. A write that passed its check
- * before the mark lands in the deleted incarnation's partition, which a new account of the same
- * name never reads (it has an incarnation of its own).
+ * Deletes an account and everything in it, as one operation that survives a crash: the account is
+ * marked Deleting (it disappears for every caller) together with the Purge operation that deletes
+ * its images, blobs and documents, its own document last (storage-purge.ts). Returns that
+ * operation, for the caller to run at once; should it be cut short, the sweeper finishes it, and
+ * a new DELETE takes it up again. A write that passed its check before the mark lands in the
+ * deleted incarnation's partition, which a new account of the same name never reads, and which
+ * the purge sweeps once more when such writes have ended.
  */
 export async function deleteAccount(
   accounts: AccountStore,
-  blobs: AccountBlobStore,
+  operations: { get(pk: string, id: string): Promise<OperationDocument | undefined> },
   account: StoredAccount,
   serviceCount: number,
-): Promise<void> {
+): Promise<OperationDocument> {
   if (serviceCount > 0) throw Errors.accountHasServices(account.pk, serviceCount);
   let current: StoredAccount | undefined = account;
-  // The account may change under us (a role assignment): read it again and retry the mark.
-  for (let attempt = 0; current && current.state !== "Deleting"; attempt++) {
-    if (await accounts.replace({ ...current, state: "Deleting" }, current._etag)) break;
+  for (let attempt = 0; current; attempt++) {
+    if (current.state === "Deleting" && current.purgeOperationId) {
+      const purge = await operations.get(current.pk, current.purgeOperationId);
+      if (purge && purge.state !== "Failed" && purge.state !== "Cancelled") return purge;
+    }
+    // Not started yet, or its purge gave up (past its deadline): a new purge.
+    const purge = Operations.create(
+      "Purge",
+      current.pk,
+      { id: current.pk, path: `/api/${current.pk}` },
+      {
+        purge: {
+          account: { path: current.pk, createdAt: current.createdAt, ...(current.incarnation ? { incarnation: current.incarnation } : {}) },
+        },
+      },
+    );
+    if (await accounts.startDeletion(current, purge)) return purge;
+    // The account changed under us (a role assignment): read it again and retry.
     if (attempt >= MAX_ATTEMPTS) throw Errors.tooMuchContention(account.pk);
     current = await accounts.get(account.pk);
   }
-  await blobs.deleteAll(account.pk);
-  await accounts.deleteAll(account);
+  throw Errors.accountNotFound(account.pk);
 }

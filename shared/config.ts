@@ -60,6 +60,15 @@ export const settingsSchema = z.object({
     .string()
     .regex(/^[a-z0-9](?:[a-z0-9]|-(?!-)){2,62}$/, "must be a storage queue name")
     .default("service-rollouts"),
+  /**
+   * How long after an account's deletion its data partition is swept once more, for writes that
+   * were in flight: longer than any request or attempt runs (host.json's functionTimeout is 10 min).
+   */
+  LATE_WRITES_SECONDS: z.coerce.number().int().min(1).default(900),
+  STORAGE_PURGE_QUEUE: z
+    .string()
+    .regex(/^[a-z0-9](?:[a-z0-9]|-(?!-)){2,62}$/, "must be a storage queue name")
+    .default("storage-purges"),
   /** 32 bytes, base64: encrypts service keys at rest (Key Vault in Azure; a generated file locally). */
   SERVICE_KEYS_SECRET: z.string().min(1).optional(),
   /** The local compute runtime's control API, its bearer token, and the scoring gateway's public base URL. */
@@ -150,6 +159,9 @@ export interface Config {
   /** heartbeatMs: how often a running worker tells the sweeper it is alive, well inside the stall period. */
   operations: { stallMs: number; deadlineMs: number; heartbeatMs: number };
   serviceRolloutQueue: string;
+  /** Where the purges of deleted models' and images' storage go when the sweeper takes one up again. */
+  storagePurgeQueue: string;
+  lateWritesMs: number;
   serviceKeysSecret: string | undefined;
   localRuntime: { controlUrl: string; token: string; scoringUrl: string } | undefined;
   rolloutTimeoutMs: number;
@@ -203,6 +215,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       heartbeatMs: Math.max(1000, Math.floor((s.OPERATION_STALL_SECONDS * 1000) / 3)),
     },
     serviceRolloutQueue: s.SERVICE_ROLLOUT_QUEUE,
+    storagePurgeQueue: s.STORAGE_PURGE_QUEUE,
+    lateWritesMs: s.LATE_WRITES_SECONDS * 1000,
     serviceKeysSecret: s.SERVICE_KEYS_SECRET,
     localRuntime:
       s.LOCAL_RUNTIME_URL && s.LOCAL_RUNTIME_TOKEN && s.LOCAL_SCORING_URL

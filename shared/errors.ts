@@ -103,6 +103,13 @@ export const Errors = {
       `driverProgram "${driver}" must be the id of one of the manifest's assets (${assetIds.length ? assetIds.join(", ") : "none given"}).`,
       [{ code: "DriverProgramNotFound", message: `driverProgram: "${driver}" is not an asset id.` }],
     ),
+  resourceInUse: (what: string, users: { kind: string; id: string; name?: string; version?: number }[], more = "") =>
+    new ApiError(
+      409,
+      "ResourceInUse",
+      `The ${what} is in use by ${users.map(describeUser).join(", ")}${more}: delete ${users.length > 1 ? "those" : "that"} first.`,
+      users.map((u) => ({ code: "InUseBy", message: describeUser(u) })),
+    ),
   imageNotFound: (id: string) => new ApiError(404, "ImageNotFound", `No image with id ${id} exists in this account.`),
   operationNotFound: (id: string) => new ApiError(404, "OperationNotFound", `No operation with id ${id} exists in this account.`),
   manifestNotInAccount: (id: string) =>
@@ -169,3 +176,7 @@ export const Errors = {
       `The server failed to handle the request. Quote correlation id ${correlationId} when reporting it.`,
     ),
 } as const;
+
+function describeUser(u: { kind: string; id: string; name?: string; version?: number }): string {
+  return `${u.kind} ${u.name ? `${u.name}${u.version !== undefined ? ` v${u.version}` : ""} ` : ""}(${u.id})`;
+}

@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { contextOf, type Context } from "../context.js";
+import { addDeleteCommand } from "./delete.js";
 import { addManifestFileOptions, createManifestFromFiles, modelIdsFrom, type ManifestFileOptions } from "./manifests.js";
 import { addWaitOptions, resourceIdOf, settle, type WaitFlags } from "./operations.js";
 import type { OperationStatus } from "../wait.js";
@@ -47,7 +48,7 @@ export async function createImage(ctx: Context, name: string, flags: ImageFlags)
 }
 
 export function imageCommand(): Command {
-  const image = new Command("image").description("Build, list and show Docker images of manifests");
+  const image = new Command("image").description("Build, list, show and delete Docker images of manifests");
 
   addWaitOptions(
     addManifestFileOptions(
@@ -116,5 +117,6 @@ export function imageCommand(): Command {
       if (img.imageBuildLogUri) lines.push(`Build log: ${img.imageBuildLogUri}`);
       ctx.printText(lines.join("\n"), { id: img.id, imageLocation: location ?? null, imageBuildLogUri: img.imageBuildLogUri ?? null });
     });
+  addDeleteCommand(image, "image", "images", "it builds, or a service runs it");
   return image;
 }

@@ -2,6 +2,7 @@ import { statSync } from "node:fs";
 import { basename, isAbsolute, relative, resolve, sep } from "node:path";
 import { Command, Option } from "commander";
 import { contextOf, type Context } from "../context.js";
+import { addDeleteCommand } from "./delete.js";
 import { CliError, EXIT } from "../errors.js";
 import { upload } from "../upload.js";
 import { registerModelFile } from "./models.js";
@@ -102,7 +103,7 @@ export async function modelIdsFrom(ctx: Context, ids: string[], modelFiles: stri
 }
 
 export function manifestCommand(): Command {
-  const manifest = new Command("manifest").description("Create, list and show manifests (a driver, its files and models)");
+  const manifest = new Command("manifest").description("Create, list, show and delete manifests (a driver, its files and models)");
 
   addManifestFileOptions(
     manifest
@@ -146,5 +147,6 @@ export function manifestCommand(): Command {
       const ctx = contextOf(command);
       ctx.print(await ctx.api.get(`manifests/${encodeURIComponent(opts.id)}`), MANIFEST_VIEW);
     });
+  addDeleteCommand(manifest, "manifest", "manifests", "an image was built from it");
   return manifest;
 }

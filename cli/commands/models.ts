@@ -1,6 +1,7 @@
 import { basename } from "node:path";
 import { Command, Option } from "commander";
 import { contextOf, type Context } from "../context.js";
+import { addDeleteCommand } from "./delete.js";
 import { mimeTypeOf, upload } from "../upload.js";
 import { MODEL_VIEW } from "./views.js";
 import { collect, positiveInt } from "./options.js";
@@ -40,7 +41,7 @@ async function registerModelUrl(
 }
 
 export function modelCommand(): Command {
-  const model = new Command("model").description("Register, list and show models (versioned per name)");
+  const model = new Command("model").description("Register, list, show and delete models (versioned per name)");
 
   model
     .command("register")
@@ -91,5 +92,6 @@ export function modelCommand(): Command {
       const ctx = contextOf(command);
       ctx.print(await ctx.api.get(`models/${encodeURIComponent(opts.id)}`), MODEL_VIEW);
     });
+  addDeleteCommand(model, "model", "models", "a manifest uses it");
   return model;
 }

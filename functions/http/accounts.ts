@@ -9,7 +9,9 @@ import { accountView, roleAssignmentView } from "../../shared/views.js";
 import { accountPath, dataPartitionOf } from "../../shared/account-ref.js";
 import { Errors } from "../../shared/errors.js";
 import { z } from "zod";
-import type { AccountBlobStore, AccountStore } from "../../shared/account-service.js";
+import type { AccountStore } from "../../shared/account-service.js";
+import type { OperationDocument } from "../../shared/store/documents.js";
+import type { OperationMessage } from "../../shared/schemas/operations.js";
 import type { TokenValidator } from "../../shared/auth/token-validator.js";
 import type { StoredAccount } from "../../shared/store/account-repository.js";
 import type { Page } from "../../shared/store/pagination.js";
@@ -29,7 +31,10 @@ export interface AccountEndpointDeps {
     /** How many documents of a kind a partition holds. */
     countOfKind(pk: string, kind: string): Promise<number>;
   };
-  accountBlobs: AccountBlobStore;
+  operations: {
+    get(pk: string, id: string): Promise<OperationDocument | undefined>;
+    execute(type: "Purge", message: OperationMessage, warn: (message: string) => void): Promise<void>;
+  };
 }
 
 type Deps = () => Promise<AccountEndpointDeps>;
@@ -47,9 +52,14 @@ export const makePutAccount = (deps: Deps): HttpHandler =>
 export const makeGetAccount = (deps: Deps): HttpHandler =>
   accountEndpoint(deps, { access: "read", run: async ({ account }) => json(200, accountView(account)) });
 
-/** `DELETE {account}`: Owners only; refused while the account has services. */
+/**
+ * `DELETE {account}`: Owners only; refused while the account has services. The account is gone
+ * for every caller once this answers 200; its purge runs at once, and should it not finish here
+ * (the process dies, storage is down), the sweeper finishes it: until then the name stays taken
+ * (409 AccountBeingDeleted).
+ */
 export const makeDeleteAccount = (deps: Deps): HttpHandler =>
-  endpoint(deps, async (request, _context, deps) => {
+  endpoint(deps, async (request, context, deps) => {
     const principal = await deps.authenticate(request.headers.get("authorization"));
     requireApiVersion(request);
     const ref = parseParams(accountParams, request.params);
@@ -59,7 +69,17 @@ export const makeDeleteAccount = (deps: Deps): HttpHandler =>
     const role = account && roleOf(account, principal.id);
     if (!account || !role) throw Errors.accountNotFound(path);
     if (role !== "Owner") throw Errors.forbidden(`Deleting ${path} needs the Owner role; you are ${role}.`);
-    await deleteAccount(deps.accounts, deps.accountBlobs, account, await deps.accounts.countOfKind(dataPartitionOf(account), "service"));
+    const purge = await deleteAccount(
+      deps.accounts,
+      deps.operations,
+      account,
+      await deps.accounts.countOfKind(dataPartitionOf(account), "service"),
+    );
+    await deps.operations
+      .execute("Purge", { operationId: purge.id, accountPath: purge.pk }, (m) => context.warn(m))
+      .catch((err: unknown) =>
+        context.warn(`the purge of ${path} will be finished by the sweeper: ${err instanceof Error ? err.message : String(err)}`),
+      );
     return { status: 200 };
   });
 

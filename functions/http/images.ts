@@ -19,7 +19,13 @@ export interface ImageEndpointDeps extends EndpointDeps {
   manifests: { get(pk: string, id: string): Promise<ManifestDocument | undefined> };
   images: {
     /** Stores the image under the next version of its name, with its operation, in one write. */
-    create(pk: string, name: string, build: (version: number) => ImageDocument, operation: OperationDocument): Promise<ImageDocument>;
+    create(
+      pk: string,
+      name: string,
+      manifestId: string,
+      build: (version: number) => ImageDocument,
+      operation: OperationDocument,
+    ): Promise<ImageDocument>;
     get(pk: string, id: string): Promise<ImageDocument | undefined>;
     list(
       pk: string,
@@ -52,6 +58,7 @@ export const makeCreateImage = (deps: Deps): HttpHandler =>
       await deps.images.create(
         pk,
         body.name,
+        manifest.id,
         (version): ImageDocument => ({
           id: imageId,
           pk,

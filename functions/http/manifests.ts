@@ -16,7 +16,8 @@ import type { Page } from "../../shared/store/pagination.js";
 export interface ManifestEndpointDeps extends EndpointDeps {
   models: { existingIds(pk: string, ids: string[]): Promise<Set<string>> };
   manifests: {
-    create(pk: string, build: (version: number) => ManifestDocument, name: string): Promise<ManifestDocument>;
+    /** Stores the manifest under the next version of its name; ModelNotRegistered when a model went meanwhile. */
+    create(pk: string, build: (version: number) => ManifestDocument, name: string, modelIds: string[]): Promise<ManifestDocument>;
     get(pk: string, id: string): Promise<ManifestDocument | undefined>;
     list(
       pk: string,
@@ -72,6 +73,7 @@ export const makeCreateManifest = (deps: Deps): HttpHandler =>
           createdTime,
         }),
         body.name,
+        modelIds,
       );
       return json(200, manifestView(manifest));
     },

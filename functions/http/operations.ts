@@ -18,7 +18,8 @@ export const makeGetOperation = (deps: () => Promise<OperationEndpointDeps>): Ht
     run: async ({ request, deps, pk }) => {
       const id = request.params.id ?? "";
       const operation = await deps.operations.get(pk, id);
-      if (!operation) throw Errors.operationNotFound(id);
+      // Purges are the service's own housekeeping after a delete, not operations a client started.
+      if (!operation || operation.operationType === "Purge") throw Errors.operationNotFound(id);
       return json(200, operationView(operation, new URL(request.url).origin));
     },
   });

@@ -70,6 +70,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'COMPUTE_TARGETS', value: aksClusterId }
         { name: 'IMAGE_BUILD_QUEUE', value: 'image-builds' }
         { name: 'SERVICE_ROLLOUT_QUEUE', value: 'service-rollouts' }
+        { name: 'STORAGE_PURGE_QUEUE', value: 'storage-purges' }
         // The host reads a request's whole body before the app checks its token: the API takes
         // JSON bodies of at most 1 MB, so 2 MB bounds what an unauthenticated caller makes it hold.
         { name: 'FUNCTIONS_REQUEST_BODY_SIZE_LIMIT', value: '2097152' }

@@ -40,8 +40,8 @@ resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-0
   name: 'default'
 }
 
-// The queues the app's triggers read (IMAGE_BUILD_QUEUE, SERVICE_ROLLOUT_QUEUE) and their poison queues.
-var queues = ['image-builds', 'image-builds-poison', 'service-rollouts', 'service-rollouts-poison']
+// The queues the app's triggers read (IMAGE_BUILD_QUEUE, SERVICE_ROLLOUT_QUEUE, STORAGE_PURGE_QUEUE) and their poison queues.
+var queues = ['image-builds', 'image-builds-poison', 'service-rollouts', 'service-rollouts-poison', 'storage-purges', 'storage-purges-poison']
 resource workQueues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = [for name in queues: {
   parent: queueService
   name: name

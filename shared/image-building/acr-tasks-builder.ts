@@ -15,8 +15,9 @@ import { BlockBlobClient } from "@azure/storage-blob";
 import tarStream from "tar-stream";
 import { BuildFailure } from "./build-failure.js";
 import type { BuildLog } from "./build-log.js";
-import type { ImageBuilder, ImageBuildRequest, ImageBuildResult } from "./image-builder.js";
-import { registryRepositoryOf, type LocalOciBuilder } from "./local-oci-builder.js";
+import type { BuiltImage, ImageBuilder, ImageBuildRequest, ImageBuildResult, ImageOwner } from "./image-builder.js";
+import type { LocalOciBuilder } from "./local-oci-builder.js";
+import { registryRepositoryOf, repositoryPrefixesOf } from "./image-names.js";
 
 interface AcrTasksOptions {
   /** Builds the layers and writes the Dockerfile context that ACR Tasks turns into the image. */
@@ -66,13 +67,13 @@ export class AcrTasksBuilder implements ImageBuilder {
   async build(request: ImageBuildRequest): Promise<ImageBuildResult> {
     const { log } = request;
     await this.o.local.build(request);
-    const repository = registryRepositoryOf(request.accountName, request.accountPath, request.imageName);
+    const repository = registryRepositoryOf(request, request.imageName);
     const tag = String(request.version);
     const source = await this.#arm.registries.getBuildSourceUploadUrl(this.#resourceGroup, this.#name);
     if (!source.uploadUrl || !source.relativePath) throw new Error("ACR gave no build source upload URL.");
     await log.step(
       "upload the Dockerfile context to ACR",
-      () => uploadContext(this.o.local.contextDir(request.imageId), source.uploadUrl!),
+      () => uploadContext(this.o.local.contextDir(request, request.imageId), source.uploadUrl!),
       (n) => n,
     );
 
@@ -101,6 +102,41 @@ export class AcrTasksBuilder implements ImageBuilder {
     const imageLocation = `${this.o.loginServer}/${repository}:${tag}`;
     log.line(`done: ${imageLocation} (${manifest.digest})`);
     return { imageLocation, digest: manifest.digest };
+  }
+
+  /**
+   * Removes a deleted image: what the local half left, and its tag in the registry; the manifest
+   * too when no other tag names it (identical builds share one).
+   */
+  async remove(image: BuiltImage): Promise<string[]> {
+    const notes = await this.o.local.remove({ ...image, digest: undefined, imageLocation: undefined });
+    const loginPrefix = `${this.o.loginServer}/`;
+    const named = image.imageLocation?.startsWith(loginPrefix) ? image.imageLocation.slice(loginPrefix.length) : undefined;
+    const repository = named ? named.slice(0, named.lastIndexOf(":")) : registryRepositoryOf(image, image.imageName);
+    const tag = named ? named.slice(named.lastIndexOf(":") + 1) : String(image.version);
+    const artifact = this.#registry.getArtifact(repository, tag);
+    let tags: string[];
+    try {
+      tags = (await artifact.getManifestProperties()).tags;
+    } catch (err) {
+      if ((err as { statusCode?: unknown }).statusCode === 404) return [...notes, `${loginPrefix}${repository}:${tag} was already gone`];
+      throw err;
+    }
+    if (tags.length <= 1) await artifact.delete();
+    else await artifact.deleteTag(tag);
+    return [...notes, `${loginPrefix}${repository}:${tag} deleted${tags.length > 1 ? " (the manifest stays: other tags name it)" : ""}`];
+  }
+
+  /** Removes every repository of a deleted account's incarnation from the registry, and what the local half kept. */
+  async removeAll(owner: ImageOwner): Promise<string[]> {
+    const notes = await this.o.local.removeAll(owner);
+    const prefixes = repositoryPrefixesOf(owner);
+    for await (const name of this.#registry.listRepositoryNames()) {
+      if (!prefixes.some((p) => name.startsWith(p))) continue;
+      await this.#registry.deleteRepository(name);
+      notes.push(`${this.o.loginServer}/${name} deleted`);
+    }
+    return notes;
   }
 
   /** Polls the run until it ends; past the timeout it is cancelled, and the build fails saying so. */

@@ -3,9 +3,10 @@ import { BlobSASPermissions, BlobServiceClient, StorageSharedKeyCredential, type
 const READ_FOR_MS = 30 * 24 * 3600 * 1000;
 
 /**
- * Keeps build logs in blob storage (container `build-logs`, one blob per image) and hands out a
- * read-only SAS URL the user can GET: signed with the account key where there is one (Azurite),
- * with a user delegation key where the app signs in with its identity.
+ * Keeps build logs in blob storage (container `build-logs`, one blob per image, under its
+ * account's data partition: `<partition>/<imageId>.log`, so that deleting an account deletes its
+ * logs by prefix) and hands out a read-only SAS URL the user can GET: signed with the account key
+ * where there is one (Azurite), with a user delegation key where the app signs in with its identity.
  */
 export class BuildLogStore {
   readonly #container: ContainerClient;
@@ -19,23 +20,43 @@ export class BuildLogStore {
   }
 
   /** Writes (or rewrites: a log only grows) an image's build log and returns its read URL. */
-  async save(imageId: string, text: string): Promise<string> {
-    await this.write(imageId, text);
-    return this.readUrl(imageId);
+  async save(partition: string, imageId: string, text: string): Promise<string> {
+    await this.write(partition, imageId, text);
+    return this.readUrl(partition, imageId);
   }
 
-  async write(imageId: string, text: string): Promise<void> {
+  async write(partition: string, imageId: string, text: string): Promise<void> {
     this.#ready ??= this.#container.createIfNotExists().catch((err: unknown) => {
       this.#ready = undefined;
       throw err;
     });
     await this.#ready;
-    await this.#blob(imageId).upload(text, Buffer.byteLength(text), { blobHTTPHeaders: { blobContentType: "text/plain; charset=utf-8" } });
+    await this.#blob(partition, imageId).upload(text, Buffer.byteLength(text), {
+      blobHTTPHeaders: { blobContentType: "text/plain; charset=utf-8" },
+    });
+  }
+
+  /** Deletes an image's build log (a deleted image's), and one kept under the name logs had before they were filed by account; gone already is fine. */
+  async delete(partition: string, imageId: string): Promise<void> {
+    for (const blob of [this.#blob(partition, imageId), this.#container.getBlockBlobClient(`${imageId}.log`)]) {
+      await blob.delete().catch((err: unknown) => {
+        // No such blob, or no container at all: either way the log is gone.
+        if ((err as { statusCode?: unknown }).statusCode !== 404) throw err;
+      });
+    }
+  }
+
+  /** Deletes every build log of an account's data partition (a deleted account's). */
+  async deleteAll(partition: string): Promise<void> {
+    if (!(await this.#container.exists())) return;
+    for await (const page of this.#container.listBlobsFlat({ prefix: `${partition}/` }).byPage({ maxPageSize: 500 })) {
+      await Promise.all(page.segment.blobItems.map((b) => this.#container.getBlockBlobClient(b.name).deleteIfExists()));
+    }
   }
 
   /** A read-only SAS URL to an image's build log. */
-  async readUrl(imageId: string): Promise<string> {
-    const blob = this.#blob(imageId);
+  async readUrl(partition: string, imageId: string): Promise<string> {
+    const blob = this.#blob(partition, imageId);
     const expiresOn = new Date(Date.now() + READ_FOR_MS);
     const permissions = BlobSASPermissions.parse("r");
     if (blob.credential instanceof StorageSharedKeyCredential) {
@@ -46,7 +67,7 @@ export class BuildLogStore {
     return blob.generateUserDelegationSasUrl({ permissions, startsOn, expiresOn }, key);
   }
 
-  #blob(imageId: string) {
-    return this.#container.getBlockBlobClient(`${imageId}.log`);
+  #blob(partition: string, imageId: string) {
+    return this.#container.getBlockBlobClient(`${partition}/${imageId}.log`);
   }
 }

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream, existsSync } from "node:fs";
 import { link, mkdir, readdir, rm, stat, writeFile, copyFile } from "node:fs/promises";
 import { basename, join, posix, relative, sep } from "node:path";
@@ -8,7 +8,8 @@ import { BuildFailure, displayUrl } from "./build-failure.js";
 import { formatBytes, type BuildLog } from "./build-log.js";
 import { checkDriverCompiles } from "./driver-check.js";
 import { fetchContent, guardedContent, type DownloadLimits, type FetchedContent } from "./fetch-content.js";
-import type { ImageBuilder, ImageBuildRequest, ImageBuildResult } from "./image-builder.js";
+import type { BuiltImage, ImageBuilder, ImageBuildRequest, ImageBuildResult, ImageOwner } from "./image-builder.js";
+import { contextGroupOf, registryRepositoryOf, repositoryPrefixesOf } from "./image-names.js";
 import { unpackArchive } from "./archive.js";
 import {
   DEFAULT_CONDA_BASE_IMAGE,
@@ -22,7 +23,7 @@ import { DEFAULT_SCHEMA_FILE, findServiceSchema } from "./service-schema-file.js
 import { writeLayer, type LayerFile } from "./oci/layer-writer.js";
 import { OciLayout } from "./oci/oci-layout.js";
 import { MEDIA, type LayerDescriptor } from "./oci/media-types.js";
-import { pushToRegistry } from "./oci/registry-push.js";
+import { deleteFromRegistry, pushToRegistry } from "./oci/registry-push.js";
 import type { UrlGuard } from "./url-guard.js";
 import type { OwnBlobReader } from "./own-blob-reader.js";
 
@@ -33,7 +34,7 @@ const SERVER_ROOT = "/var/azureml-server";
 const SCORING_PORT = 5001;
 
 interface LocalOciBuilderOptions {
-  /** Where images live: `<dir>/oci` (the OCI layout), `<dir>/contexts/<imageId>` (Dockerfile contexts), `<dir>/work` (scratch). */
+  /** Where images live: `<dir>/oci` (the OCI layout), `<dir>/contexts/<owner>/<imageId>` (Dockerfile contexts), `<dir>/work` (scratch). */
   imagesDir: string;
   /** The scoring server's directory (scoring/ of this project). */
   scoringServerDir: string;
@@ -70,6 +71,7 @@ export class LocalOciBuilder implements ImageBuilder {
     await this.layout.init();
     this.#leftoversRemoved ??= this.#removeLeftovers();
     await this.#leftoversRemoved;
+    const buildDone = this.layout.startBuild();
     const work = join(this.options.imagesDir, "work", `${request.imageId}-${randomUUID().slice(0, 8)}`);
     const appDir = join(work, "app");
     const modelsDir = join(work, "models");
@@ -146,7 +148,7 @@ export class LocalOciBuilder implements ImageBuilder {
         config: { mediaType: config.mediaType, digest: config.digest, size: config.size },
         layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
       });
-      const repository = registryRepositoryOf(request.accountName, request.accountPath, request.imageName);
+      const repository = registryRepositoryOf(request, request.imageName);
       const ref = `${repository}:${request.version}`;
       await this.layout.tag(imageManifest, ref);
       log.line(`image ${ref}: manifest ${imageManifest.digest} in the OCI layout ${this.layout.dir}`);
@@ -170,8 +172,77 @@ export class LocalOciBuilder implements ImageBuilder {
       log.line(`done: ${imageLocation} (${imageManifest.digest})`);
       return { imageLocation, digest: imageManifest.digest };
     } finally {
+      buildDone();
       await rm(work, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * Removes what the builds of a deleted image left: its name in the OCI layout (and the blobs no
+   * other image uses any more), its Dockerfile context, and its manifest in the registry, unless
+   * another tag of the same repository names the same manifest (identical builds share one: the
+   * registry API deletes manifests, not tags).
+   */
+  async remove(image: BuiltImage): Promise<string[]> {
+    await this.layout.init();
+    const ref = this.#refOf(image) ?? `${registryRepositoryOf(image, image.imageName)}:${image.version}`;
+    const refs = await this.layout.refs();
+    const notes = await this.#removeRef(ref, image.digest ?? refs.find((r) => r.ref === ref)?.digest, refs);
+    await rm(this.contextDir(image, image.imageId), { recursive: true, force: true });
+    return [...notes, await this.#collect()];
+  }
+
+  /**
+   * Removes every image of a deleted account's incarnation: each name its repositories have in
+   * the OCI layout (with its registry manifest), and its Dockerfile contexts.
+   */
+  async removeAll(owner: ImageOwner): Promise<string[]> {
+    await this.layout.init();
+    const prefixes = repositoryPrefixesOf(owner);
+    const refs = await this.layout.refs();
+    const notes: string[] = [];
+    for (const { ref, digest } of refs.filter((r) => prefixes.some((p) => r.ref.startsWith(p)))) {
+      // The others of the same account go too: no twin of theirs need keep a manifest.
+      notes.push(...(await this.#removeRef(ref, digest, [])));
+    }
+    await rm(join(this.options.imagesDir, "contexts", contextGroupOf(owner)), { recursive: true, force: true });
+    return [...notes, await this.#collect()];
+  }
+
+  /**
+   * Deletes a ref's manifest from the registry, unless another tag of the same repository (in
+   * `refs`) names the same manifest (identical builds share one, and the registry API deletes
+   * manifests, not tags), then untags it in the layout. The layout goes last: it is the record of
+   * what was pushed, so a removal cut short (the registry down) is found again and finished.
+   */
+  async #removeRef(ref: string, digest: string | undefined, refs: { ref: string; digest: string }[]): Promise<string[]> {
+    const registry = this.options.registry;
+    const repository = ref.slice(0, ref.lastIndexOf(":"));
+    const twin = refs.find((r) => r.ref !== ref && r.digest === digest && r.ref.startsWith(`${repository}:`));
+    let note = `${ref} removed`;
+    if (registry && digest && twin) note += `; the registry keeps manifest ${digest}: ${twin.ref} names it too`;
+    else if (registry && digest) {
+      await deleteFromRegistry({ registry: registry.host, plainHttp: registry.plainHttp, repository, digest });
+      note += `, and ${registry.host}/${repository}@${digest}`;
+    }
+    await this.layout.untag(ref);
+    return [note];
+  }
+
+  async #collect(): Promise<string> {
+    const collected = await this.layout.collectGarbage();
+    return `OCI layout: ${collected.removed} unused blobs removed (${formatBytes(collected.bytes)})`;
+  }
+
+  /** The layout ref an image's location names (`oci:<layout>:<ref>` or `<registry>/<ref>`), when it names one. */
+  #refOf(image: BuiltImage): string | undefined {
+    const location = image.imageLocation;
+    if (!location) return undefined;
+    const oci = `oci:${this.layout.dir}:`;
+    if (location.startsWith(oci)) return location.slice(oci.length);
+    const registry = this.options.registry;
+    if (registry && location.startsWith(`${registry.host}/`)) return location.slice(registry.host.length + 1);
+    return undefined;
   }
 
   /**
@@ -194,9 +265,9 @@ export class LocalOciBuilder implements ImageBuilder {
     return guardedContent(content, what, url, this.options.downloads);
   }
 
-  /** The Dockerfile context of an image: `<imagesDir>/contexts/<imageId>`. */
-  contextDir(imageId: string): string {
-    return join(this.options.imagesDir, "contexts", imageId);
+  /** The Dockerfile context of an image: `<imagesDir>/contexts/<its owner's group>/<imageId>`. */
+  contextDir(owner: ImageOwner, imageId: string): string {
+    return join(this.options.imagesDir, "contexts", contextGroupOf(owner), imageId);
   }
 
   async #fetchAsset(asset: Asset, appDir: string, work: string, log: BuildLog, open: OpenContent): Promise<void> {
@@ -329,7 +400,7 @@ export class LocalOciBuilder implements ImageBuilder {
    * pip or conda requirements installed when it names them, the same environment and entrypoint.
    */
   async #writeContext(request: ImageBuildRequest, image: ImageSettings, layers: LayerDescriptor[]): Promise<void> {
-    const dir = this.contextDir(request.imageId);
+    const dir = this.contextDir(request, request.imageId);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     const names = ["layer-1-scoring-server.tar.gz", "layer-2-app.tar.gz", "layer-3-models.tar.gz"];
@@ -394,20 +465,6 @@ function imageLabels(manifest: ManifestDocument, baseImage: string): Record<stri
     "azureml.driver": manifest.driverProgram,
     "azureml.runtime": manifest.targetRuntime.runtimeType,
   };
-}
-
-/**
- * The repository of an image: `<account>-<hash of the account path>/<image name>`; the hash
- * keeps accounts of the same name in other resource groups apart.
- */
-export function registryRepositoryOf(accountName: string, accountPath: string, imageName: string): string {
-  const account =
-    accountName
-      .toLowerCase()
-      .replace(/[^a-z0-9]+/g, "-")
-      .replace(/^-+|-+$/g, "") || "account";
-  const hash = createHash("sha256").update(accountPath).digest("hex").slice(0, 8);
-  return `${account}-${hash}/${imageName}`;
 }
 
 /** A model's file name in the app directory: the last segment of its URL's path, else its name. */

@@ -28,22 +28,35 @@ export class OwnBlobReader {
   }
 
   /**
+   * The blob a URL names, when it is one of the account's own (a model drop or an upload under
+   * its prefix); undefined for anything else.
+   */
+  locate(raw: string, accountPath: string): AccountBlob | undefined {
+    if (!this.owns(raw)) return undefined;
+    const url = new URL(raw);
+    const [container, ...rest] = decodeURIComponent(url.pathname.slice(this.#base.pathname.length)).split("/");
+    const blobName = rest.join("/");
+    // Dot segments are refused outright: a name must not climb out of the account's prefix.
+    const climbs = rest.some((segment) => segment === "." || segment === ".." || segment === "");
+    if (!container || !READABLE_CONTAINERS.includes(container) || climbs || !blobName.startsWith(accountBlobPrefix(accountPath)))
+      return undefined;
+    return { container, blobName };
+  }
+
+  /**
    * Opens a blob of the account's prefix. One last written before `since` (the account's
    * creation) is refused: it was left by a deleted account of the same name.
    */
   async open(raw: string, what: string, accountPath: string, since: string): Promise<FetchedContent> {
     const url = new URL(raw);
-    const [container, ...rest] = decodeURIComponent(url.pathname.slice(this.#base.pathname.length)).split("/");
-    const blobName = rest.join("/");
-    const prefix = accountBlobPrefix(accountPath);
-    // Dot segments are refused outright: a name must not climb out of the account's prefix.
-    const climbs = rest.some((segment) => segment === "." || segment === ".." || segment === "");
-    if (!container || !READABLE_CONTAINERS.includes(container) || climbs || !blobName.startsWith(prefix)) {
+    const located = this.locate(raw, accountPath);
+    if (!located) {
       throw new BuildFailure(
         "UrlRefused",
-        `Refused to read ${displayUrl(url)} from the service's own storage: only ${READABLE_CONTAINERS.map((c) => `${c}/${prefix}…`).join(" and ")} belong to this account.`,
+        `Refused to read ${displayUrl(url)} from the service's own storage: only ${READABLE_CONTAINERS.map((c) => `${c}/${accountBlobPrefix(accountPath)}…`).join(" and ")} belong to this account.`,
       );
     }
+    const { container, blobName } = located;
     let download;
     try {
       download = await this.blobs.getContainerClient(container).getBlobClient(blobName).download();
@@ -62,6 +75,12 @@ export class OwnBlobReader {
     }
     return { body, size: download.contentLength, contentType: download.contentType };
   }
+}
+
+/** A blob of an account: its container and name. */
+export interface AccountBlob {
+  container: string;
+  blobName: string;
 }
 
 function safeUrl(raw: string): URL | undefined {

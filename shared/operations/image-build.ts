@@ -15,7 +15,10 @@ interface ImageBuildDeps {
   /** The builder for a compute target (`local`, or an AKS cluster id); undefined when none serves it. */
   builderFor(computeResourceId: string): ImageBuilder | undefined;
   /** Where build logs go: `save` returns the URL users read them at. */
-  logs: { save(imageId: string, text: string): Promise<string>; write(imageId: string, text: string): Promise<void> };
+  logs: {
+    save(partition: string, imageId: string, text: string): Promise<string>;
+    write(partition: string, imageId: string, text: string): Promise<void>;
+  };
   queue: MessageQueue;
 }
 
@@ -80,6 +83,7 @@ export function imageBuildKind(deps: ImageBuildDeps): OperationKind<BuildAttempt
           version: image.version,
           accountPath,
           accountName: parseAccountPath(accountPath).accountName,
+          partition: pk,
           accountCreatedAt: account.createdAt,
           manifest,
           models,
@@ -112,7 +116,7 @@ export function imageBuildKind(deps: ImageBuildDeps): OperationKind<BuildAttempt
 
 async function saveLog(deps: ImageBuildDeps, attempt: BuildAttempt, ctx: AttemptContext): Promise<string | undefined> {
   try {
-    return await deps.logs.save(attempt.image.id, attempt.log.text());
+    return await deps.logs.save(attempt.image.pk, attempt.image.id, attempt.log.text());
   } catch (err) {
     ctx.warn(`the build log of image ${attempt.image.id} could not be saved: ${err instanceof Error ? err.message : String(err)}`);
     return undefined;
@@ -122,7 +126,7 @@ async function saveLog(deps: ImageBuildDeps, attempt: BuildAttempt, ctx: Attempt
 /** Rewrites the log blob, best effort: a lost write only delays what a follower sees. */
 async function writeLog(deps: ImageBuildDeps, attempt: BuildAttempt, ctx: AttemptContext): Promise<void> {
   try {
-    await deps.logs.write(attempt.image.id, attempt.log.text());
+    await deps.logs.write(attempt.image.pk, attempt.image.id, attempt.log.text());
   } catch (err) {
     ctx.warn(`the build log of image ${attempt.image.id} could not be written: ${err instanceof Error ? err.message : String(err)}`);
   }

@@ -16,8 +16,8 @@ export interface OperationStore {
   replace(op: WithEtag<OperationDocument>): Promise<WithEtag<OperationDocument> | undefined>;
   /** Writes the operation and its resource's documents together, each only if unchanged; false when any changed. */
   commit(op: WithEtag<OperationDocument>, resources: WithEtag<StoredDocument>[]): Promise<boolean>;
-  /** Unfinished operations whose worker has shown no sign of life since `before`, across accounts. */
-  listStalled(before: string, limit: number): Promise<WithEtag<OperationDocument>[]>;
+  /** Unfinished operations whose worker has shown no sign of life since `before` (and not due later than `now`), across accounts. */
+  listStalled(before: string, now: string, limit: number): Promise<WithEtag<OperationDocument>[]>;
 }
 
 interface OperationsOptions {
@@ -66,7 +66,7 @@ export class Operations {
     type: OperationType,
     pk: string,
     resource: { id: string; path: string },
-    extra: Pick<OperationDocument, "deploymentId"> = {},
+    extra: Pick<OperationDocument, "deploymentId" | "purge" | "notBefore"> = {},
   ): OperationDocument {
     return {
       id: randomUUID(),
@@ -150,7 +150,7 @@ export class Operations {
    */
   async sweep(now = Date.now()): Promise<{ requeued: number; failed: number }> {
     const { store, stallMs, deadlineMs } = this.options;
-    const stalled = await store.listStalled(new Date(now - stallMs).toISOString(), 100);
+    const stalled = await store.listStalled(new Date(now - stallMs).toISOString(), new Date(now).toISOString(), 100);
     let requeued = 0;
     let failed = 0;
     for (const op of stalled) {

@@ -1,8 +1,9 @@
 import { dataPartitionOf } from "../account-ref.js";
 import type { Container } from "@azure/cosmos";
-import type { AccountDocument } from "./documents.js";
+import type { JSONObject } from "@azure/cosmos";
+import type { AccountDocument, OperationDocument } from "./documents.js";
 import type { Page, Pages } from "./pagination.js";
-import { readOfKind, replaceIfUnchanged } from "./document-io.js";
+import { batchFailure, batchSucceeded, readOfKind, replaceIfUnchanged, runBatch } from "./document-io.js";
 
 /** The account document's id inside its own partition: one account per partition. */
 export const ACCOUNT_DOCUMENT_ID = "account";
@@ -33,6 +34,36 @@ export class AccountRepository {
   /** Replaces the account if it is unchanged since it was read; undefined when it changed. */
   replace(doc: AccountDocument, etag: string): Promise<StoredAccount | undefined> {
     return replaceIfUnchanged<AccountDocument>(this.container, { ...doc, _etag: etag });
+  }
+
+  /**
+   * Marks the account Deleting and writes the purge that deletes what it holds, in one batch, if
+   * the account is unchanged since read: the account disappears for every caller at the moment
+   * its purge is acknowledged. Undefined when the account changed meanwhile.
+   */
+  async startDeletion(account: StoredAccount, purge: OperationDocument): Promise<StoredAccount | undefined> {
+    const { _etag, ...body } = account;
+    const marked: AccountDocument = { ...body, state: "Deleting", purgeOperationId: purge.id };
+    const response = await runBatch(
+      this.container,
+      [
+        {
+          operationType: "Replace",
+          id: account.id,
+          partitionKey: account.pk,
+          ifMatch: _etag,
+          resourceBody: marked as unknown as JSONObject,
+        },
+        { operationType: "Create", partitionKey: account.pk, resourceBody: purge as unknown as JSONObject },
+      ],
+      account.pk,
+    );
+    if (batchSucceeded(response, 2)) return response.result![0]!.resourceBody as unknown as StoredAccount;
+    const failed = batchFailure(response);
+    if (failed.index === 0 && (failed.status === 412 || failed.status === 404)) return undefined;
+    throw new Error(
+      `Marking ${account.pk} Deleting failed: batch answered ${(response.result ?? []).map((r) => r.statusCode).join(", ") || response.code}.`,
+    );
   }
 
   /** The ready accounts of a resource group that a principal has a role on (a cross-partition query). */
@@ -76,22 +107,24 @@ export class AccountRepository {
   /**
    * Deletes every document of the account: its resources' partition (its incarnation's), then
    * what its own partition holds (resources of accounts made before incarnations), the account
-   * document last.
+   * document last. Purge operations of its own partition stay: the one doing this, and those
+   * scheduled for this life or earlier lives of the name, which must still run.
    */
   async deleteAll(account: StoredAccount): Promise<void> {
     const data = dataPartitionOf(account);
-    if (data !== account.pk) await this.#deletePartition(data);
-    await this.#deletePartition(account.pk);
+    if (data !== account.pk) await this.deletePartition(data);
+    await this.deletePartition(account.pk, { sparePurges: true });
     await this.#deleteIfPresent(ACCOUNT_DOCUMENT_ID, account.pk);
   }
 
-  /** Deletes the documents of a partition, but not an account document. */
-  async #deletePartition(pk: string): Promise<void> {
+  /** Deletes the documents of a partition, but not an account document (nor, with `sparePurges`, purge operations). */
+  async deletePartition(pk: string, options: { sparePurges?: boolean } = {}): Promise<void> {
+    const purges = options.sparePurges ? " AND NOT (c.kind = 'operation' AND c.operationType = 'Purge')" : "";
     for (;;) {
       const { resources } = await this.container.items
         .query<{ id: string }>(
           {
-            query: "SELECT c.id FROM c WHERE c.pk = @pk AND c.id != @account",
+            query: `SELECT c.id FROM c WHERE c.pk = @pk AND c.id != @account${purges}`,
             parameters: [
               { name: "@pk", value: pk },
               { name: "@account", value: ACCOUNT_DOCUMENT_ID },

@@ -1,4 +1,4 @@
-import type { Container, OperationInput, OperationResponse, Response } from "@azure/cosmos";
+import type { Container, JSONObject, OperationInput, OperationResponse, Response } from "@azure/cosmos";
 import type { StoredDocument } from "./documents.js";
 import type { WithEtag } from "./documents.js";
 
@@ -53,4 +53,56 @@ export async function runBatch(container: Container, operations: OperationInput[
       Object.assign(err, { code: cause[1] ?? "ECONNRESET" }); // Node's "socket hang up" is an ECONNRESET
     throw err;
   }
+}
+
+/**
+ * A batch operation that rewrites a document unchanged, only if its ETag is still the one read:
+ * a write that refers to the document (a manifest to its models, an image to its manifest, a
+ * service to its image) touches it in the same batch, so that a delete which checked for
+ * references against the ETag it read fails (412) when a reference was added meanwhile, and the
+ * referring write fails (404, 412) when the document went or changed first.
+ */
+export function touch(doc: WithEtag<StoredDocument>): OperationInput {
+  const { _etag, ...body } = doc as WithEtag<StoredDocument> & Record<string, unknown>;
+  return { operationType: "Replace", id: doc.id, partitionKey: doc.pk, ifMatch: _etag, resourceBody: body as unknown as JSONObject };
+}
+
+/** Whether every operation of a batch succeeded. */
+export function batchSucceeded(response: Response<OperationResponse[]>, count: number): boolean {
+  const results = response.result ?? [];
+  return results.length === count && results.every((r) => r.statusCode >= 200 && r.statusCode < 300);
+}
+
+/**
+ * The status of the operation that failed a batch (the others answer 424, "failed dependency"),
+ * with its index; the batch's own status when it has no per-operation results.
+ */
+export function batchFailure(response: Response<OperationResponse[]>): { index: number; status: number } {
+  const results = response.result ?? [];
+  const index = results.findIndex((r) => r.statusCode >= 300 && r.statusCode !== 424);
+  return index >= 0 ? { index, status: results[index]!.statusCode } : { index: -1, status: response.code ?? 0 };
+}
+
+/** Deletes a document if it is unchanged since it was read, with documents created in the same batch; false when it changed or went. */
+export async function deleteIfUnchanged(
+  container: Container,
+  doc: WithEtag<StoredDocument>,
+  creates: StoredDocument[] = [],
+): Promise<boolean> {
+  const response = await runBatch(
+    container,
+    [
+      // The batch API takes ifMatch on a delete too (the SDK passes operations through as given),
+      // though @azure/cosmos's DeleteOperationInput type leaves it out.
+      { operationType: "Delete", id: doc.id, partitionKey: doc.pk, ifMatch: doc._etag } as OperationInput,
+      ...creates.map((d): OperationInput => ({ operationType: "Create", partitionKey: doc.pk, resourceBody: d as unknown as JSONObject })),
+    ],
+    doc.pk,
+  );
+  if (batchSucceeded(response, creates.length + 1)) return true;
+  const failed = batchFailure(response);
+  if (failed.index === 0 && (failed.status === 412 || failed.status === 404)) return false;
+  throw new Error(
+    `Deleting ${doc.kind} ${doc.id} failed: batch answered ${(response.result ?? []).map((r) => r.statusCode).join(", ") || response.code}.`,
+  );
 }

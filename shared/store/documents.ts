@@ -30,6 +30,8 @@ export interface AccountDocument extends StoredDocument {
   createdAt: string;
   createdBy: string;
   state: "Ready" | "Deleting";
+  /** While Deleting: the Purge operation that deletes what the account holds. */
+  purgeOperationId?: string;
   /**
    * Which life of this account name this is (a random id given at creation): its resources live
    * in the partition dataPartitionOf() names. Absent on accounts created before it existed.
@@ -95,9 +97,23 @@ export interface ImageDocument extends StoredDocument {
   error?: ErrorResponse;
 }
 
+/**
+ * What a purge releases: what a deleted model or image leaves in storage (the uploaded blob a
+ * model was registered from; an image's registry tag, OCI layout entry, build log and context),
+ * or everything a deleted account holds.
+ */
+export type PurgeTarget =
+  | { model: { id: string; url: string } }
+  | { image: { id: string; name: string; version: number; computeResourceId: string; digest?: string; imageLocation?: string } }
+  /** A deleted account: everything it holds, its own document last. */
+  | { account: { path: string; incarnation?: string; createdAt: string } }
+  /** A deleted account's data partition once more, when the writes in flight at its deletion have ended. */
+  | { lateWrites: { path: string; partition: string } };
+
 export interface OperationDocument extends StoredDocument {
   kind: "operation";
-  operationType: "Image" | "Service";
+  /** `Purge` operations are the service's own (storage released after a delete); the API shows only the others. */
+  operationType: "Image" | "Service" | "Purge";
   state: AsyncOperationState;
   createdTime: string;
   endTime?: string;
@@ -111,6 +127,10 @@ export interface OperationDocument extends StoredDocument {
   deploymentId?: string;
   attempts: number;
   lastAttemptError?: string;
+  /** For Purge operations: what the deleted resource leaves in storage. */
+  purge?: PurgeTarget;
+  /** The sweeper does not take the operation up before this time (a purge that waits for late writes). */
+  notBefore?: string;
 }
 
 interface AutoScalerSettings {

@@ -1,7 +1,9 @@
 import type { Container } from "@azure/cosmos";
-import type { ManifestDocument } from "./documents.js";
+import type { ManifestDocument, ModelDocument, OperationDocument, WithEtag } from "./documents.js";
+import { Errors } from "../errors.js";
 import type { Page } from "./pagination.js";
-import { readOfKind } from "./document-io.js";
+import { deleteIfUnchanged, readOfKind } from "./document-io.js";
+import { referencesTo, type Reference } from "./references.js";
 import { filteredList } from "./filtered-list.js";
 import type { Pages } from "./pagination.js";
 import { createVersioned } from "./versioning.js";
@@ -17,12 +19,34 @@ export class ManifestRepository {
     private readonly pages: Pages,
   ) {}
 
-  create(pk: string, build: (version: number) => ManifestDocument, name: string): Promise<ManifestDocument> {
-    return createVersioned(this.container, pk, "manifest", name, build);
+  /**
+   * Stores the manifest under the next version of its name. Its models are checked in the same
+   * write: a model deleted meanwhile fails the create (ModelNotRegistered), never leaves a
+   * manifest that refers to nothing.
+   */
+  create(pk: string, build: (version: number) => ManifestDocument, name: string, modelIds: string[]): Promise<ManifestDocument> {
+    return createVersioned(this.container, pk, "manifest", name, build, {
+      references: async () => {
+        const models = await Promise.all(modelIds.map((id) => readOfKind<ModelDocument>(this.container, pk, id, "model")));
+        const missing = modelIds.filter((_, i) => !models[i]);
+        if (missing.length > 0) throw Errors.modelsNotRegistered(missing);
+        return models as WithEtag<ModelDocument>[];
+      },
+    });
   }
 
-  get(pk: string, id: string): Promise<ManifestDocument | undefined> {
+  get(pk: string, id: string): Promise<WithEtag<ManifestDocument> | undefined> {
     return readOfKind<ManifestDocument>(this.container, pk, id, "manifest");
+  }
+
+  /** Deletes the manifest if unchanged since read (no image was made from it meanwhile); false when it changed. */
+  delete(manifest: WithEtag<ManifestDocument>, purge: OperationDocument | undefined): Promise<boolean> {
+    return deleteIfUnchanged(this.container, manifest, purge ? [purge] : []);
+  }
+
+  /** Manifests that use a model (a few, to name them). */
+  usingModel(pk: string, modelId: string): Promise<Reference[]> {
+    return referencesTo(this.container, pk, "manifest", "ARRAY_CONTAINS(c.modelIds, @id)", modelId);
   }
 
   /** Newest first. */

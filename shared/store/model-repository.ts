@@ -1,7 +1,7 @@
 import type { Container } from "@azure/cosmos";
-import type { ModelDocument } from "./documents.js";
+import type { ModelDocument, OperationDocument, WithEtag } from "./documents.js";
 import type { Page } from "./pagination.js";
-import { readOfKind } from "./document-io.js";
+import { deleteIfUnchanged, readOfKind } from "./document-io.js";
 import { filteredList } from "./filtered-list.js";
 import type { Pages } from "./pagination.js";
 import { createVersioned } from "./versioning.js";
@@ -22,8 +22,30 @@ export class ModelRepository {
     return createVersioned(this.container, pk, "model", name, build);
   }
 
-  get(pk: string, id: string): Promise<ModelDocument | undefined> {
+  get(pk: string, id: string): Promise<WithEtag<ModelDocument> | undefined> {
     return readOfKind<ModelDocument>(this.container, pk, id, "model");
+  }
+
+  /** Deletes the model if unchanged since read (no reference was added), with the purge of what it leaves; false when it changed. */
+  delete(model: WithEtag<ModelDocument>, purge: OperationDocument | undefined): Promise<boolean> {
+    return deleteIfUnchanged(this.container, model, purge ? [purge] : []);
+  }
+
+  /** How many models of the account were registered from this URL. */
+  async countWithUrl(pk: string, url: string): Promise<number> {
+    const { resources } = await this.container.items
+      .query<number>(
+        {
+          query: "SELECT VALUE COUNT(1) FROM c WHERE c.pk = @pk AND c.kind = 'model' AND c.url = @url",
+          parameters: [
+            { name: "@pk", value: pk },
+            { name: "@url", value: url },
+          ],
+        },
+        { partitionKey: pk },
+      )
+      .fetchAll();
+    return resources[0] ?? 0;
   }
 
   /** Which of these ids are models of the account. */

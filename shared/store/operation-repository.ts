@@ -24,17 +24,29 @@ export class OperationRepository {
     return replaceTogether(this.container, op.pk, [op, ...resources]);
   }
 
+  /** Writes an operation that no resource's write carries (a purge scheduled by another); one already there is left as it is. */
+  async create(op: OperationDocument): Promise<void> {
+    try {
+      await this.container.items.create(op);
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 409) throw err;
+    }
+  }
+
   /**
    * Unfinished operations (NotStarted or Running) whose worker has shown no sign of life since
    * `before`: across all accounts, the sweeper's one cross-partition query.
    */
-  async listStalled(before: string, limit: number): Promise<WithEtag<OperationDocument>[]> {
+  async listStalled(before: string, now: string, limit: number): Promise<WithEtag<OperationDocument>[]> {
     const { resources } = await this.container.items
       .query<WithEtag<OperationDocument>>(
         {
           query:
-            "SELECT * FROM c WHERE c.kind = 'operation' AND (c.state = 'NotStarted' OR c.state = 'Running') AND ((IS_DEFINED(c.heartbeatAt) AND c.heartbeatAt < @before) OR (NOT IS_DEFINED(c.heartbeatAt) AND c.createdTime < @before))",
-          parameters: [{ name: "@before", value: before }],
+            "SELECT * FROM c WHERE c.kind = 'operation' AND (c.state = 'NotStarted' OR c.state = 'Running') AND ((IS_DEFINED(c.heartbeatAt) AND c.heartbeatAt < @before) OR (NOT IS_DEFINED(c.heartbeatAt) AND c.createdTime < @before)) AND (NOT IS_DEFINED(c.notBefore) OR c.notBefore < @now)",
+          parameters: [
+            { name: "@before", value: before },
+            { name: "@now", value: now },
+          ],
         },
         { maxItemCount: limit },
       )

@@ -1,11 +1,20 @@
 import { createHash } from "node:crypto";
 import type { Container, JSONObject, OperationInput } from "@azure/cosmos";
-import type { DeploymentDocument, OperationDocument, ServiceDocument, ServiceNameClaim, StoredDocument } from "./documents.js";
+import type {
+  DeploymentDocument,
+  ImageDocument,
+  OperationDocument,
+  ServiceDocument,
+  ServiceNameClaim,
+  StoredDocument,
+} from "./documents.js";
+import { Errors } from "../errors.js";
+import { referencesTo, type Reference } from "./references.js";
 import type { Page } from "./pagination.js";
 import { filteredList } from "./filtered-list.js";
 import type { Pages } from "./pagination.js";
 import type { WithEtag } from "./documents.js";
-import { readOfKind, replaceIfUnchanged, runBatch } from "./document-io.js";
+import { batchFailure, batchSucceeded, readOfKind, replaceIfUnchanged, runBatch, touch } from "./document-io.js";
 import type { ServiceFilters } from "../schemas/services.js";
 
 const claimIdOf = (name: string) => `service-name-${createHash("sha256").update(name).digest("hex").slice(0, 40)}`;
@@ -22,6 +31,11 @@ const create = (pk: string, doc: StoredDocument): OperationInput => ({
   resourceBody: doc as unknown as JSONObject,
 });
 
+/** How often a write that refers to an image reads it again when it changed under the write. */
+const REFERENCE_ATTEMPTS = 20;
+
+const describe = (results: { statusCode: number }[] | undefined) => (results ?? []).map((r) => r.statusCode).join(", ");
+
 export class ServiceRepository {
   constructor(
     private readonly container: Container,
@@ -29,42 +43,73 @@ export class ServiceRepository {
   ) {}
 
   /**
-   * Creates a service with its name claim, first deployment and operation in one batch.
-   * False when the name is taken in the account (the claim exists).
+   * Creates a service with its name claim, first deployment and operation in one batch, its
+   * image checked in the same write (see `touch`). False when the name is taken in the account
+   * (the claim exists); ImageNotReady when the image went.
    */
   async create(service: ServiceDocument, deployment: DeploymentDocument, operation: OperationDocument): Promise<boolean> {
     const claim: ServiceNameClaim = { id: claimIdOf(service.name), pk: service.pk, kind: "service-name", serviceId: service.id };
-    const response = await runBatch(
-      this.container,
-      [create(service.pk, claim), create(service.pk, service), create(service.pk, deployment), create(service.pk, operation)],
-      service.pk,
-    );
-    const results = response.result ?? [];
-    if (results.every((r) => r.statusCode >= 200 && r.statusCode < 300) && results.length === 4) return true;
-    if (results[0]?.statusCode === 409) return false;
-    throw new Error(
-      `Creating service ${service.name} failed: batch answered ${results.map((r) => r.statusCode).join(", ") || response.code}.`,
-    );
+    const creates = [claim, service, deployment, operation].map((d) => create(service.pk, d));
+    for (let attempt = 0; attempt < REFERENCE_ATTEMPTS; attempt++) {
+      const image = await this.#imageOf(service.pk, deployment.settings.imageId);
+      const response = await runBatch(this.container, [...creates, touch(image)], service.pk);
+      if (batchSucceeded(response, creates.length + 1)) return true;
+      const failed = batchFailure(response);
+      if (failed.index === 0 && failed.status === 409) return false;
+      if (failed.index === creates.length && (failed.status === 412 || failed.status === 404)) continue; // the image changed: read it again
+      throw new Error(`Creating service ${service.name} failed: batch answered ${describe(response.result) || response.code}.`);
+    }
+    throw Errors.tooMuchContention(`image ${deployment.settings.imageId}`);
   }
 
-  /** Replaces the service (if unchanged since read) and creates the update's deployment and operation, together. */
+  /**
+   * Replaces the service (if unchanged since read) and creates the update's deployment and
+   * operation, together, with the image it rolls out checked in the same write. False when the
+   * service changed meanwhile.
+   */
   async startUpdate(service: WithEtag<ServiceDocument>, deployment: DeploymentDocument, operation: OperationDocument): Promise<boolean> {
     const { _etag, ...body } = service;
-    const response = await runBatch(
-      this.container,
-      [
-        { operationType: "Replace", id: service.id, partitionKey: service.pk, ifMatch: _etag, resourceBody: body as unknown as JSONObject },
-        create(service.pk, deployment),
-        create(service.pk, operation),
-      ],
-      service.pk,
-    );
-    const results = response.result ?? [];
-    if (results.length === 3 && results.every((r) => r.statusCode >= 200 && r.statusCode < 300)) return true;
-    if (results[0]?.statusCode === 412) return false;
-    throw new Error(
-      `Updating service ${service.name} failed: batch answered ${results.map((r) => r.statusCode).join(", ") || response.code}.`,
-    );
+    for (let attempt = 0; attempt < REFERENCE_ATTEMPTS; attempt++) {
+      const image = await this.#imageOf(service.pk, deployment.settings.imageId);
+      const response = await runBatch(
+        this.container,
+        [
+          {
+            operationType: "Replace",
+            id: service.id,
+            partitionKey: service.pk,
+            ifMatch: _etag,
+            resourceBody: body as unknown as JSONObject,
+          },
+          create(service.pk, deployment),
+          create(service.pk, operation),
+          touch(image),
+        ],
+        service.pk,
+      );
+      if (batchSucceeded(response, 4)) return true;
+      const failed = batchFailure(response);
+      if (failed.index === 0 && failed.status === 412) return false;
+      if (failed.index === 3 && (failed.status === 412 || failed.status === 404)) continue;
+      throw new Error(`Updating service ${service.name} failed: batch answered ${describe(response.result) || response.code}.`);
+    }
+    throw Errors.tooMuchContention(`image ${deployment.settings.imageId}`);
+  }
+
+  async #imageOf(pk: string, imageId: string): Promise<WithEtag<ImageDocument>> {
+    const image = await readOfKind<ImageDocument>(this.container, pk, imageId, "image");
+    if (!image) throw Errors.imageNotReady(imageId, undefined);
+    return image;
+  }
+
+  /** Services that run an image (a few, to name them). */
+  usingImage(pk: string, imageId: string): Promise<Reference[]> {
+    return referencesTo(this.container, pk, "service", "c.imageId = @id", imageId);
+  }
+
+  /** Deployments still rolling an image out (a few, to name them). */
+  rollingOut(pk: string, imageId: string): Promise<Reference[]> {
+    return referencesTo(this.container, pk, "deployment", "c.imageId = @id AND (c.status = 'NotStarted' OR c.status = 'Running')", imageId);
   }
 
   get(pk: string, id: string): Promise<WithEtag<ServiceDocument> | undefined> {

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import type { Container, JSONObject, OperationInput } from "@azure/cosmos";
-import { runBatch } from "./document-io.js";
+import { batchFailure, batchSucceeded, runBatch, touch } from "./document-io.js";
 import { Errors } from "../errors.js";
-import type { StoredDocument } from "./documents.js";
+import type { StoredDocument, WithEtag } from "./documents.js";
 
 interface VersionCounter extends StoredDocument {
   kind: "counter";
@@ -29,8 +29,16 @@ export async function createVersioned<T extends StoredDocument & { version: numb
   counterScope: string,
   name: string,
   build: (version: number) => T,
-  /** Documents created in the same batch as the new one (an image's operation). */
-  companions: (doc: T) => StoredDocument[] = () => [],
+  options: {
+    /** Documents created in the same batch as the new one (an image's operation). */
+    companions?: (doc: T) => StoredDocument[];
+    /**
+     * The documents the new one refers to, read anew for each attempt (throwing when one is gone):
+     * touched in the batch, so that the create fails if one is deleted meanwhile, and a delete
+     * that checked for references fails if this create came first (see `touch`).
+     */
+    references?: () => Promise<WithEtag<StoredDocument>[]>;
+  } = {},
 ): Promise<T> {
   const counterId = counterIdOf(counterScope, name);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -46,22 +54,26 @@ export async function createVersioned<T extends StoredDocument & { version: numb
           resourceBody: { id: counterId, pk, kind: "counter", lastVersion: version },
         }
       : { operationType: "Create", partitionKey: pk, resourceBody: { id: counterId, pk, kind: "counter", lastVersion: version } };
-    const creates: OperationInput[] = [doc, ...companions(doc)].map((d) => ({
+    const creates: OperationInput[] = [doc, ...(options.companions?.(doc) ?? [])].map((d) => ({
       operationType: "Create",
       partitionKey: pk,
       resourceBody: d as unknown as JSONObject,
     }));
-    const response = await runBatch(container, [counterOp, ...creates], pk);
-    const results = response.result ?? [];
-    if (results.length === creates.length + 1 && results.every((r) => r.statusCode >= 200 && r.statusCode < 300)) {
-      return results[1]!.resourceBody as unknown as T;
+    const touches = ((await options.references?.()) ?? []).map(touch);
+    const response = await runBatch(container, [counterOp, ...creates, ...touches], pk);
+    if (batchSucceeded(response, 1 + creates.length + touches.length)) {
+      return response.result![1]!.resourceBody as unknown as T;
     }
-    const counterStatus = results[0]?.statusCode ?? response.code;
-    // 412/409: another writer took the version. 404: the counter went under us (its account is
-    // being deleted): the next attempt starts a counter, in a partition no one reads any more.
-    if (counterStatus !== 412 && counterStatus !== 409 && counterStatus !== 404) {
+    const failed = batchFailure(response);
+    // 412/409 on the counter: another writer took the version. 404: the counter went under us (its
+    // account is being deleted): the next attempt starts a counter, in a partition no one reads
+    // any more. 412/404 on a touched reference: it changed or went; the next attempt reads it anew.
+    const lostRace =
+      (failed.index <= 0 && [412, 409, 404].includes(failed.status)) ||
+      (failed.index > creates.length && [412, 404].includes(failed.status));
+    if (!lostRace) {
       throw new Error(
-        `Versioned create of ${counterScope} "${name}" failed: batch answered ${results.map((r) => r.statusCode).join(", ") || response.code}.`,
+        `Versioned create of ${counterScope} "${name}" failed: batch answered ${(response.result ?? []).map((r) => r.statusCode).join(", ") || response.code}.`,
       );
     }
     // Lost the race: back off a little (jittered, growing) and take the next version.

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ApiClient, DEFAULT_ACCOUNT, manifestBody, readAllPages, tokensFor, waitForOperation } from "../support/api-client.js";
-import { startLocalStack, type LocalStack } from "../support/local-stack.js";
+import { contextDirOf, startLocalStack, type LocalStack } from "../support/local-stack.js";
 import { startRegistry, type LocalRegistry } from "../support/registry.js";
 import { TestBlobs } from "../support/blobs.js";
 import { requireTool } from "../support/tools.js";
@@ -205,7 +205,7 @@ describe("image builds", () => {
     });
     const { image, operation } = await createImage(manifestId);
     expect(operation.state, JSON.stringify(operation.error)).toBe("Succeeded");
-    const dir = join(stack.dataDir, "images", "contexts", image.id);
+    const dir = contextDirOf(stack.dataDir, image.id)!;
     const dockerfile = readFileSync(join(dir, "Dockerfile"), "utf8");
     expect(dockerfile).toMatch(/^FROM python:3\.11-slim$/m);
     expect(dockerfile).toContain("RUN python3 -m pip install --no-cache-dir -r /var/azureml-env/requirements.txt");
@@ -227,7 +227,7 @@ describe("image builds", () => {
     });
     const { image, operation } = await createImage(manifestId);
     expect(operation.state, JSON.stringify(operation.error)).toBe("Succeeded");
-    const dockerfile = readFileSync(join(stack.dataDir, "images", "contexts", image.id, "Dockerfile"), "utf8");
+    const dockerfile = readFileSync(join(contextDirOf(stack.dataDir, image.id)!, "Dockerfile"), "utf8");
     expect(dockerfile).toMatch(/^FROM mcr\.microsoft\.com\/azureml\/openmpi4\.1\.0-ubuntu22\.04$/m);
     expect(dockerfile).toContain("RUN conda env update --name base --file /var/azureml-env/conda_dependencies.yml");
     const bundle = join(mkdtempSync(join(tmpdir(), "mm-umoci-")), "bundle");

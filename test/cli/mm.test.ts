@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -195,6 +195,38 @@ describe("mm: models, output and queries", () => {
     expect(shown.json()).toEqual({ n: name, v: 1 });
     const top = await mm(["model", "list", "-n", name, "--top", "1"]);
     expect(top.json()).toHaveLength(1);
+  });
+
+  it("deletes a model: asks first on a terminal, never when piped, and prints {id, deleted}", async () => {
+    const name = unique("del");
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) ids.push((await mm(["model", "register", "-m", join(work, "model.json"), "-n", name])).json().id);
+
+    const piped = await mm(["model", "delete", "-i", ids[0]!]);
+    expect(piped.code, piped.stderr).toBe(0);
+    expect(piped.json()).toEqual({ id: ids[0], deleted: true });
+    const again = await mm(["model", "delete", "-i", ids[0]!]);
+    expect(again.json()).toEqual({ id: ids[0], deleted: false });
+    expect(again.stderr).toContain("already deleted");
+
+    requireTool("script", "bsdutils");
+    const { dataDir } = await sharedStack();
+    const cli = join(PROJECT_ROOT, "dist", "cli", "main.js");
+    const onTty = (answer: string) =>
+      spawnSync("script", ["-qec", `node ${cli} model delete -i ${ids[1]}`, "/dev/null"], {
+        env: { ...process.env, DATA_DIR: dataDir, MM_CONFIG_DIR: mkdtempSync(join(tmpdir(), "mm-config-")) },
+        input: answer,
+        encoding: "utf8",
+      });
+    const declined = onTty("n\n");
+    expect(declined.stdout).toContain(`Delete model ${name} v2 (${ids[1]})? [y/N]`);
+    expect(declined.stdout).toContain("Nothing was deleted");
+    expect(declined.status).toBe(1);
+    expect((await mm(["model", "show", "-i", ids[1]!])).code).toBe(0);
+    const confirmed = onTty("y\n");
+    expect(confirmed.status, confirmed.stdout).toBe(0);
+    expect(confirmed.stdout).toMatch(/"deleted": true/);
+    expect((await mm(["model", "show", "-i", ids[1]!])).code).toBe(1);
   });
 });
 

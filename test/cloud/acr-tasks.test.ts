@@ -94,6 +94,7 @@ const request = (log: BuildLog) => ({
   version: builds,
   accountPath: ACCOUNT,
   accountName: "team",
+  partition: ACCOUNT,
   accountCreatedAt: "2026-01-01T00:00:00Z",
   manifest,
   models: [model],
@@ -129,6 +130,32 @@ describe("the ACR Tasks image builder, against a fake ACR (ARM and data plane) a
         "POST {registry}/scheduleRun",
         `POST {registry}/runs/${runId}/listLogSasUrl`,
       ]),
+    );
+  });
+
+  it("removes a deleted image's tag, and its manifest once no other tag names it", async () => {
+    acr.nextOutcome = "Succeeded";
+    const first = request(new BuildLog());
+    const second = request(new BuildLog());
+    const one = await builder.build(first);
+    const two = await builder.build(second);
+    const tagOf = (location: string) => location.slice("mmacr.azurecr.io/".length);
+    // Identical inputs make one manifest under two tags, as a real registry stores them.
+    acr.tags.set(tagOf(two.imageLocation), one.digest);
+    const repository = tagOf(one.imageLocation).split(":")[0]!;
+    acr.deletes.length = 0;
+
+    await builder.remove({ ...first, digest: one.digest });
+    expect(acr.deletes).toEqual([`_tags ${tagOf(one.imageLocation)}`]);
+    expect(acr.tags.has(tagOf(one.imageLocation))).toBe(false);
+    expect(acr.tags.get(tagOf(two.imageLocation))).toBe(one.digest);
+
+    await builder.remove({ ...second, digest: one.digest });
+    expect(acr.deletes).toEqual([`_tags ${tagOf(one.imageLocation)}`, `manifests ${repository}@${one.digest}`]);
+    expect([...acr.tags].filter(([, digest]) => digest === one.digest)).toEqual([]);
+    // Removing again finds nothing and is fine.
+    await expect(builder.remove({ ...second, digest: one.digest })).resolves.toEqual(
+      expect.arrayContaining([expect.stringContaining("already gone")]),
     );
   });
 

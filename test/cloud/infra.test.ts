@@ -39,6 +39,7 @@ describe("the Bicep in infra/", () => {
       "SERVICE_KEYS_SECRET",
       "IMAGE_BUILD_QUEUE",
       "SERVICE_ROLLOUT_QUEUE",
+      "STORAGE_PURGE_QUEUE",
       "AzureWebJobsStorage__accountName",
     ]) {
       expect(settingNames).toContain(key);
@@ -79,7 +80,11 @@ describe("the Bicep in infra/", () => {
 
   it("creates the queues and blob containers the code uses, and wires BlobCreated of the models container to the hook", () => {
     const storage = read("modules/storage.bicep");
-    for (const queue of [defaultOf("IMAGE_BUILD_QUEUE"), defaultOf("SERVICE_ROLLOUT_QUEUE")] as string[]) {
+    for (const queue of [
+      defaultOf("IMAGE_BUILD_QUEUE"),
+      defaultOf("SERVICE_ROLLOUT_QUEUE"),
+      defaultOf("STORAGE_PURGE_QUEUE"),
+    ] as string[]) {
       expect(storage).toContain(`'${queue}'`);
       expect(storage).toContain(`'${queue}-poison'`);
     }

@@ -80,6 +80,7 @@ beforeAll(async () => {
           version: 1,
           accountPath: ACCOUNT,
           accountName: "local",
+          partition: ACCOUNT,
           accountCreatedAt: "2026-01-01T00:00:00Z",
           manifest,
           models: [model],

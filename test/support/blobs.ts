@@ -22,6 +22,10 @@ export class TestBlobs {
     return this.sasUrl(name);
   }
 
+  exists(name: string): Promise<boolean> {
+    return this.#container.getBlockBlobClient(name).exists();
+  }
+
   sasUrl(name: string): Promise<string> {
     return this.#container
       .getBlockBlobClient(name)

@@ -28,6 +28,8 @@ export class FakeAcr {
   >();
   readonly tags = new Map<string, string>();
   readonly armCalls: string[] = [];
+  /** Deletes the data plane received: `_tags <repo>:<tag>` or `manifests <repo>@<digest>`. */
+  readonly deletes: string[] = [];
   /** What the next run ends as. */
   nextOutcome: "Succeeded" | "Failed" | "Never" = "Succeeded";
   #uploads = new Map<string, string>();
@@ -142,7 +144,8 @@ export class FakeAcr {
             return json(request, 401, { errors: [{ code: "UNAUTHORIZED" }] });
           return json(request, 200, { access_token: access });
         }
-        const m = /^\/acr\/v1\/(.+)\/(_tags|_manifests)\/([^/]+)$/.exec(url.pathname);
+        const m =
+          /^\/acr\/v1\/(.+)\/(_tags|_manifests)\/([^/]+)$/.exec(url.pathname) ?? /^\/v2\/(.+)\/(manifests)\/([^/]+)$/.exec(url.pathname);
         if (!m) return json(request, 404, { errors: [{ code: "NAME_UNKNOWN" }] });
         const [, encodedRepository, what, encodedReference] = m;
         const repository = decodeURIComponent(encodedRepository!);
@@ -158,6 +161,17 @@ export class FakeAcr {
             bodyAsText: JSON.stringify({ errors: [{ code: "UNAUTHORIZED" }] }),
           };
         }
+        if (request.method === "DELETE") {
+          this.deletes.push(what === "_tags" ? `_tags ${repository}:${reference}` : `manifests ${repository}@${reference}`);
+          // ACR answers 202 to both: a tag goes alone, a manifest (by digest) with every tag naming it.
+          const doomed = [...this.tags].filter(([k, d]) =>
+            what === "_tags" ? k === `${repository}:${reference}` : k.startsWith(`${repository}:`) && d === reference,
+          );
+          if (doomed.length === 0) return json(request, 404, { errors: [{ code: what === "_tags" ? "TAG_UNKNOWN" : "MANIFEST_UNKNOWN" }] });
+          for (const [k] of doomed) this.tags.delete(k);
+          return json(request, 202, {});
+        }
+        if (what === "manifests") return json(request, 404, { errors: [{ code: "UNSUPPORTED" }] });
         const now = new Date().toISOString();
         const attributes = { deleteEnabled: true, writeEnabled: true, readEnabled: true, listEnabled: true };
         if (what === "_tags") {

@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freeStackPorts, portEnvironment, type StackPorts } from "../../devhost/stack.js";
@@ -79,4 +79,13 @@ export async function startLocalStack(
       await new Promise((r) => setTimeout(r, 200));
     },
   };
+}
+
+/** The Dockerfile context a stack's builder kept for an image (`images/contexts/<owner>/<imageId>`); undefined when there is none. */
+export function contextDirOf(dataDir: string, imageId: string): string | undefined {
+  const contexts = join(dataDir, "images", "contexts");
+  if (!existsSync(contexts)) return undefined;
+  return readdirSync(contexts)
+    .map((group) => join(contexts, group, imageId))
+    .find((dir) => existsSync(dir));
 }

@@ -55,10 +55,11 @@ export class MemoryOperationStore implements OperationStore {
     return true;
   }
 
-  async listStalled(before: string, limit: number): Promise<WithEtag<OperationDocument>[]> {
+  async listStalled(before: string, now: string, limit: number): Promise<WithEtag<OperationDocument>[]> {
     return [...this.#docs.values()]
       .filter((d): d is WithEtag<OperationDocument> => d.kind === "operation")
       .filter((op) => (op.state === "NotStarted" || op.state === "Running") && (op.heartbeatAt ?? op.createdTime) < before)
+      .filter((op) => op.notBefore === undefined || op.notBefore < now)
       .slice(0, limit)
       .map((op) => structuredClone(op));
   }

@@ -8,14 +8,17 @@ import { waitForPort } from "../../devhost/ports.js";
 
 export interface LocalRegistry {
   host: string;
+  port: number;
+  /** Where it keeps its configuration and storage: a registry started again on it has the same content. */
+  dir: string;
   stop(): Promise<void>;
 }
 
 /** A real OCI registry (Debian's docker-registry) on a free loopback port, storage in a temporary directory. */
-export async function startRegistry(): Promise<LocalRegistry> {
+export async function startRegistry(again?: Pick<LocalRegistry, "port" | "dir">): Promise<LocalRegistry> {
   const binary = requireTool("docker-registry", "docker-registry");
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "mm-registry-"));
+  const port = again?.port ?? (await freePort());
+  const dir = again?.dir ?? mkdtempSync(join(tmpdir(), "mm-registry-"));
   const config = join(dir, "config.yml");
   writeFileSync(
     config,
@@ -37,6 +40,8 @@ export async function startRegistry(): Promise<LocalRegistry> {
   await waitForPort(port);
   return {
     host: `127.0.0.1:${port}`,
+    port,
+    dir,
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();

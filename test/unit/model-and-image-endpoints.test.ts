@@ -96,7 +96,7 @@ function depsFor(role: Role | undefined) {
     config: { computeTargets: ["local"] },
     manifests: { get: async (_pk, id) => (id === manifest.id ? manifest : undefined) },
     images: {
-      create: (_pk, name, build, operation) => images.create(name, build, () => operations.push(operation)),
+      create: (_pk, name, _manifestId, build, operation) => images.create(name, build, () => operations.push(operation)),
       get: (pk, id) => images.get(pk, id),
       list: (pk, f, n) => images.list(pk, f, n),
     },

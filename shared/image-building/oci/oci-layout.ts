@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { MEDIA, type Descriptor } from "./media-types.js";
 
@@ -11,6 +11,8 @@ import { MEDIA, type Descriptor } from "./media-types.js";
  */
 export class OciLayout {
   #indexLock: Promise<void> = Promise.resolve();
+  /** When each build in progress started: what they write is newer, and garbage collection spares it. */
+  readonly #builds = new Set<{ since: number }>();
 
   constructor(readonly dir: string) {}
 
@@ -38,22 +40,92 @@ export class OciLayout {
       const tmp = join(this.blobsDir, `.tmp-${randomUUID()}`);
       await writeFile(tmp, bytes);
       await rename(tmp, path);
+    } else {
+      // Reused by a build in progress: newer than its start now, so a collection spares it.
+      const now = new Date();
+      await utimes(path, now, now);
     }
     return { mediaType, digest, size: bytes.length, bytes };
   }
 
+  /**
+   * Marks a build in progress until the returned function is called. Every blob a build writes
+   * (or reuses) is newer than its start, and garbage collection never removes a blob newer than
+   * the oldest build in progress: a build's blobs are safe before its image is tagged.
+   * Builds and collections of one layout run in one process (the builder removes what crashed
+   * builds left on that assumption too).
+   */
+  startBuild(): () => void {
+    const build = { since: Date.now() };
+    this.#builds.add(build);
+    return () => this.#builds.delete(build);
+  }
+
+  /** The refs in index.json and the manifests they name. */
+  async refs(): Promise<{ ref: string; digest: string }[]> {
+    const index = JSON.parse(await readFile(join(this.dir, "index.json"), "utf8")) as { manifests: Descriptor[] };
+    return index.manifests.flatMap((m) => {
+      const ref = m.annotations?.["org.opencontainers.image.ref.name"];
+      return ref ? [{ ref, digest: m.digest }] : [];
+    });
+  }
+
+  /** Removes a name from index.json; the blobs stay until a collection finds them unused. */
+  untag(ref: string): Promise<void> {
+    return this.#updateIndex((manifests) => manifests.filter((m) => m.annotations?.["org.opencontainers.image.ref.name"] !== ref));
+  }
+
+  /**
+   * Removes the blobs that no image in index.json uses (its manifest, config and layers), except
+   * those newer than the oldest build in progress. Returns how many bytes it freed.
+   */
+  async collectGarbage(): Promise<{ removed: number; bytes: number }> {
+    if (!existsSync(join(this.dir, "index.json"))) return { removed: 0, bytes: 0 };
+    // Taken before index.json is read: a build that tags after this point wrote its blobs after
+    // it too (or after its own start, when it was in progress), so they are spared. File times
+    // lag Date.now() by a tick of the kernel's coarse clock: a tenth of a second of slack.
+    const spareFrom = Math.min(Date.now(), ...[...this.#builds].map((b) => b.since)) - 100;
+    const used = new Set<string>();
+    for (const { digest } of await this.refs()) {
+      used.add(digest);
+      const manifest = await readFile(this.blobPath(digest), "utf8")
+        .then((text) => JSON.parse(text) as { config: Descriptor; layers: Descriptor[] })
+        .catch(() => undefined); // a manifest gone missing names nothing more to keep
+      for (const d of manifest ? [manifest.config, ...manifest.layers] : []) used.add(d.digest);
+    }
+    let removed = 0;
+    let bytes = 0;
+    for (const name of await readdir(this.blobsDir)) {
+      if (name.startsWith(".") || used.has(`sha256:${name}`)) continue;
+      const path = join(this.blobsDir, name);
+      const info = await stat(path).catch(() => undefined);
+      if (!info || info.mtimeMs >= spareFrom) continue;
+      await rm(path, { force: true });
+      removed++;
+      bytes += info.size;
+    }
+    return { removed, bytes };
+  }
+
   /** Names a manifest in index.json, replacing what had that name. */
   tag(manifest: Descriptor, ref: string): Promise<void> {
+    const entry = {
+      mediaType: manifest.mediaType,
+      digest: manifest.digest,
+      size: manifest.size,
+      annotations: { "org.opencontainers.image.ref.name": ref },
+    };
+    return this.#updateIndex((manifests) => [
+      ...manifests.filter((m) => m.annotations?.["org.opencontainers.image.ref.name"] !== ref),
+      entry,
+    ]);
+  }
+
+  /** Rewrites index.json's manifests, one change at a time. */
+  #updateIndex(change: (manifests: Descriptor[]) => Descriptor[]): Promise<void> {
     const run = this.#indexLock.then(async () => {
       const index = JSON.parse(await readFile(join(this.dir, "index.json"), "utf8")) as { manifests: Descriptor[] };
-      const others = index.manifests.filter((m) => m.annotations?.["org.opencontainers.image.ref.name"] !== ref);
-      const entry = {
-        mediaType: manifest.mediaType,
-        digest: manifest.digest,
-        size: manifest.size,
-        annotations: { "org.opencontainers.image.ref.name": ref },
-      };
-      await this.#writeIndex({ schemaVersion: 2, mediaType: MEDIA.index, manifests: [...others, entry] });
+      await this.#writeIndex({ schemaVersion: 2, mediaType: MEDIA.index, manifests: change(index.manifests) });
     });
     this.#indexLock = run.catch(() => undefined);
     return run;

@@ -42,6 +42,28 @@ export async function pushToRegistry(options: {
     throw new Error(`The registry stored the manifest as ${String(digest)}, not ${options.manifest.digest}.`);
 }
 
+/**
+ * Deletes an image manifest from a registry by digest (the distribution API deletes manifests,
+ * with every tag that names them). Gone already is fine; a registry with deletes disabled says so.
+ */
+export async function deleteFromRegistry(options: {
+  registry: string;
+  plainHttp: boolean;
+  repository: string;
+  digest: string;
+}): Promise<void> {
+  const base = `${options.plainHttp ? "http" : "https"}://${options.registry}`;
+  const answer = await send("DELETE", new URL(`${base}/v2/${options.repository}/manifests/${options.digest}`));
+  if (answer.status === 202 || answer.status === 200 || answer.status === 404) return;
+  if (answer.status === 405)
+    throw new Error(
+      `The registry ${options.registry} does not allow deletes (405): enable them (docker-registry: storage.delete.enabled: true).`,
+    );
+  throw new Error(
+    `The registry ${options.registry} refused to delete ${options.repository}@${options.digest} (${answer.status}): ${answer.text}`,
+  );
+}
+
 function send(
   method: string,
   url: URL,
