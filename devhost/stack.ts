@@ -39,6 +39,8 @@ export interface RunningStack {
   functions: { name: string; trigger: string; detail: string }[];
   /** How the local runtime confines replicas, or the warning that it does not. */
   replicaSandbox: string;
+  /** What bounds each replica's CPU, processes and memory (or why nothing does). */
+  replicaLimits: string;
   /** Process ids of the children, by name (azurite-blob, azurite-queue, cosmos, functions). */
   pids: Record<string, number>;
   stop(): Promise<void>;
@@ -178,7 +180,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
         stdio: ["ignore", "pipe", "pipe", "ipc"],
       }),
     );
-    const runtimeReady = readyMessage<{ sandbox: string; warning?: string }>(runtime, "runtime");
+    const runtimeReady = readyMessage<{ sandbox: string; warning?: string; limits: string; limitsWarning?: string }>(runtime, "runtime");
     const cosmos = track("cosmos", () =>
       fork(join(here, "cosmos", "main.js"), [join(o.dataDir, "cosmos"), String(o.cosmosPort)], {
         stdio: ["ignore", "pipe", "pipe", "ipc"],
@@ -248,6 +250,9 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
       accountPath: LOCAL_DEFAULT_ACCOUNT,
       functions: ready.functions,
       replicaSandbox: runtimeInfo.warning ?? "confined with bubblewrap (each sees only its own image's files)",
+      replicaLimits:
+        runtimeInfo.limitsWarning ??
+        `a control group each (${runtimeInfo.limits}): CPU from the reservation, a bound on processes, memory from the reservation`,
       pids: Object.fromEntries(children.map(({ name, child }) => [name, child.pid ?? 0])),
       stop,
     };

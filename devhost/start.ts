@@ -61,6 +61,7 @@ try {
     `  Azurite      blob ${stack.blobEndpoint}, queue ${stack.queueEndpoint}`,
     `  Scoring      ${stack.scoringBaseUrl}/api/v1/service/<name>/score (local compute runtime)`,
     `  Replicas     ${stack.replicaSandbox}`,
+    `               ${stack.replicaLimits}`,
     ``,
     `Get a token:   npm run --silent token`,
     `Try:           curl -H "Authorization: Bearer $(npm run --silent token)" "${models}"`,

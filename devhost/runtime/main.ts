@@ -22,10 +22,13 @@ const runtime = await startRuntime({
   storageConnection: process.env.AzureWebJobsStorage,
   requestTimeoutMs: 1000 * Number(process.env.SCORING_REQUEST_TIMEOUT_SECONDS ?? 60),
   sandbox: process.env.RUNTIME_SANDBOX,
+  ...(process.env.RUNTIME_REPLICA_MAX_PROCESSES ? { maxProcessesPerReplica: Number(process.env.RUNTIME_REPLICA_MAX_PROCESSES) } : {}),
 });
 announceReady({
   services: runtime.services.size,
   sandbox: runtime.sandbox.kind,
   ...(runtime.sandbox.warning ? { warning: runtime.sandbox.warning } : {}),
+  limits: runtime.cgroups.kind,
+  ...(runtime.cgroups.warning ? { limitsWarning: runtime.cgroups.warning } : {}),
 });
 stopOnSignals(() => runtime.close(), 8000);

@@ -5,6 +5,13 @@ import { join } from "node:path";
 import { boundedLines } from "./bounded-lines.js";
 import { MAX_RECORD_BYTES, collectedRecord, type CollectedRecord } from "./data-collector.js";
 import type { Sandbox } from "./sandbox.js";
+import { joiningCgroup, type Cgroups, type ReplicaCgroup, type ReplicaLimits } from "./replica-cgroups.js";
+
+/** Where replicas' control groups come from, and the process bound every replica gets. */
+export interface ReplicaLimitSource {
+  cgroups: Cgroups;
+  maxProcesses: number;
+}
 
 type ReplicaState = "Starting" | "Healthy" | "Unhealthy" | "Failed" | "Stopped";
 
@@ -19,6 +26,8 @@ interface ReplicaOptions {
   python: string;
   /** What confines the process to its own files. */
   sandbox: Sandbox;
+  /** What bounds its CPU, processes and memory. */
+  limits: ReplicaLimitSource;
   rootfs: string;
   env: Record<string, string>;
   /** Lines that open the replica's log: how its environment was made. */
@@ -41,6 +50,7 @@ export class Replica {
   readonly logs: string[] = [];
   #child: ChildProcess | undefined;
   #health: NodeJS.Timeout | undefined;
+  #cgroup: ReplicaCgroup | undefined;
   #restartTimer: NodeJS.Timeout | undefined;
   #stopped = false;
   #everHealthy = false;
@@ -61,6 +71,7 @@ export class Replica {
         ? "[sandbox] confined with bubblewrap: its own image's files and the interpreter, read-only; no access to the stack's data"
         : `[sandbox] ${sandbox.warning}`,
     );
+    this.#keep(this.#limitsNote());
     for (const note of this.options.notes ?? []) this.#keep(note);
     this.port = await freePort();
     this.#spawn();
@@ -70,7 +81,10 @@ export class Replica {
   #spawn(): void {
     const { rootfs, env, python, onCollected, sandbox } = this.options;
     this.state = "Starting";
-    const { command, args } = sandbox.wrap(python, [join(rootfs, "var", "azureml-server", "server.py")], rootfs, memoryLimit(env));
+    const confined = sandbox.wrap(python, [join(rootfs, "var", "azureml-server", "server.py")], rootfs, memoryLimit(env));
+    this.#cgroup?.remove();
+    this.#cgroup = this.options.limits.cgroups.create(`${this.id}-${this.restarts}`, this.#limits());
+    const { command, args } = joiningCgroup(this.#cgroup, confined.command, confined.args);
     const child = spawn(command, args, {
       env: {
         PATH: process.env.PATH ?? "/usr/bin:/bin",
@@ -105,6 +119,21 @@ export class Replica {
       this.restarts++;
       this.#restartTimer = setTimeout(() => void this.#restart(), delay);
     });
+  }
+
+  #limits(): ReplicaLimits {
+    const { env, limits } = this.options;
+    const cpu = cpuLimit(env);
+    const memory = memoryLimit(env);
+    return { maxProcesses: limits.maxProcesses, ...(cpu ? { cpuMillicores: cpu } : {}), ...(memory ? { memoryBytes: memory } : {}) };
+  }
+
+  /** What bounds the replica, said at the top of its log. */
+  #limitsNote(): string {
+    const { cgroups } = this.options.limits;
+    if (cgroups.kind === "none") return `[limits] ${cgroups.warning}`;
+    const l = this.#limits();
+    return `[limits] control group (${cgroups.kind}): CPU ${l.cpuMillicores ? `${l.cpuMillicores}m` : "unbounded"}, at most ${l.maxProcesses} processes and threads, memory ${l.memoryBytes ? `${l.memoryBytes} bytes` : "unbounded"}`;
   }
 
   /** Each JSON line the driver's collector writes is a record; a malformed or oversized one is logged and dropped. */
@@ -199,16 +228,27 @@ export class Replica {
     const deadline = Date.now() + drainMs;
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const child = this.#child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      const kill = setTimeout(() => child.kill("SIGKILL"), 3000);
-      child.once("exit", () => {
-        clearTimeout(kill);
-        resolve();
+    if (child && child.exitCode === null && child.signalCode === null) {
+      await new Promise<void>((resolve) => {
+        const kill = setTimeout(() => child.kill("SIGKILL"), 3000);
+        child.once("exit", () => {
+          clearTimeout(kill);
+          resolve();
+        });
+        child.kill("SIGTERM");
       });
-      child.kill("SIGTERM");
-    });
+    }
+    // The sandbox's other processes die with its first one, a moment later: then the group can go.
+    const group = this.#cgroup;
+    group?.remove();
+    setTimeout(() => group?.remove(), 1000).unref();
   }
+}
+
+/** The CPU a replica may use (its reservation), if any. */
+function cpuLimit(env: Record<string, string>): number | undefined {
+  const millicores = Number(env.AML_LIMIT_CPU_MILLICORES);
+  return Number.isSafeInteger(millicores) && millicores > 0 ? millicores : undefined;
 }
 
 /** The memory a replica may use (its reservation, passed to the scoring server), if any. */

@@ -7,6 +7,7 @@ import { ImageUnpacker } from "./image-unpacker.js";
 import { ServiceController, type ControllerDeps, type ServiceSpec } from "./service-controller.js";
 import { ServiceEnvironments } from "./service-environments.js";
 import { chooseSandbox, type Sandbox } from "./sandbox.js";
+import { chooseCgroups, type Cgroups } from "./replica-cgroups.js";
 import { createGateway } from "./gateway.js";
 import { DataCollector } from "./data-collector.js";
 import { BlobServiceClient } from "@azure/storage-blob";
@@ -36,7 +37,12 @@ interface RuntimeOptions {
   requestTimeoutMs?: number;
   /** RUNTIME_SANDBOX: `bubblewrap`, `none`, or unset for bubblewrap where it works. */
   sandbox?: string | undefined;
+  /** How many processes and threads one replica may have (where control groups can bound it). */
+  maxProcessesPerReplica?: number;
 }
+
+/** Processes and threads of one replica: ample for a scoring server and its BLAS threads, far below a fork bomb. */
+const DEFAULT_MAX_PROCESSES = 512;
 
 /** The largest scoring request taken: the scoring server's own default limit. */
 const MAX_BODY_BYTES = 100 * 1024 * 1024;
@@ -45,8 +51,9 @@ interface LocalRuntime {
   control: Server;
   gateway: Server;
   services: Map<string, ServiceController>;
-  /** How replicas are confined. */
+  /** How replicas are confined, and how their CPU, processes and memory are bounded. */
   sandbox: Sandbox;
+  cgroups: Cgroups;
   close(): Promise<void>;
 }
 
@@ -76,9 +83,12 @@ export async function startRuntime(o: RuntimeOptions): Promise<LocalRuntime> {
   const requestTimeoutMs = o.requestTimeoutMs ?? 60_000;
   const sandbox = chooseSandbox(o.sandbox);
   if (sandbox.warning) console.error(`WARNING: ${sandbox.warning}`);
+  const cgroups = chooseCgroups();
+  if (cgroups.warning) console.error(`WARNING: ${cgroups.warning}`);
   const deps: ControllerDeps = {
     unpacker,
     sandbox,
+    limits: { cgroups, maxProcesses: o.maxProcessesPerReplica ?? DEFAULT_MAX_PROCESSES },
     requestTimeoutMs,
     environments: new ServiceEnvironments({ dir: join(o.dataDir, "environments"), python: o.python }),
     ...(collector ? { collector } : {}),
@@ -169,12 +179,14 @@ export async function startRuntime(o: RuntimeOptions): Promise<LocalRuntime> {
     gateway,
     services,
     sandbox,
+    cgroups,
     async close() {
       control.close();
       gateway.close();
       control.closeAllConnections();
       gateway.closeAllConnections();
       await Promise.all([...services.values()].map((s) => s.delete()));
+      cgroups.close();
       await collector?.close();
     },
   };

@@ -5,6 +5,7 @@ import { ImageUnpacker } from "./image-unpacker.js";
 import type { DataCollector } from "./data-collector.js";
 import type { ServiceEnvironments } from "./service-environments.js";
 import type { Sandbox } from "./sandbox.js";
+import type { ReplicaLimitSource } from "./replica.js";
 
 interface AutoscalerSpec {
   minReplicas: number;
@@ -45,6 +46,8 @@ export interface ControllerDeps {
   unpacker: ImageUnpacker;
   /** What confines each replica to its own files. */
   sandbox: Sandbox;
+  /** What bounds each replica's CPU, processes and memory. */
+  limits: ReplicaLimitSource;
   environments: ServiceEnvironments;
   /** A scoring request's deadline: a replica whose run() outlives it reports itself stuck (not Healthy). */
   requestTimeoutMs: number;
@@ -174,6 +177,7 @@ export class ServiceController {
         new Replica(`${this.spec.name}-${deploymentId.slice(0, 8)}-${randomUUID().slice(0, 5)}`, {
           python: python.python,
           sandbox: this.deps.sandbox,
+          limits: this.deps.limits,
           rootfs,
           env,
           notes: python.notes,

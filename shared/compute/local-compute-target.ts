@@ -1,16 +1,20 @@
 import { createHash } from "node:crypto";
 import type { ComputeTarget, DeploymentSpec, RolloutState } from "./compute-target.js";
-import { memoryBytes } from "./quantities.js";
+import { cpuMillicores, memoryBytes } from "./quantities.js";
 
 /**
- * The reservation as the replica's own limits (its memory, as on AKS where the reservation is
- * also the pod's memory limit); replicas are processes here, so the scoring server sets them on
- * itself before it loads the driver.
+ * The reservation as the replica's own limits, as on AKS where the reservation is also the pod's
+ * limit: memory (the scoring server sets it on itself before it loads the driver, and the runtime
+ * bounds the replica's control group where it may make one) and CPU (its control group's quota).
  */
 function limitsOf(spec: DeploymentSpec): Record<string, string> {
-  const memory = spec.containerResourceReservation?.memory;
+  const { memory, cpu } = spec.containerResourceReservation ?? {};
   const bytes = memory ? memoryBytes(memory) : undefined;
-  return bytes ? { AML_LIMIT_MEMORY_BYTES: String(bytes) } : {};
+  const millicores = cpu ? cpuMillicores(cpu) : undefined;
+  return {
+    ...(bytes ? { AML_LIMIT_MEMORY_BYTES: String(bytes) } : {}),
+    ...(millicores ? { AML_LIMIT_CPU_MILLICORES: String(millicores) } : {}),
+  };
 }
 
 const hash = (key: string) => createHash("sha256").update(key).digest("hex");

@@ -22,3 +22,11 @@ export function memoryBytes(quantity: string): number | undefined {
   if (!m) return undefined;
   return Math.floor(Number(m[1]) * MEMORY_UNITS[m[2] ?? ""]!);
 }
+
+/** The millicores a Kubernetes CPU quantity names (`0.5` or `500m`: half a core), or undefined when it is not one. */
+export function cpuMillicores(quantity: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(m)?$/.exec(quantity);
+  if (!m) return undefined;
+  const millicores = m[2] ? Number(m[1]) : Number(m[1]) * 1000;
+  return millicores > 0 ? Math.ceil(millicores) : undefined;
+}

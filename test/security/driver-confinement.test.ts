@@ -8,7 +8,7 @@ import { startLocalStack, type LocalStack } from "../support/local-stack.js";
 import { TestBlobs } from "../support/blobs.js";
 import { requirePythonModules, requireTool } from "../support/tools.js";
 import { Deployer, score } from "../support/deploy.js";
-import { PRYING_DRIVER } from "../fixtures/hostile-drivers.js";
+import { GREEDY_DRIVER, PRYING_DRIVER } from "../fixtures/hostile-drivers.js";
 import { LINEAR_DRIVER } from "../fixtures/drivers.js";
 
 /**
@@ -17,6 +17,8 @@ import { LINEAR_DRIVER } from "../fixtures/drivers.js";
  * journal, another service's files, nor its processes; what it starts dies with it.
  */
 const PYTHON = "/usr/bin/python3";
+/** The bound on a replica's processes and threads this stack sets. */
+const MAX_PROCESSES = 64;
 const A = DEFAULT_ACCOUNT;
 let stack: LocalStack;
 let api: ApiClient;
@@ -26,7 +28,9 @@ let prying: { scoringUri: string; key: string; service: { id: string } };
 beforeAll(async () => {
   requireTool("bwrap", "bubblewrap");
   requirePythonModules(PYTHON, ["json"], "python3");
-  stack = await startLocalStack({ env: { PYTHON, RUNTIME_SANDBOX: "bubblewrap", OPERATION_STALL_SECONDS: "30" } });
+  stack = await startLocalStack({
+    env: { PYTHON, RUNTIME_SANDBOX: "bubblewrap", OPERATION_STALL_SECONDS: "30", RUNTIME_REPLICA_MAX_PROCESSES: String(MAX_PROCESSES) },
+  });
   api = new ApiClient(stack.apiBaseUrl, await (await tokensFor(stack.dataDir))());
   deployer = new Deployer(api, new TestBlobs(stack.ports.blobPort), A);
   prying = await deployer.deploy("prying", PRYING_DRIVER);
@@ -138,6 +142,33 @@ describe("a driver on the local runtime", () => {
     const deadline = Date.now() + 15_000;
     while (running(marker) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     expect(running(marker)).toBe(false);
+  });
+
+  it("gets the CPU its reservation names and a bounded number of threads and processes, and the machine stays usable", async () => {
+    const greedy = await deployer.deploy("greedy", GREEDY_DRIVER, { containerResourceReservation: { cpu: "0.2", memory: "2Gi" } });
+    const logs = await api.request("GET", `${A}/services/${greedy.service.id}/logs`);
+    if (!/\[limits\] control group/.test(logs.text))
+      throw new Error(
+        `The runtime could not make control groups here (it needs root, or a delegated cgroup v2 subtree; CI runs as root). Replica log:\n${logs.text}`,
+      );
+    expect(logs.text).toContain("CPU 200m, at most 64 processes and threads, memory 2147483648 bytes");
+    const ask = async (body: unknown) => {
+      const res = await score(greedy.scoringUri, greedy.key, body);
+      expect(res.status, await res.clone().text()).toBe(200);
+      return (await res.json()) as { started?: number; error?: string | null; cpuSeconds?: number };
+    };
+    const bomb = await ask({ threads: 500 });
+    expect(bomb.started).toBeGreaterThan(0);
+    expect(bomb.started).toBeLessThan(MAX_PROCESSES);
+    expect(bomb.error).toMatch(/can't start new thread|Resource temporarily unavailable/);
+    await new Promise((r) => setTimeout(r, 1500)); // its threads end after a second
+    // A fifth of a core: about 0.4 s of CPU in 2 s (unbounded, a spinning loop gets close to 2 s).
+    const spin = await ask({ cpu: 2 });
+    expect(spin.cpuSeconds).toBeLessThan(0.8);
+    expect(spin.cpuSeconds).toBeGreaterThan(0.1);
+    // Other services and the API go on as before.
+    expect((await score(prying.scoringUri, prying.key, {})).status).toBe(200);
+    expect((await api.get(`${A}/services/${greedy.service.id}`)).status).toBe(200);
   });
 });
 
