@@ -124,6 +124,7 @@ async function buildDeps(): Promise<AppDeps> {
       storagePurgeKind({
         accounts: store.accounts,
         models,
+        manifests,
         images,
         locateBlob: (url, accountPath) => ownBlobs.locate(url, accountPath),
         blobs: accountBlobs,

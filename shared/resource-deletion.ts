@@ -55,12 +55,17 @@ export async function deleteModel(deps: ResourceDeletionDeps, pk: string, id: st
   });
 }
 
-export async function deleteManifest(deps: ResourceDeletionDeps, pk: string, id: string): Promise<Deletion> {
+/** A manifest's files that `mm` uploaded to the service's own storage go with it, when nothing else names them. */
+export async function deleteManifest(deps: ResourceDeletionDeps, pk: string, id: string, pathOf: ResourcePath): Promise<Deletion> {
   return deleteChecked({
     read: () => deps.manifests.get(pk, id),
     users: async () => deps.images.usingManifest(pk, id),
     what: (m) => `manifest ${m.name} v${m.version} (${m.id})`,
-    purgeOf: () => undefined, // a manifest keeps nothing in storage: its assets are the user's URLs
+    purgeOf: (m) => {
+      const files = [...m.assets.map((a) => a.url), ...Object.values(m.targetRuntime.properties)];
+      const urls = [...new Set(files.filter((u) => deps.ownsBlob(u)))];
+      return urls.length > 0 ? Operations.create("Purge", pk, { id, path: pathOf(id) }, { purge: { manifest: { id, urls } } }) : undefined;
+    },
     remove: (m, purge) => deps.manifests.delete(m, purge),
   });
 }

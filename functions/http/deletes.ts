@@ -45,7 +45,8 @@ export const makeDeleteModel = (deps: Deps): HttpHandler =>
 export const makeDeleteManifest = (deps: Deps): HttpHandler =>
   accountEndpoint(deps, {
     access: "write",
-    run: async ({ request, context, deps, pk }) => finish(await deleteManifest(deps, pk, request.params.id ?? ""), deps, context),
+    run: async ({ request, context, deps, path, pk }) =>
+      finish(await deleteManifest(deps, pk, request.params.id ?? "", resourcePath(request, path, "manifests")), deps, context),
   });
 
 /** `DELETE {account}/images/{id}`: 200, or 204 when there is none; 409 while it is built, rolled out or run by a service. */

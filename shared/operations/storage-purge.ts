@@ -14,6 +14,7 @@ interface StoragePurgeDeps {
     deletePartition(pk: string): Promise<void>;
   };
   models: { countWithUrl(pk: string, url: string): Promise<number> };
+  manifests: { countUsingUrl(pk: string, url: string): Promise<number> };
   images: { idsIn(pk: string): Promise<string[]> };
   /** The account's own blob a URL names (an upload or a model drop under its prefix), if it is one. */
   locateBlob(url: string, accountPath: string): AccountBlob | undefined;
@@ -44,6 +45,16 @@ interface StoragePurgeDeps {
  *   due once such writes have ended, sweeps that partition and its images once more.
  */
 export function storagePurgeKind(deps: StoragePurgeDeps): OperationKind<PurgeTarget, string[]> {
+  /** Deletes a blob of the account's own storage that no model or manifest of the account names any more. */
+  async function releaseBlob(pk: string, url: string): Promise<string> {
+    const blob = deps.locateBlob(url, accountPathOfPartition(pk));
+    if (!blob) return `${url}: not the account's own blob, left as it is`;
+    const users = (await deps.models.countWithUrl(pk, url)) + (await deps.manifests.countUsingUrl(pk, url));
+    if (users > 0) return `${blob.container}/${blob.blobName} kept: ${users} other models or manifests use it`;
+    await deps.blobs.deleteBlob(blob);
+    return `${blob.container}/${blob.blobName} deleted`;
+  }
+
   /** Everything of one life of an account that is named by it: images (and their logs), then documents. */
   async function purgeIncarnation(owner: ImageOwner): Promise<string[]> {
     const notes: string[] = [];
@@ -70,13 +81,11 @@ export function storagePurgeKind(deps: StoragePurgeDeps): OperationKind<PurgeTar
 
     async work(target, ctx) {
       const pk = ctx.operation.pk;
-      if ("model" in target) {
-        const blob = deps.locateBlob(target.model.url, accountPathOfPartition(pk));
-        if (!blob) return [];
-        if ((await deps.models.countWithUrl(pk, target.model.url)) > 0)
-          return [`${blob.container}/${blob.blobName} kept: other models use it`];
-        await deps.blobs.deleteBlob(blob);
-        return [`${blob.container}/${blob.blobName} deleted`];
+      if ("model" in target) return [await releaseBlob(pk, target.model.url)];
+      if ("manifest" in target) {
+        const notes: string[] = [];
+        for (const url of target.manifest.urls) notes.push(await releaseBlob(pk, url));
+        return notes;
       }
       if ("image" in target) {
         const { image } = target;

@@ -98,12 +98,14 @@ export interface ImageDocument extends StoredDocument {
 }
 
 /**
- * What a purge releases: what a deleted model or image leaves in storage (the uploaded blob a
- * model was registered from; an image's registry tag, OCI layout entry, build log and context),
- * or everything a deleted account holds.
+ * What a purge releases: what a deleted model, manifest or image leaves in storage (the uploaded
+ * blob a model was registered from, or a manifest's files; an image's registry tag, OCI layout
+ * entry, build log and context), or everything a deleted account holds.
  */
 export type PurgeTarget =
   | { model: { id: string; url: string } }
+  /** A deleted manifest's files in the service's own storage (what `mm` uploaded for it). */
+  | { manifest: { id: string; urls: string[] } }
   | { image: { id: string; name: string; version: number; computeResourceId: string; digest?: string; imageLocation?: string } }
   /** A deleted account: everything it holds, its own document last. */
   | { account: { path: string; incarnation?: string; createdAt: string } }

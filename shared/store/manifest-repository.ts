@@ -44,6 +44,24 @@ export class ManifestRepository {
     return deleteIfUnchanged(this.container, manifest, purge ? [purge] : []);
   }
 
+  /** How many manifests of the account name this URL (as an asset, or as a pip or conda file). */
+  async countUsingUrl(pk: string, url: string): Promise<number> {
+    const { resources } = await this.container.items
+      .query<number>(
+        {
+          query:
+            "SELECT VALUE COUNT(1) FROM c WHERE c.pk = @pk AND c.kind = 'manifest' AND (ARRAY_CONTAINS(c.assets, { url: @url }, true) OR c.targetRuntime.properties.pipRequirements = @url OR c.targetRuntime.properties.condaEnvFile = @url)",
+          parameters: [
+            { name: "@pk", value: pk },
+            { name: "@url", value: url },
+          ],
+        },
+        { partitionKey: pk },
+      )
+      .fetchAll();
+    return resources[0] ?? 0;
+  }
+
   /** Manifests that use a model (a few, to name them). */
   usingModel(pk: string, modelId: string): Promise<Reference[]> {
     return referencesTo(this.container, pk, "manifest", "ARRAY_CONTAINS(c.modelIds, @id)", modelId);

@@ -182,6 +182,31 @@ describe("deleting models, manifests and images", () => {
     expect(await uploads.exists(model.blob)).toBe(false);
   });
 
+  it("deletes a manifest's files uploaded to the service's storage, unless another manifest names them", async () => {
+    const put = async (file: string, content: string) => {
+      const blob = `${PREFIX}/${randomUUID()}/${file}`;
+      return { blob, url: (await uploads.put(blob, content)).split("?")[0]! };
+    };
+    const driver = await put("score.py", LINEAR_DRIVER);
+    const conda = await put("conda_dependencies.yml", "dependencies:\n  - python=3.11\n");
+    const create = async (name: string, properties: Record<string, string>) => {
+      const res = await api.post(`${A}/manifests`, {
+        ...manifestBody(name, []),
+        assets: [{ id: "score.py", url: driver.url }],
+        targetRuntime: { runtimeType: "Python", properties },
+      });
+      expect(res.status, res.text).toBe(200);
+      return res.body.id as string;
+    };
+    const first = await create(`files-${randomUUID().slice(0, 8)}`, { condaEnvFile: conda.url });
+    const second = await create(`files-${randomUUID().slice(0, 8)}`, {});
+    expect((await api.delete(`${A}/manifests/${first}`)).status).toBe(200);
+    expect(await uploads.exists(conda.blob)).toBe(false);
+    expect(await uploads.exists(driver.blob)).toBe(true);
+    expect((await api.delete(`${A}/manifests/${second}`)).status).toBe(200);
+    expect(await uploads.exists(driver.blob)).toBe(false);
+  });
+
   it("keeps an uploaded blob that another model was registered from", async () => {
     const first = await uploadedModel(`shared-${randomUUID().slice(0, 8)}`);
     const res = await api.post(`${A}/models`, { name: `shared-${randomUUID().slice(0, 8)}`, mimeType: "application/json", url: first.url });

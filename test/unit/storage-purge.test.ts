@@ -32,6 +32,7 @@ function setUp(failures: number, otherModelsWithUrl = 0) {
         schedule: async () => undefined,
         lateWritesMs: 60_000,
         models: { countWithUrl: async () => otherModelsWithUrl },
+        manifests: { countUsingUrl: async () => 0 },
         locateBlob: (url, accountPath) =>
           url.startsWith("http://store/uploads/") && accountPath === ACCOUNT
             ? { container: "uploads", blobName: url.slice("http://store/uploads/".length) }
