@@ -6,7 +6,9 @@
 import { app } from "@azure/functions";
 import { getDeps } from "./composition-root.js";
 import { startTelemetry } from "../shared/telemetry.js";
-import { ACCOUNT_ROUTE, RESOURCE_GROUP_ROUTE } from "./routes.js";
+import type { HttpHandler } from "@azure/functions";
+import { ENDPOINTS, type EndpointName } from "./api-catalog.js";
+import { makeGetOpenApi } from "./http/openapi.js";
 import { health } from "./http/health.js";
 import { routeNotFound } from "./http/route-not-found.js";
 import * as accounts from "./http/accounts.js";
@@ -25,155 +27,49 @@ await startTelemetry().catch((err: unknown) => console.error("Telemetry could no
 
 const anonymous = { authLevel: "anonymous" } as const;
 
-app.http("health", { ...anonymous, methods: ["GET"], route: "health", handler: health });
+/** The handler of each endpoint the catalog describes (api-catalog.ts: routes, schemas, answers). */
+const handlers: Record<EndpointName, HttpHandler> = {
+  health,
+  openApi: makeGetOpenApi(ENDPOINTS),
+  putAccount: accounts.makePutAccount(getDeps),
+  getAccount: accounts.makeGetAccount(getDeps),
+  deleteAccount: accounts.makeDeleteAccount(getDeps),
+  listAccounts: accounts.makeListAccounts(getDeps),
+  listRoleAssignments: accounts.makeListRoleAssignments(getDeps),
+  putRoleAssignment: accounts.makePutRoleAssignment(getDeps),
+  deleteRoleAssignment: accounts.makeDeleteRoleAssignment(getDeps),
+  registerModel: models.makeRegisterModel(getDeps),
+  listModels: models.makeListModels(getDeps),
+  getModel: models.makeGetModel(getDeps),
+  deleteModel: deletes.makeDeleteModel(getDeps),
+  createManifest: manifests.makeCreateManifest(getDeps),
+  listManifests: manifests.makeListManifests(getDeps),
+  getManifest: manifests.makeGetManifest(getDeps),
+  deleteManifest: deletes.makeDeleteManifest(getDeps),
+  createImage: images.makeCreateImage(getDeps),
+  listImages: images.makeListImages(getDeps),
+  getImage: images.makeGetImage(getDeps),
+  deleteImage: deletes.makeDeleteImage(getDeps),
+  getOperation: makeGetOperation(getDeps),
+  createService: services.makeCreateService(getDeps),
+  listServices: services.makeListServices(getDeps),
+  getService: services.makeGetService(getDeps),
+  updateService: services.makeUpdateService(getDeps),
+  deleteService: services.makeDeleteService(getDeps),
+  getServiceKeys: services.makeGetServiceKeys(getDeps),
+  regenerateServiceKey: services.makeRegenerateServiceKey(getDeps),
+  regenerateServiceKeys: services.makeRegenerateServiceKey(getDeps),
+  getServiceLogs: services.makeGetServiceLogs(getDeps),
+  listDeployments: services.makeListDeployments(getDeps),
+  getDeployment: services.makeGetDeployment(getDeps),
+};
 
-app.http("putAccount", { ...anonymous, methods: ["PUT"], route: ACCOUNT_ROUTE, handler: accounts.makePutAccount(getDeps) });
-app.http("getAccount", { ...anonymous, methods: ["GET"], route: ACCOUNT_ROUTE, handler: accounts.makeGetAccount(getDeps) });
-app.http("deleteAccount", { ...anonymous, methods: ["DELETE"], route: ACCOUNT_ROUTE, handler: accounts.makeDeleteAccount(getDeps) });
-app.http("listAccounts", {
-  ...anonymous,
-  methods: ["GET"],
-  route: `${RESOURCE_GROUP_ROUTE}/accounts`,
-  handler: accounts.makeListAccounts(getDeps),
-});
-app.http("listRoleAssignments", {
-  ...anonymous,
-  methods: ["GET"],
-  route: `${ACCOUNT_ROUTE}/roleAssignments`,
-  handler: accounts.makeListRoleAssignments(getDeps),
-});
-app.http("putRoleAssignment", {
-  ...anonymous,
-  methods: ["PUT"],
-  route: `${ACCOUNT_ROUTE}/roleAssignments/{principalId}`,
-  handler: accounts.makePutRoleAssignment(getDeps),
-});
-app.http("deleteRoleAssignment", {
-  ...anonymous,
-  methods: ["DELETE"],
-  route: `${ACCOUNT_ROUTE}/roleAssignments/{principalId}`,
-  handler: accounts.makeDeleteRoleAssignment(getDeps),
-});
+for (const [name, endpoint] of Object.entries(ENDPOINTS) as [EndpointName, (typeof ENDPOINTS)[EndpointName]][]) {
+  app.http(name, { ...anonymous, methods: [endpoint.method], route: endpoint.route, handler: handlers[name] });
+}
 
-app.http("registerModel", {
-  ...anonymous,
-  methods: ["POST"],
-  route: `${ACCOUNT_ROUTE}/models`,
-  handler: models.makeRegisterModel(getDeps),
-});
-app.http("listModels", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/models`, handler: models.makeListModels(getDeps) });
-app.http("getModel", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/models/{id}`, handler: models.makeGetModel(getDeps) });
-app.http("deleteModel", {
-  ...anonymous,
-  methods: ["DELETE"],
-  route: `${ACCOUNT_ROUTE}/models/{id}`,
-  handler: deletes.makeDeleteModel(getDeps),
-});
-
-app.http("createManifest", {
-  ...anonymous,
-  methods: ["POST"],
-  route: `${ACCOUNT_ROUTE}/manifests`,
-  handler: manifests.makeCreateManifest(getDeps),
-});
-app.http("listManifests", {
-  ...anonymous,
-  methods: ["GET"],
-  route: `${ACCOUNT_ROUTE}/manifests`,
-  handler: manifests.makeListManifests(getDeps),
-});
-app.http("getManifest", {
-  ...anonymous,
-  methods: ["GET"],
-  route: `${ACCOUNT_ROUTE}/manifests/{id}`,
-  handler: manifests.makeGetManifest(getDeps),
-});
-app.http("deleteManifest", {
-  ...anonymous,
-  methods: ["DELETE"],
-  route: `${ACCOUNT_ROUTE}/manifests/{id}`,
-  handler: deletes.makeDeleteManifest(getDeps),
-});
-
-app.http("createImage", { ...anonymous, methods: ["POST"], route: `${ACCOUNT_ROUTE}/images`, handler: images.makeCreateImage(getDeps) });
-app.http("listImages", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/images`, handler: images.makeListImages(getDeps) });
-app.http("getImage", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/images/{id}`, handler: images.makeGetImage(getDeps) });
-app.http("deleteImage", {
-  ...anonymous,
-  methods: ["DELETE"],
-  route: `${ACCOUNT_ROUTE}/images/{id}`,
-  handler: deletes.makeDeleteImage(getDeps),
-});
-
-app.http("getOperation", { ...anonymous, methods: ["GET"], route: `${ACCOUNT_ROUTE}/operations/{id}`, handler: makeGetOperation(getDeps) });
-
-app.http("createService", {
-  ...anonymous,
-  methods: ["POST"],
-  route: `${ACCOUNT_ROUTE}/services`,
-  handler: services.makeCreateService(getDeps),
-});
-app.http("listServices", {
-  ...anonymous,
-  methods: ["GET"],
-  route: `${ACCOUNT_ROUTE}/services`,
-  handler: services.makeListServices(getDeps),
-});
-app.http("getService", {
-  ...anonymous,
-  methods: ["GET"],
-  route: `${ACCOUNT_ROUTE}/services/{id}`,
-  handler: services.makeGetService(getDeps),
-});
-app.http("updateService", {
-  ...anonymous,
-  methods: ["PUT"],
-  route: `${ACCOUNT_ROUTE}/services/{id}`,
-  handler: services.makeUpdateService(getDeps),
-});
-app.http("deleteService", {
-  ...anonymous,
-  methods: ["DELETE"],
-  route: `${ACCOUNT_ROUTE}/services/{id}`,
-  handler: services.makeDeleteService(getDeps),
-});
-app.http("getServiceKeys", {
-  ...anonymous,
-  methods: ["GET"],
-  route: `${ACCOUNT_ROUTE}/services/{id}/keys`,
-  handler: services.makeGetServiceKeys(getDeps),
-});
-app.http("regenerateServiceKey", {
-  ...anonymous,
-  methods: ["POST"],
-  route: `${ACCOUNT_ROUTE}/services/{id}/keys`,
-  handler: services.makeRegenerateServiceKey(getDeps),
-});
-app.http("regenerateServiceKeys", {
-  ...anonymous,
-  methods: ["POST"],
-  route: `${ACCOUNT_ROUTE}/services/{id}/regenerateKeys`,
-  handler: services.makeRegenerateServiceKey(getDeps),
-});
-app.http("getServiceLogs", {
-  ...anonymous,
-  methods: ["GET"],
-  route: `${ACCOUNT_ROUTE}/services/{id}/logs`,
-  handler: services.makeGetServiceLogs(getDeps),
-});
-app.http("listDeployments", {
-  ...anonymous,
-  methods: ["GET"],
-  route: `${ACCOUNT_ROUTE}/deployments`,
-  handler: services.makeListDeployments(getDeps),
-});
-app.http("getDeployment", {
-  ...anonymous,
-  methods: ["GET"],
-  route: `${ACCOUNT_ROUTE}/deployments/{id}`,
-  handler: services.makeGetDeployment(getDeps),
-});
-
+// Workers of the operation kinds: image builds and rollouts (their queues' names are app
+// settings, resolved by the host), and the purges of deleted resources' storage.
 app.storageQueue("serviceRolloutWorker", {
   queueName: "%SERVICE_ROLLOUT_QUEUE%",
   connection: "AzureWebJobsStorage",

@@ -9,6 +9,11 @@ import type {
   ServiceDocument,
 } from "./store/documents.js";
 import { API_VERSION } from "./schemas/api-version.js";
+import type { z } from "zod";
+import type * as Responses from "./schemas/responses.js";
+
+/** The body a response schema describes. */
+type Body<S extends z.ZodType> = z.input<S>;
 
 /** What the API shows of each stored document: the contract's fields, in its order, nothing internal. */
 
@@ -33,7 +38,7 @@ export function redactedUrl(raw: string): string {
 const redactedProperties = (properties: Record<string, string>) =>
   Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, /^https?:/i.test(v) ? redactedUrl(v) : v]));
 
-export function modelView(m: ModelDocument) {
+export function modelView(m: ModelDocument): Body<typeof Responses.model> {
   return {
     id: m.id,
     name: m.name,
@@ -47,7 +52,7 @@ export function modelView(m: ModelDocument) {
   };
 }
 
-export function manifestView(m: ManifestDocument) {
+export function manifestView(m: ManifestDocument): Body<typeof Responses.manifest> {
   return {
     id: m.id,
     name: m.name,
@@ -63,7 +68,8 @@ export function manifestView(m: ManifestDocument) {
   };
 }
 
-export function accountView(a: AccountDocument) {
+/** An account; `swaggerLocation` is where the API's OpenAPI description is (the 2017 account's modelManagementSwaggerLocation). */
+export function accountView(a: AccountDocument, swaggerLocation: string): Body<typeof Responses.account> {
   return {
     id: `/${a.pk}`,
     name: a.name,
@@ -74,15 +80,16 @@ export function accountView(a: AccountDocument) {
     tags: a.tags ?? {},
     createdAt: a.createdAt,
     createdBy: a.createdBy,
+    modelManagementSwaggerLocation: swaggerLocation,
   };
 }
 
-export function roleAssignmentView(r: RoleAssignment) {
+export function roleAssignmentView(r: RoleAssignment): Body<typeof Responses.roleAssignment> {
   return { principalId: r.principalId, role: r.role, createdAt: r.createdAt };
 }
 
 /** An image, with its manifest embedded (or undefined when the manifest is gone). */
-export function imageView(i: ImageDocument, manifest: ManifestDocument | undefined) {
+export function imageView(i: ImageDocument, manifest: ManifestDocument | undefined): Body<typeof Responses.image> {
   return {
     id: i.id,
     name: i.name,
@@ -99,8 +106,15 @@ export function imageView(i: ImageDocument, manifest: ManifestDocument | undefin
   };
 }
 
+/** An operation a client started (an image build, a rollout), as opposed to the service's own purges. */
+export type ClientOperation = OperationDocument & { operationType: "Image" | "Service" };
+
+export function isClientOperation(o: OperationDocument): o is ClientOperation {
+  return o.operationType !== "Purge";
+}
+
 /** AsyncOperationStatus; `origin` makes resourceLocation an absolute URL. */
-export function operationView(o: OperationDocument, origin: string) {
+export function operationView(o: ClientOperation, origin: string): Body<typeof Responses.asyncOperationStatus> {
   return {
     id: o.id,
     operationType: o.operationType,
@@ -118,7 +132,7 @@ export function serviceView(
   image: ImageDocument | undefined,
   manifest: ManifestDocument | undefined,
   models: ModelDocument[],
-) {
+): Body<typeof Responses.service> {
   return {
     id: s.id,
     name: s.name,
@@ -143,7 +157,7 @@ export function serviceView(
   };
 }
 
-export function deploymentView(d: DeploymentDocument) {
+export function deploymentView(d: DeploymentDocument): Body<typeof Responses.deployment> {
   return {
     id: d.id,
     serviceName: d.serviceName,

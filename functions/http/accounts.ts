@@ -1,6 +1,7 @@
 import type { HttpHandler } from "@azure/functions";
 import { accountEndpoint, authenticatedEndpoint, endpoint } from "../../shared/http/endpoint.js";
 import { json } from "../../shared/http/responses.js";
+import { swaggerLocation } from "./api-urls.js";
 import { nextLink, parseParams, parseQuery, readJsonBody, requireApiVersion } from "../../shared/http/request.js";
 import { accountParams, DEFAULT_PAGE_SIZE } from "../../shared/schemas/common.js";
 import { accountListQuery, accountRequest, principalIdParam, roleAssignmentRequest } from "../../shared/schemas/accounts.js";
@@ -45,12 +46,12 @@ export const makePutAccount = (deps: Deps): HttpHandler =>
     const ref = parseParams(accountParams, request.params);
     const body = await readJsonBody(accountRequest, request);
     const { account, created } = await putAccount(deps.accounts, ref, principal, body);
-    return json(created ? 201 : 200, accountView(account));
+    return json(created ? 201 : 200, accountView(account, swaggerLocation(request)));
   });
 
 /** `GET {account}`. */
 export const makeGetAccount = (deps: Deps): HttpHandler =>
-  accountEndpoint(deps, { access: "read", run: async ({ account }) => json(200, accountView(account)) });
+  accountEndpoint(deps, { access: "read", run: async ({ request, account }) => json(200, accountView(account, swaggerLocation(request))) });
 
 /**
  * `DELETE {account}`: Owners only; refused while the account has services. The account is gone
@@ -99,7 +100,8 @@ export const makeListAccounts = (deps: Deps): HttpHandler =>
       query.$skipToken,
     );
     const link = nextLink(request, page.nextSkipToken);
-    return json(200, { value: page.items.map(accountView), ...(link ? { nextLink: link } : {}) });
+    const location = swaggerLocation(request);
+    return json(200, { value: page.items.map((a) => accountView(a, location)), ...(link ? { nextLink: link } : {}) });
   });
 
 /** `GET {account}/roleAssignments`: every member may see who else is. */

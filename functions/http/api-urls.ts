@@ -12,6 +12,11 @@ export function apiUrl(request: HttpRequest, accountScopedPath: string, withApiV
   return `${url.origin}${prefix}/${accountScopedPath}${withApiVersion ? `?api-version=${SUPPORTED_API_VERSIONS[0]}` : ""}`;
 }
 
+/** Where this API's OpenAPI description is, on the host the request came in by. */
+export function swaggerLocation(request: HttpRequest): string {
+  return `${new URL(request.url).origin}${apiPrefix(request)}/openapi.json`;
+}
+
 /** The route prefix part of a request's path (`/api`), for paths stored with operations. */
 export function apiPrefix(request: HttpRequest): string {
   const path = new URL(request.url).pathname;

@@ -1,7 +1,7 @@
 import type { HttpHandler } from "@azure/functions";
 import { accountEndpoint } from "../../shared/http/endpoint.js";
 import { json } from "../../shared/http/responses.js";
-import { operationView } from "../../shared/views.js";
+import { isClientOperation, operationView } from "../../shared/views.js";
 import { Errors } from "../../shared/errors.js";
 import type { EndpointDeps } from "../../shared/http/endpoint.js";
 import type { OperationDocument } from "../../shared/store/documents.js";
@@ -19,7 +19,7 @@ export const makeGetOperation = (deps: () => Promise<OperationEndpointDeps>): Ht
       const id = request.params.id ?? "";
       const operation = await deps.operations.get(pk, id);
       // Purges are the service's own housekeeping after a delete, not operations a client started.
-      if (!operation || operation.operationType === "Purge") throw Errors.operationNotFound(id);
+      if (!operation || !isClientOperation(operation)) throw Errors.operationNotFound(id);
       return json(200, operationView(operation, new URL(request.url).origin));
     },
   });

@@ -3,6 +3,8 @@ import { randomUUID } from "node:crypto";
 import { ApiClient, DEFAULT_ACCOUNT, LOCAL_USER, createAccount, modelBody, readAllPages } from "../support/api-client.js";
 import { resourcesContainer, sharedStack } from "../support/shared-stack.js";
 import { dataPartitionAt } from "../../shared/store/account-repository.js";
+import { compileErrors, validate } from "@readme/openapi-parser";
+import type { OpenAPIV3_1 } from "openapi-types";
 
 let api: ApiClient;
 let stack: Awaited<ReturnType<typeof sharedStack>>;
@@ -20,6 +22,17 @@ describe("accounts", () => {
     expect(res.body).toMatchObject({ id: `/${DEFAULT_ACCOUNT}`, name: "default", resourceGroupName: "local", createdBy: LOCAL_USER });
     const roles = await api.get(`${DEFAULT_ACCOUNT}/roleAssignments`);
     expect(roles.body.value).toEqual([expect.objectContaining({ principalId: LOCAL_USER, role: "Owner" })]);
+  });
+
+  it("points at the API's OpenAPI description, which anyone may read and which validates", async () => {
+    const location = (await api.get(DEFAULT_ACCOUNT)).body.modelManagementSwaggerLocation as string;
+    expect(location).toBe(`${stack.apiBaseUrl}/openapi.json`);
+    const res = await fetch(location);
+    expect(res.status).toBe(200);
+    const document = (await res.json()) as OpenAPIV3_1.Document;
+    expect(document.servers).toEqual([{ url: stack.apiBaseUrl }]);
+    const result = await validate(document);
+    expect(result.valid, result.valid ? "" : compileErrors(result)).toBe(true);
   });
 
   it("creates an account (201, creator Owner), updates it (200), and reads it", async () => {

@@ -1,4 +1,5 @@
 import { openLocalIssuer } from "../../devhost/local-issuer.js";
+import { ApiContract } from "./contract.js";
 import { API_VERSION } from "../../shared/schemas/api-version.js";
 import type { ErrorResponse } from "../../shared/errors.js";
 import type {
@@ -38,6 +39,8 @@ export interface ApiResponse<T = ApiBody> {
 }
 
 /** A thin HTTP client for tests: the API as a client sees it. */
+let contract: ApiContract | undefined;
+
 export class ApiClient {
   constructor(
     readonly baseUrl: string,
@@ -86,7 +89,18 @@ export class ApiClient {
     } catch {
       parsed = text;
     }
+    this.#holdToContract(method, res.url || this.url(path), res, parsed);
     return { status: res.status, headers: res.headers, body: parsed as T, text };
+  }
+
+  /** Every answer of the API is held to its OpenAPI contract: one outside it fails the test that got it. */
+  #holdToContract(method: string, url: string, res: Response, body: unknown): void {
+    const base = new URL(this.baseUrl);
+    const target = new URL(url);
+    if (target.origin !== base.origin || !target.pathname.startsWith(base.pathname)) return;
+    contract ??= new ApiContract();
+    const problems = contract.problems(method, target.pathname.slice(base.pathname.length), res.status, res.headers, body);
+    if (problems.length > 0) throw new Error(`The API answered outside its contract:\n${problems.join("\n")}`);
   }
 
   get<T = ApiBody>(path: string, query?: Record<string, string | undefined>) {
