@@ -20,6 +20,8 @@ export class ModelManagementApi {
     readonly accountPath: string,
     private readonly token: TokenSource,
     private readonly trace: (line: string) => void = () => {},
+    /** Where the endpoint came from, for the message when it cannot be reached. */
+    private readonly endpointSource = "--endpoint",
   ) {}
 
   url(path: string, query: Record<string, string | number | undefined> = {}): URL {
@@ -48,7 +50,7 @@ export class ModelManagementApi {
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       throw new CliError(
-        `Could not reach ${url.origin} (${cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err))}). Is the service running? (\`npm start\` locally, or check --endpoint.)`,
+        `Could not reach ${url.origin} (${cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err))}), the endpoint of ${this.endpointSource}. Is the service running? (\`npm start\` locally.)`,
       );
     }
     const text = await res.text();

@@ -4,8 +4,9 @@ import { ModelManagementApi } from "./api.js";
 import { tokenSource } from "./auth.js";
 import { CliError, EXIT } from "./errors.js";
 import { OUTPUT_FORMATS, render, type OutputFormat, type TableView } from "./output.js";
-import { currentProfile, type Profile } from "./settings.js";
+import { resolveProfile, type Profile } from "./settings.js";
 import { blobService } from "./upload.js";
+import { invocation } from "./invocation.js";
 
 interface GlobalOptions {
   endpoint?: string;
@@ -19,6 +20,8 @@ interface GlobalOptions {
 /** What every command works with: the API of the account in force, output, and uploads. */
 export interface Context {
   profile: Profile;
+  /** How to run mm again against the same service, from any folder (for commands printed to paste). */
+  invocation: string;
   api: ModelManagementApi;
   accountPath: string;
   print(data: unknown, view?: TableView): void;
@@ -50,17 +53,19 @@ export function contextOf(command: Command): Context {
   const g = command.optsWithGlobals<GlobalOptions>();
   const output = (g.output ?? process.env.MM_OUTPUT ?? "json") as OutputFormat;
   if (!OUTPUT_FORMATS.includes(output)) throw new CliError(`--output must be one of ${OUTPUT_FORMATS.join(", ")}.`, EXIT.usage);
-  const profile = currentProfile(g.dataDir);
-  const endpoint = g.endpoint ?? process.env.MM_ENDPOINT ?? profile.endpoint;
+  const resolved = resolveProfile({ endpoint: g.endpoint, dataDir: g.dataDir });
+  const { profile, source } = resolved;
+  const endpoint = profile.endpoint;
   const accountValue = g.account ?? process.env.MM_ACCOUNT ?? profile.account;
   if (!accountValue) throw new CliError("No account: pass --account, or choose one with mm account set.", EXIT.usage);
   const accountPath = normalizeAccount(accountValue);
   const verbose = (line: string): void => {
     if (g.verbose) process.stderr.write(`[mm] ${line}\n`);
   };
-  const api = new ModelManagementApi(endpoint, accountPath, tokenSource(profile.auth), verbose);
+  const api = new ModelManagementApi(endpoint, accountPath, tokenSource(profile.auth), verbose, source);
   return {
     profile,
+    invocation: invocation(resolved),
     api,
     accountPath,
     print: (data, view) => process.stdout.write(render(data, { output, query: g.query }, view)),

@@ -77,16 +77,63 @@ export function readLocalEndpoints(dataDir: string): LocalEndpoints {
   return JSON.parse(readFileSync(path, "utf8")) as LocalEndpoints;
 }
 
-/** The profile in force: the saved one, or the local stack's when nobody logged in. */
-export function currentProfile(dataDirOption?: string): Profile {
+/** The profile in force, and where its endpoint came from (a connection error says so). */
+export interface ResolvedProfile {
+  profile: Profile;
+  source: string;
+}
+
+/**
+ * Which endpoint and sign-in `mm` uses. Explicit flags beat environment variables, which beat the
+ * saved profile, which beats the local stack in ./.data: `--endpoint` / `MM_ENDPOINT` choose the
+ * endpoint; `--data-dir` / `DATA_DIR` choose a local stack (its endpoints and issuer); else the
+ * profile `mm login` saved; else ./.data. The account a profile chose (`mm account set`) stays in
+ * force for the same local stack.
+ */
+export function resolveProfile(flags: { endpoint?: string; dataDir?: string }, env: NodeJS.ProcessEnv = process.env): ResolvedProfile {
   const saved = loadProfile();
-  if (saved) return saved;
-  const dataDir = localDataDir(dataDirOption);
-  const local = readLocalEndpoints(dataDir);
-  return {
-    endpoint: local.api,
-    account: local.account,
-    auth: { kind: "local", dataDir },
-    storage: { blobEndpoint: local.blob, auth: "azurite" },
+  const local = (dataDir: string, source: string): ResolvedProfile => {
+    const endpoints = readLocalEndpoints(dataDir);
+    const chosen = saved?.auth.kind === "local" && resolve(saved.auth.dataDir) === dataDir ? saved.account : undefined;
+    return {
+      profile: {
+        endpoint: endpoints.api,
+        account: chosen ?? endpoints.account,
+        auth: { kind: "local", dataDir },
+        storage: { blobEndpoint: endpoints.blob, auth: "azurite" },
+      },
+      source,
+    };
   };
+  const base = flags.dataDir
+    ? local(resolve(flags.dataDir), `--data-dir ${flags.dataDir}`)
+    : env.DATA_DIR
+      ? local(resolve(env.DATA_DIR), `DATA_DIR=${env.DATA_DIR}`)
+      : saved
+        ? {
+            profile: saved,
+            source: `the profile ${profilePath()} that mm login saved (mm logout forgets it; --endpoint or --data-dir override it)`,
+          }
+        : local(resolve(".data"), `./.data (the local stack's data in ${resolve(".")})`);
+  const endpoint = flags.endpoint ?? env.MM_ENDPOINT;
+  if (!endpoint) return base;
+  return {
+    profile: { ...base.profile, endpoint: apiBase(endpoint) },
+    source: flags.endpoint ? `--endpoint ${flags.endpoint}` : `MM_ENDPOINT=${endpoint}`,
+  };
+}
+
+/** The API's base URL from what a user gives: the host (as 2017's base URLs were) or the `/api` base itself. */
+export function apiBase(endpoint: string): string {
+  const trimmed = endpoint.replace(/\/+$/, "");
+  let url: URL;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    throw new CliError(
+      `--endpoint "${endpoint}" is not a URL: give the service's address, e.g. http://127.0.0.1:7071 or https://<app>.azurewebsites.net/api.`,
+      2,
+    );
+  }
+  return url.pathname === "/" || url.pathname === "" ? `${url.origin}/api` : trimmed;
 }

@@ -43,7 +43,12 @@ export interface RunningStack {
   replicaLimits: string;
   /** Process ids of the children, by name (azurite-blob, azurite-queue, cosmos, functions). */
   pids: Record<string, number>;
-  stop(): Promise<void>;
+  /**
+   * Stops every child. `interrupted`: a Ctrl-C at the terminal, which the children received too
+   * (they share its process group): they get a moment to stop on their own before they are told
+   * again, as Azurite takes a second signal while it closes for an error.
+   */
+  stop(options?: { interrupted?: boolean }): Promise<void>;
 }
 
 export class StackError extends Error {}
@@ -132,9 +137,9 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     saveState();
     return entry.child;
   };
-  const stop = async (): Promise<void> => {
+  const stop = async (options: { interrupted?: boolean } = {}): Promise<void> => {
     stopping = true;
-    await Promise.all(children.map(({ child }) => stopChild(child)));
+    await Promise.all(children.map(({ child }) => stopChild(child, options.interrupted ? 3000 : 0)));
   };
 
   try {
@@ -288,15 +293,17 @@ function pipeLines(child: ChildProcess, name: string, onOutput: StackOptions["on
   }
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
+/** Ends a child: SIGTERM (after `graceMs`, when it may be stopping on its own already), SIGKILL 5 s later. */
+function stopChild(child: ChildProcess, graceMs = 0): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolvePromise) => {
-    const kill = setTimeout(() => child.kill("SIGKILL"), 5000);
+    const term = setTimeout(() => child.kill("SIGTERM"), graceMs);
+    const kill = setTimeout(() => child.kill("SIGKILL"), graceMs + 5000);
     child.once("exit", () => {
+      clearTimeout(term);
       clearTimeout(kill);
       resolvePromise();
     });
-    child.kill("SIGTERM");
   });
 }
 

@@ -21,13 +21,17 @@ const port = (name: string, fallback: number): number => {
 };
 const dataDir = resolve(process.env.DATA_DIR || join(projectRoot, ".data"));
 let shuttingDown = false;
-let stopStack: (() => Promise<void>) | undefined;
-// Ctrl-C at any time, even while starting: stop what runs, then leave.
-const stop = (): void => {
+let stopStack: ((interrupted: boolean) => Promise<void>) | undefined;
+// Ctrl-C at any time, even while starting: stop what runs, then leave. At a terminal Ctrl-C
+// reaches every process of the stack at once; SIGTERM (or a SIGINT sent to this process alone)
+// reaches only this one.
+let interrupted = false;
+const stop = (signal: NodeJS.Signals): void => {
   if (shuttingDown) return;
   shuttingDown = true;
+  interrupted = signal === "SIGINT" && Boolean(process.stdin.isTTY);
   console.log("\nStopping…");
-  void (stopStack?.() ?? Promise.resolve()).then(() => process.exit(0));
+  void (stopStack?.(interrupted) ?? Promise.resolve()).then(() => process.exit(0));
 };
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
@@ -68,8 +72,8 @@ try {
     ``,
     `Press Ctrl-C to stop.`,
   ];
-  stopStack = () => stack.stop();
-  if (shuttingDown) await stack.stop().then(() => process.exit(0));
+  stopStack = (wasInterrupted) => stack.stop({ interrupted: wasInterrupted });
+  if (shuttingDown) await stack.stop({ interrupted }).then(() => process.exit(0));
   console.log(summary.join("\n"));
   process.send?.({ ready: true, apiBaseUrl: stack.apiBaseUrl, seconds: Number(seconds) });
 } catch (err) {

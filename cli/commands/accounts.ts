@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import { parseAccountPath } from "../../shared/account-ref.js";
 import { contextOf, normalizeAccount } from "../context.js";
-import { loadProfile, saveProfile, currentProfile } from "../settings.js";
+import { saveProfile, resolveProfile } from "../settings.js";
 import { ACCOUNT_VIEW } from "./views.js";
 
 export function accountCommand(): Command {
@@ -60,8 +60,9 @@ export function accountCommand(): Command {
     .argument("<account>", "subscriptions/<id>/resourceGroups/<group>/accounts/<name>, or <id>/<group>/<name>")
     .action((value: string, _opts: unknown, command: Command) => {
       const path = normalizeAccount(value);
-      const g = command.optsWithGlobals<{ dataDir?: string }>();
-      const profile = loadProfile() ?? currentProfile(g.dataDir);
+      const g = command.optsWithGlobals<{ dataDir?: string; endpoint?: string }>();
+      // The account becomes the default of the endpoint in force (flags, then environment, then the saved profile).
+      const { profile } = resolveProfile({ endpoint: g.endpoint, dataDir: g.dataDir });
       saveProfile({ ...profile, account: path });
       process.stderr.write(`Commands now use ${path}.\n`);
     });

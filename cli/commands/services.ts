@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from "commander";
+import { shellQuote } from "../invocation.js";
 import { contextOf, type Context } from "../context.js";
 import { CliError, EXIT } from "../errors.js";
 import { addManifestFileOptions } from "./manifests.js";
@@ -129,9 +130,6 @@ async function exampleInput(service: Service): Promise<unknown> {
   }
 }
 
-/** A shell word: the text in single quotes. */
-const shellQuote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
-
 function usageText(ctx: Context, service: Service, example: unknown): string {
   const uri = service.scoringUri ?? "(no scoring URL yet)";
   const swagger = service.scoringUri ? swaggerUriOf(service.scoringUri) : "(none yet)";
@@ -140,14 +138,14 @@ function usageText(ctx: Context, service: Service, example: unknown): string {
   return [
     `Scoring URL:  ${uri}`,
     `Headers:      Content-Type: application/json`,
-    `              Authorization: Bearer <key>   (mm service keys realtime -i ${service.name})`,
+    `              Authorization: Bearer <key>   (${ctx.invocation} service keys realtime -i ${service.name})`,
     `Swagger:      ${swagger}`,
     ...(example === undefined ? [] : [`Sample input: ${JSON.stringify(example)}   (the schema's example)`]),
     `Sample curl:`,
     `  curl -X POST '${uri}' -H 'Content-Type: application/json' \\`,
-    `    -H "Authorization: Bearer $(mm service keys realtime -i ${service.id} --account ${account} --query primaryKey -o tsv)" \\`,
+    `    -H "Authorization: Bearer $(${ctx.invocation} service keys realtime -i ${service.id} --account ${account} --query primaryKey -o tsv)" \\`,
     `    -d ${input}`,
-    `Or:           mm service run realtime -i ${service.name}${example === undefined ? " -d '<input json>'" : ""}`,
+    `Or:           ${ctx.invocation} service run realtime -i ${service.name}${example === undefined ? " -d '<input json>'" : ""}`,
   ].join("\n");
 }
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { startLocalStack, type LocalStack } from "../support/local-stack.js";
 import { mmRunner } from "../support/mm.js";
 import { requirePythonModules } from "../support/tools.js";
@@ -81,7 +82,27 @@ describe("mm with a project written for the 2017 service", () => {
 
     const usage = await mm(["service", "usage", "realtime", "-n", "irisapp"]);
     expect(usage.stdout).toContain(`-d '{"input_df":[{"sepal length":3,"sepal width":3.6,"petal length":1.3,"petal width":0.25}]}'`);
-    expect(usage.stdout).toContain("mm service run realtime -i irisapp\n");
+    // What it prints runs as printed, from any folder, with no mm on the PATH.
+    const lines = usage.stdout.split("\n");
+    const curl = lines
+      .slice(
+        lines.indexOf("Sample curl:") + 1,
+        lines.findIndex((l) => l.startsWith("Or:")),
+      )
+      .join("\n");
+    const or = lines
+      .find((l) => l.startsWith("Or:"))!
+      .slice("Or:".length)
+      .trim();
+    const elsewhere = mkdtempSync(join(tmpdir(), "mm-paste-"));
+    const paste = (command: string) =>
+      execFileSync("sh", ["-c", command], {
+        cwd: elsewhere,
+        env: { PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, HOME: elsewhere },
+        encoding: "utf8",
+      });
+    expect(JSON.parse(paste(curl))).toBe('"Iris-setosa"');
+    expect(paste(or)).toBe('"Iris-setosa"\n');
 
     // The 2017 key regeneration: --regen --key Secondary.
     const keys = (await mm(["service", "keys", "realtime", "-n", "irisapp"])).json();

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes, randomUUID } from "node:crypto";
 import { sharedStack } from "../support/shared-stack.js";
+import { DEFAULT_ACCOUNT } from "../support/api-client.js";
 import { mmRunner } from "../support/mm.js";
 import { requireTool } from "../support/tools.js";
 import { PROJECT_ROOT } from "../support/local-stack.js";
@@ -276,6 +277,40 @@ describe("mm: errors", () => {
 });
 
 describe("mm: sign-in, accounts, completion", () => {
+  it("takes flags over environment variables over the saved profile over ./.data, and says where an unreachable endpoint came from", async () => {
+    const { dataDir, apiBaseUrl } = await sharedStack();
+    const config = mkdtempSync(join(tmpdir(), "mm-config-"));
+    const elsewhere = mkdtempSync(join(tmpdir(), "mm-cwd-"));
+    const bare = mmRunner(dataDir, { DATA_DIR: undefined, MM_CONFIG_DIR: config }).run;
+    const withDataDir = mmRunner(dataDir, { MM_CONFIG_DIR: config }).run;
+    const nothing = await bare(["model", "list"], { cwd: elsewhere });
+    expect(nothing.code).toBe(1);
+    expect(nothing.stderr).toContain(`No local stack has run with data in ${join(elsewhere, ".data")}`);
+
+    // A profile saved for a stack that is gone.
+    const dead = await freePort();
+    writeFileSync(
+      join(config, "profile.json"),
+      JSON.stringify({ endpoint: `http://127.0.0.1:${dead}/api`, account: DEFAULT_ACCOUNT, auth: { kind: "local", dataDir } }),
+    );
+    const stale = await bare(["model", "list", "--top", "1"], { cwd: elsewhere });
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toContain(
+      `Could not reach http://127.0.0.1:${dead} (ECONNREFUSED), the endpoint of the profile ${join(config, "profile.json")}`,
+    );
+    expect(stale.stderr).toContain("mm logout forgets it");
+    expect((await bare(["model", "list", "--top", "1", "--data-dir", dataDir], { cwd: elsewhere })).code).toBe(0);
+    expect((await withDataDir(["model", "list", "--top", "1"], { cwd: elsewhere })).code).toBe(0);
+
+    const flag = await withDataDir(["model", "list", "--endpoint", `http://127.0.0.1:${dead}`]);
+    expect(flag.stderr).toContain(`the endpoint of --endpoint http://127.0.0.1:${dead}`);
+    // The host alone, as 2017's base URLs were, or the /api base: both reach the API.
+    for (const endpoint of [new URL(apiBaseUrl).origin, `${new URL(apiBaseUrl).origin}/`, apiBaseUrl]) {
+      const res = await withDataDir(["model", "list", "--top", "1", "--endpoint", endpoint]);
+      expect(res.code, `${endpoint}: ${res.stderr}`).toBe(0);
+    }
+  });
+
   it("logs in to the local stack, shows and sets the account, and logs out", async () => {
     const { dataDir } = await sharedStack();
     const runner = mmRunner(dataDir);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { execFileSync, fork } from "node:child_process";
+import { execFileSync, fork, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,6 +8,7 @@ import { ApiClient, DEFAULT_ACCOUNT, modelBody } from "../support/api-client.js"
 import { freeStackPorts, PROJECT_ROOT, startLocalStack } from "../support/local-stack.js";
 import { isPortFree } from "../../devhost/ports.js";
 import { portEnvironment } from "../../devhost/stack.js";
+import { requireTool } from "../support/tools.js";
 
 /** Processes whose command line mentions the data directory: the stack's children. */
 function processesUsing(dataDir: string): number[] {
@@ -65,6 +66,30 @@ describe("npm start", () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(processesUsing(stack.dataDir)).toEqual([]);
     for (const port of Object.values(stack.ports)) expect(await isPortFree(port), String(port)).toBe(true);
+  });
+
+  it("stops quietly on Ctrl-C at a terminal, which every process of the stack receives at once", async () => {
+    requireTool("script", "bsdutils");
+    const dataDir = mkdtempSync(join(tmpdir(), "mm-tty-"));
+    const ports = await freeStackPorts();
+    // script(1) runs the stack on a pseudo-terminal; a ^C written to it is the terminal's Ctrl-C.
+    const terminal = spawn("script", ["-qec", `node ${join(PROJECT_ROOT, "dist", "devhost", "start.js")}`, "/dev/null"], {
+      env: { ...process.env, DATA_DIR: dataDir, ...portEnvironment(ports) },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let output = "";
+    terminal.stdout.on("data", (c: Buffer) => (output += c.toString("utf8")));
+    terminal.stderr.on("data", (c: Buffer) => (output += c.toString("utf8")));
+    const deadline = Date.now() + 30_000;
+    while (!output.includes("Press Ctrl-C to stop.") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(output).toContain("Press Ctrl-C to stop.");
+    const exited = new Promise<number | null>((r) => terminal.once("exit", r));
+    terminal.stdin.write("\x03");
+    expect(await exited).toBe(0);
+    const after = output.slice(output.indexOf("Press Ctrl-C to stop."));
+    expect(after).toContain("Stopping…");
+    expect(after).not.toMatch(/error|Cannot close server/i);
+    expect(processesUsing(dataDir)).toEqual([]);
   });
 
   it("explains a port already taken, without a stack trace", async () => {
