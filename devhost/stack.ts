@@ -1,6 +1,6 @@
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -44,9 +44,9 @@ export interface RunningStack {
   /** Process ids of the children, by name (azurite-blob, azurite-queue, cosmos, functions). */
   pids: Record<string, number>;
   /**
-   * Stops every child. `interrupted`: a Ctrl-C at the terminal, which the children received too
-   * (they share its process group): they get a moment to stop on their own before they are told
-   * again, as Azurite takes a second signal while it closes for an error.
+   * Stops every child. `interrupted`: a Ctrl-C at the terminal, which every process of the stack
+   * received at once: Azurite, closing by itself then, gets a moment before it is told again (it
+   * takes a second signal while it closes for an error).
    */
   stop(options?: { interrupted?: boolean }): Promise<void>;
 }
@@ -110,8 +110,12 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
   /** The children, each with how to start it again: one that dies is restarted, with back-off. */
   const children: { name: string; child: ChildProcess; start: () => ChildProcess; restarts: number; startedAt: number }[] = [];
   let stopping = false;
-  const saveState = () =>
-    writeFileSync(join(o.dataDir, "stack.json"), JSON.stringify({ supervisor: process.pid, pids: children.map((c) => c.child.pid) }));
+  // Written whole or not at all (a file renamed into place): others read it while children restart.
+  const saveState = () => {
+    const path = join(o.dataDir, "stack.json");
+    writeFileSync(`${path}.tmp`, JSON.stringify({ supervisor: process.pid, pids: children.map((c) => c.child.pid) }));
+    renameSync(`${path}.tmp`, path);
+  };
   const watch = (entry: (typeof children)[number]): void => {
     pipeLines(entry.child, entry.name, o.onOutput);
     entry.child.once("exit", (code, signal) => {
@@ -137,9 +141,15 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     saveState();
     return entry.child;
   };
+  // The Functions host first, so that no invocation meets a dependency already gone; then the
+  // rest. Azurite heard a terminal's Ctrl-C itself and is closing: it gets a moment before it is
+  // told again. Our own children leave a terminal's Ctrl-C to the supervisor (stopOnSignals).
   const stop = async (options: { interrupted?: boolean } = {}): Promise<void> => {
     stopping = true;
-    await Promise.all(children.map(({ child }) => stopChild(child, options.interrupted ? 3000 : 0)));
+    const grace = (name: string) => (options.interrupted && name.startsWith("azurite") ? 3000 : 0);
+    const functions = children.filter((c) => c.name === "functions");
+    await Promise.all(functions.map(({ child }) => stopChild(child)));
+    await Promise.all(children.filter((c) => c.name !== "functions").map(({ name, child }) => stopChild(child, grace(name))));
   };
 
   try {

@@ -23,13 +23,13 @@ const dataDir = resolve(process.env.DATA_DIR || join(projectRoot, ".data"));
 let shuttingDown = false;
 let stopStack: ((interrupted: boolean) => Promise<void>) | undefined;
 // Ctrl-C at any time, even while starting: stop what runs, then leave. At a terminal Ctrl-C
-// reaches every process of the stack at once; SIGTERM (or a SIGINT sent to this process alone)
-// reaches only this one.
+// reaches every process of the stack at once (Azurite starts closing by itself); a SIGINT or
+// SIGTERM sent to this process (a script, a test) reaches only this one.
 let interrupted = false;
 const stop = (signal: NodeJS.Signals): void => {
   if (shuttingDown) return;
   shuttingDown = true;
-  interrupted = signal === "SIGINT" && Boolean(process.stdin.isTTY);
+  interrupted = signal === "SIGINT" && Boolean(process.stdin.isTTY || process.stdout.isTTY);
   console.log("\nStopping…");
   void (stopStack?.(interrupted) ?? Promise.resolve()).then(() => process.exit(0));
 };

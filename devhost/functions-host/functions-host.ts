@@ -135,11 +135,13 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
         })),
     ],
     async close() {
+      // Triggers first: nothing new starts while the server drains its connections.
+      const triggers = Promise.all([...queues.map((q) => q.stop()), ...timers.map((t) => t.stop())]);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
-      await Promise.all([...queues.map((q) => q.stop()), ...timers.map((t) => t.stop())]);
+      await triggers;
       for (const hook of registry.hooksOf("appTerminate")) await hook({ hookData: {}, appHookData: {} });
     },
   };
