@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { unpackArchive } from "../../shared/image-building/archive.js";
@@ -54,6 +54,20 @@ export class ImageUnpacker {
       await rm(scratch, { recursive: true, force: true });
     }
     return rootfs;
+  }
+
+  /**
+   * Removes the unpacked roots of images no service runs any more (a deleted service's, an image
+   * replaced by an update): they are as large as the image. One being unpacked stays.
+   */
+  async removeUnused(inUse: Set<string>): Promise<string[]> {
+    const names = await readdir(this.cacheDir).catch(() => [] as string[]);
+    const unused = names
+      .filter((n) => /^sha256-[0-9a-f]{64}$/.test(n))
+      .map((n) => n.replace("-", ":"))
+      .filter((digest) => !inUse.has(digest) && !this.#inFlight.has(digest));
+    await Promise.all(unused.map((digest) => rm(join(this.cacheDir, digest.replace(":", "-")), { recursive: true, force: true })));
+    return unused;
   }
 
   /** The environment the image's config sets (written beside its rootfs when it was unpacked). */

@@ -102,6 +102,17 @@ export async function startRuntime(o: RuntimeOptions): Promise<LocalRuntime> {
     }
   }
 
+  /** Unpacked images no service runs (desired or active) any more go: they are as large as the images. */
+  const removeUnusedImages = async (): Promise<void> => {
+    const inUse = new Set([...services.values()].flatMap((s) => [s.spec.image.digest, s.active?.digest ?? s.spec.image.digest]));
+    const removed = await unpacker.removeUnused(inUse).catch((err: unknown) => {
+      console.error(`Unused unpacked images could not be removed: ${err instanceof Error ? err.message : String(err)}`);
+      return [];
+    });
+    if (removed.length) console.log(`Removed the unpacked images no service runs: ${removed.join(", ")}`);
+  };
+  void removeUnusedImages();
+
   const control = createServer((req, res) => {
     handleControl(req, res).catch((err: unknown) => json(res, 500, { error: err instanceof Error ? err.message : String(err) }));
   });
@@ -143,8 +154,10 @@ export async function startRuntime(o: RuntimeOptions): Promise<LocalRuntime> {
       case "PUT": {
         const spec = parseSpec(name, await readJson(req));
         if (typeof spec === "string") return json(res, 400, { error: spec });
-        if (service) service.apply(spec);
-        else {
+        if (service) {
+          service.apply(spec);
+          void removeUnusedImages(); // an image an earlier update replaced
+        } else {
           const controller = new ServiceController(spec, deps);
           services.set(name, controller);
           controller.apply(spec);
@@ -157,6 +170,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<LocalRuntime> {
         services.delete(name);
         save();
         await service.delete();
+        await removeUnusedImages();
         return json(res, 200, { deleted: name });
       }
       default:

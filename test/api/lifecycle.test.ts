@@ -156,6 +156,8 @@ describe("deleting models, manifests and images", () => {
     const serviceId = rollout.resourceLocation.split("/services/")[1]!.split("?")[0]!;
     expect((await api.delete(`${A}/images/${image.id}`)).body.message).toContain(serviceId);
     expect((await api.delete(`${A}/services/${serviceId}`)).status).toBe(200);
+    // The runtime's unpacked copy of the image went with the last service that ran it.
+    expect(readdirSync(join(stack.dataDir, "runtime", "images")).filter((n) => n.startsWith("sha256-"))).toEqual([]);
 
     // Nothing uses the image now: it goes, with its registry manifest, layout entry, log and context.
     const before = layoutBlobs();
