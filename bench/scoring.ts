@@ -29,8 +29,13 @@ interface Deployed extends ScoringFixture {
   peerUrl?: string;
 }
 
+/**
+ * Polls until the URL answers 200. The bound is generous (60 s): it only fails a run that never
+ * comes up; on a machine busy with the whole test suite a cold Python start took over 10 s.
+ */
 async function waitFor(url: string, init?: RequestInit): Promise<void> {
-  for (let i = 0; i < 400; i++) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
     const ok = await fetch(url, init).then(
       (r) => r.status === 200,
       () => false,
@@ -38,7 +43,7 @@ async function waitFor(url: string, init?: RequestInit): Promise<void> {
     if (ok) return;
     await new Promise((r) => setTimeout(r, 25));
   }
-  throw new Error(`${url} never answered 200`);
+  throw new Error(`${url} never answered 200 in 60 s`);
 }
 
 /** One service with one replica, and (for the server comparison) a Flask app under gunicorn beside it. */

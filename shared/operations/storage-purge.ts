@@ -48,14 +48,14 @@ export function storagePurgeKind(deps: StoragePurgeDeps): OperationKind<PurgeTar
   /** Deletes a blob of the account's own storage that no model or manifest of the account names any more. */
   async function releaseBlob(pk: string, url: string): Promise<string> {
     const blob = deps.locateBlob(url, accountPathOfPartition(pk));
-    if (!blob) return `${url}: not the account's own blob, left as it is`;
+    if (!blob) return "a URL outside the account's own storage: left as it is"; // never the URL: it may carry a SAS
     const users = (await deps.models.countWithUrl(pk, url)) + (await deps.manifests.countUsingUrl(pk, url));
     if (users > 0) return `${blob.container}/${blob.blobName} kept: ${users} other models or manifests use it`;
     await deps.blobs.deleteBlob(blob);
     return `${blob.container}/${blob.blobName} deleted`;
   }
 
-  /** Everything of one life of an account that is named by it: images (and their logs), then documents. */
+  /** What one life of an account has that is named by it, but its documents: images, and their build logs. */
   async function purgeIncarnation(owner: ImageOwner): Promise<string[]> {
     const notes: string[] = [];
     for (const id of await deps.images.idsIn(owner.partition)) await deps.logs.delete(owner.partition, id);
