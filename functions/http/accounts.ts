@@ -12,7 +12,6 @@ import { Errors } from "../../shared/errors.js";
 import { z } from "zod";
 import type { AccountStore } from "../../shared/account-service.js";
 import type { OperationDocument } from "../../shared/store/documents.js";
-import type { OperationMessage } from "../../shared/schemas/operations.js";
 import type { TokenValidator } from "../../shared/auth/token-validator.js";
 import type { StoredAccount } from "../../shared/store/account-repository.js";
 import type { Page } from "../../shared/store/pagination.js";
@@ -34,7 +33,7 @@ export interface AccountEndpointDeps {
   };
   operations: {
     get(pk: string, id: string): Promise<OperationDocument | undefined>;
-    execute(type: "Purge", message: OperationMessage, warn: (message: string) => void): Promise<void>;
+    runNow(op: OperationDocument, warn: (message: string) => void): Promise<void>;
   };
 }
 
@@ -76,11 +75,7 @@ export const makeDeleteAccount = (deps: Deps): HttpHandler =>
       account,
       await deps.accounts.countOfKind(dataPartitionOf(account), "service"),
     );
-    await deps.operations
-      .execute("Purge", { operationId: purge.id, accountPath: purge.pk }, (m) => context.warn(m))
-      .catch((err: unknown) =>
-        context.warn(`the purge of ${path} will be finished by the sweeper: ${err instanceof Error ? err.message : String(err)}`),
-      );
+    await deps.operations.runNow(purge, (m) => context.warn(m));
     return { status: 200 };
   });
 

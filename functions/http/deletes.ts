@@ -2,12 +2,12 @@ import type { HttpHandler, HttpRequest, InvocationContext } from "@azure/functio
 import { accountEndpoint } from "../../shared/http/endpoint.js";
 import type { EndpointDeps } from "../../shared/http/endpoint.js";
 import { deleteImage, deleteManifest, deleteModel, type Deletion, type ResourceDeletionDeps } from "../../shared/resource-deletion.js";
-import type { OperationMessage } from "../../shared/schemas/operations.js";
+import type { OperationDocument } from "../../shared/store/documents.js";
 import { apiPrefix } from "./api-urls.js";
 
 /** What the delete endpoints use; the Cosmos repositories and the operations module are one implementation. */
 export interface DeleteEndpointDeps extends EndpointDeps, ResourceDeletionDeps {
-  operations: { execute(type: "Purge", message: OperationMessage, warn: (message: string) => void): Promise<void> };
+  operations: { runNow(op: OperationDocument, warn: (message: string) => void): Promise<void> };
 }
 
 type Deps = () => Promise<DeleteEndpointDeps>;
@@ -19,14 +19,7 @@ type Deps = () => Promise<DeleteEndpointDeps>;
  */
 async function finish(deletion: Deletion, deps: DeleteEndpointDeps, context: InvocationContext) {
   if (!deletion.deleted) return { status: 204 };
-  const purge = deletion.purge;
-  if (purge) {
-    await deps.operations
-      .execute("Purge", { operationId: purge.id, accountPath: purge.pk }, (m) => context.warn(m))
-      .catch((err: unknown) =>
-        context.warn(`storage purge ${purge.id} will be retried by the sweeper: ${err instanceof Error ? err.message : String(err)}`),
-      );
-  }
+  if (deletion.purge) await deps.operations.runNow(deletion.purge, (m) => context.warn(m));
   return { status: 200 };
 }
 

@@ -14,7 +14,6 @@ import type { Page } from "../../shared/store/pagination.js";
 
 /** What the manifest endpoints use; the Cosmos repositories are one implementation. */
 export interface ManifestEndpointDeps extends EndpointDeps {
-  models: { existingIds(pk: string, ids: string[]): Promise<Set<string>> };
   manifests: {
     /** Stores the manifest under the next version of its name; ModelNotRegistered when a model went meanwhile. */
     create(pk: string, build: (version: number) => ManifestDocument, name: string, modelIds: string[]): Promise<ManifestDocument>;
@@ -49,10 +48,8 @@ export const makeCreateManifest = (deps: Deps): HttpHandler =>
         if (file !== undefined && !assetIds.includes(file) && !contentUrl.safeParse(file).success)
           throw Errors.runtimeFileNotAnAsset(property, file);
       }
+      // The repository checks the models in the write itself (ModelNotRegistered, naming each missing one).
       const modelIds = [...new Set(body.modelIds ?? [])];
-      const registered = await deps.models.existingIds(pk, modelIds);
-      const missing = modelIds.filter((id) => !registered.has(id));
-      if (missing.length > 0) throw Errors.modelsNotRegistered(missing);
       const id = randomUUID();
       const createdTime = new Date().toISOString();
       const manifest = await deps.manifests.create(

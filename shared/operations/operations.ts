@@ -127,6 +127,16 @@ export class Operations {
     }
   }
 
+  /**
+   * Runs a written operation at once, in the caller (a purge as its DELETE answers). Should it
+   * fail, or the process die, the operation is left to the sweeper, which takes it up again.
+   */
+  async runNow(op: OperationDocument, warn: (message: string) => void): Promise<void> {
+    await this.execute(op.operationType, messageOf(op), warn).catch((err: unknown) =>
+      warn(`Operation ${op.id} will be taken up again by the sweeper: ${messageText(err)}`),
+    );
+  }
+
   /** A message whose every attempt failed: its operation ends Failed, with the last attempt's error. */
   async poisoned(type: OperationType, message: OperationMessage): Promise<void> {
     const kind = this.#kind(type);

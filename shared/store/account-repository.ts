@@ -3,7 +3,16 @@ import type { Container } from "@azure/cosmos";
 import type { JSONObject } from "@azure/cosmos";
 import type { AccountDocument, OperationDocument } from "./documents.js";
 import type { Page, Pages } from "./pagination.js";
-import { batchFailure, batchSucceeded, readOfKind, replaceIfUnchanged, runBatch } from "./document-io.js";
+import {
+  batchAnswer,
+  batchFailure,
+  batchSucceeded,
+  conditionalReplace,
+  countWhere,
+  readOfKind,
+  replaceIfUnchanged,
+  runBatch,
+} from "./document-io.js";
 
 /** The account document's id inside its own partition: one account per partition. */
 export const ACCOUNT_DOCUMENT_ID = "account";
@@ -42,28 +51,16 @@ export class AccountRepository {
    * its purge is acknowledged. Undefined when the account changed meanwhile.
    */
   async startDeletion(account: StoredAccount, purge: OperationDocument): Promise<StoredAccount | undefined> {
-    const { _etag, ...body } = account;
-    const marked: AccountDocument = { ...body, state: "Deleting", purgeOperationId: purge.id };
+    const marked: StoredAccount = { ...account, state: "Deleting", purgeOperationId: purge.id };
     const response = await runBatch(
       this.container,
-      [
-        {
-          operationType: "Replace",
-          id: account.id,
-          partitionKey: account.pk,
-          ifMatch: _etag,
-          resourceBody: marked as unknown as JSONObject,
-        },
-        { operationType: "Create", partitionKey: account.pk, resourceBody: purge as unknown as JSONObject },
-      ],
+      [conditionalReplace(marked), { operationType: "Create", partitionKey: account.pk, resourceBody: purge as unknown as JSONObject }],
       account.pk,
     );
     if (batchSucceeded(response, 2)) return response.result![0]!.resourceBody as unknown as StoredAccount;
     const failed = batchFailure(response);
     if (failed.index === 0 && (failed.status === 412 || failed.status === 404)) return undefined;
-    throw new Error(
-      `Marking ${account.pk} Deleting failed: batch answered ${(response.result ?? []).map((r) => r.statusCode).join(", ") || response.code}.`,
-    );
+    throw new Error(`Marking ${account.pk} Deleting failed: batch answered ${batchAnswer(response)}.`);
   }
 
   /** The ready accounts of a resource group that a principal has a role on (a cross-partition query). */
@@ -88,20 +85,8 @@ export class AccountRepository {
     );
   }
 
-  async countOfKind(pk: string, kind: string): Promise<number> {
-    const { resources } = await this.container.items
-      .query<number>(
-        {
-          query: "SELECT VALUE COUNT(1) FROM c WHERE c.pk = @pk AND c.kind = @k",
-          parameters: [
-            { name: "@pk", value: pk },
-            { name: "@k", value: kind },
-          ],
-        },
-        { partitionKey: pk },
-      )
-      .fetchAll();
-    return resources[0] ?? 0;
+  countOfKind(pk: string, kind: string): Promise<number> {
+    return countWhere(this.container, pk, "c.kind = @k", [{ name: "@k", value: kind }]);
   }
 
   /**

@@ -56,15 +56,37 @@ export async function runBatch(container: Container, operations: OperationInput[
 }
 
 /**
- * A batch operation that rewrites a document unchanged, only if its ETag is still the one read:
- * a write that refers to the document (a manifest to its models, an image to its manifest, a
- * service to its image) touches it in the same batch, so that a delete which checked for
- * references against the ETag it read fails (412) when a reference was added meanwhile, and the
- * referring write fails (404, 412) when the document went or changed first.
+ * A batch operation that replaces a document with `doc`, only if its ETag is still `doc._etag`.
+ * Given the document as read, it "touches" it: a write that refers to the document (a manifest
+ * to its models, an image to its manifest, a service to its image) touches it in the same batch,
+ * so that a delete which checked for references against the ETag it read fails (412) when a
+ * reference was added meanwhile, and the referring write fails (404, 412) when the document went
+ * or changed first.
  */
-export function touch(doc: WithEtag<StoredDocument>): OperationInput {
+export function conditionalReplace(doc: WithEtag<StoredDocument>): OperationInput {
   const { _etag, ...body } = doc as WithEtag<StoredDocument> & Record<string, unknown>;
   return { operationType: "Replace", id: doc.id, partitionKey: doc.pk, ifMatch: _etag, resourceBody: body as unknown as JSONObject };
+}
+
+/** What a batch answered, for an error message: each operation's status, or the batch's own. */
+export function batchAnswer(response: Response<OperationResponse[]>): string {
+  return (response.result ?? []).map((r) => r.statusCode).join(", ") || String(response.code);
+}
+
+/** How many documents of a partition match a condition (`c.pk = @pk` is added; parameters name the rest). */
+export async function countWhere(
+  container: Container,
+  pk: string,
+  condition: string,
+  parameters: { name: string; value: string }[],
+): Promise<number> {
+  const { resources } = await container.items
+    .query<number>(
+      { query: `SELECT VALUE COUNT(1) FROM c WHERE c.pk = @pk AND ${condition}`, parameters: [{ name: "@pk", value: pk }, ...parameters] },
+      { partitionKey: pk },
+    )
+    .fetchAll();
+  return resources[0] ?? 0;
 }
 
 /** Whether every operation of a batch succeeded. */
@@ -102,7 +124,5 @@ export async function deleteIfUnchanged(
   if (batchSucceeded(response, creates.length + 1)) return true;
   const failed = batchFailure(response);
   if (failed.index === 0 && (failed.status === 412 || failed.status === 404)) return false;
-  throw new Error(
-    `Deleting ${doc.kind} ${doc.id} failed: batch answered ${(response.result ?? []).map((r) => r.statusCode).join(", ") || response.code}.`,
-  );
+  throw new Error(`Deleting ${doc.kind} ${doc.id} failed: batch answered ${batchAnswer(response)}.`);
 }

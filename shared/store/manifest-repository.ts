@@ -2,7 +2,7 @@ import type { Container } from "@azure/cosmos";
 import type { ManifestDocument, ModelDocument, OperationDocument, WithEtag } from "./documents.js";
 import { Errors } from "../errors.js";
 import type { Page } from "./pagination.js";
-import { deleteIfUnchanged, readOfKind } from "./document-io.js";
+import { countWhere, deleteIfUnchanged, readOfKind } from "./document-io.js";
 import { referencesTo, type Reference } from "./references.js";
 import { filteredList } from "./filtered-list.js";
 import type { Pages } from "./pagination.js";
@@ -45,21 +45,13 @@ export class ManifestRepository {
   }
 
   /** How many manifests of the account name this URL (as an asset, or as a pip or conda file). */
-  async countUsingUrl(pk: string, url: string): Promise<number> {
-    const { resources } = await this.container.items
-      .query<number>(
-        {
-          query:
-            "SELECT VALUE COUNT(1) FROM c WHERE c.pk = @pk AND c.kind = 'manifest' AND (ARRAY_CONTAINS(c.assets, { url: @url }, true) OR c.targetRuntime.properties.pipRequirements = @url OR c.targetRuntime.properties.condaEnvFile = @url)",
-          parameters: [
-            { name: "@pk", value: pk },
-            { name: "@url", value: url },
-          ],
-        },
-        { partitionKey: pk },
-      )
-      .fetchAll();
-    return resources[0] ?? 0;
+  countUsingUrl(pk: string, url: string): Promise<number> {
+    return countWhere(
+      this.container,
+      pk,
+      "c.kind = 'manifest' AND (ARRAY_CONTAINS(c.assets, { url: @url }, true) OR c.targetRuntime.properties.pipRequirements = @url OR c.targetRuntime.properties.condaEnvFile = @url)",
+      [{ name: "@url", value: url }],
+    );
   }
 
   /** Manifests that use a model (a few, to name them). */

@@ -1,7 +1,7 @@
 import type { Container } from "@azure/cosmos";
 import type { ModelDocument, OperationDocument, WithEtag } from "./documents.js";
 import type { Page } from "./pagination.js";
-import { deleteIfUnchanged, readOfKind } from "./document-io.js";
+import { countWhere, deleteIfUnchanged, readOfKind } from "./document-io.js";
 import { filteredList } from "./filtered-list.js";
 import type { Pages } from "./pagination.js";
 import { createVersioned } from "./versioning.js";
@@ -32,38 +32,8 @@ export class ModelRepository {
   }
 
   /** How many models of the account were registered from this URL. */
-  async countWithUrl(pk: string, url: string): Promise<number> {
-    const { resources } = await this.container.items
-      .query<number>(
-        {
-          query: "SELECT VALUE COUNT(1) FROM c WHERE c.pk = @pk AND c.kind = 'model' AND c.url = @url",
-          parameters: [
-            { name: "@pk", value: pk },
-            { name: "@url", value: url },
-          ],
-        },
-        { partitionKey: pk },
-      )
-      .fetchAll();
-    return resources[0] ?? 0;
-  }
-
-  /** Which of these ids are models of the account. */
-  async existingIds(pk: string, ids: string[]): Promise<Set<string>> {
-    if (ids.length === 0) return new Set();
-    const { resources } = await this.container.items
-      .query<string>(
-        {
-          query: "SELECT VALUE c.id FROM c WHERE c.pk = @pk AND c.kind = 'model' AND ARRAY_CONTAINS(@ids, c.id)",
-          parameters: [
-            { name: "@pk", value: pk },
-            { name: "@ids", value: ids },
-          ],
-        },
-        { partitionKey: pk },
-      )
-      .fetchAll();
-    return new Set(resources);
+  countWithUrl(pk: string, url: string): Promise<number> {
+    return countWhere(this.container, pk, "c.kind = 'model' AND c.url = @url", [{ name: "@url", value: url }]);
   }
 
   /** Newest first. */

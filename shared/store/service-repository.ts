@@ -14,7 +14,7 @@ import type { Page } from "./pagination.js";
 import { filteredList } from "./filtered-list.js";
 import type { Pages } from "./pagination.js";
 import type { WithEtag } from "./documents.js";
-import { batchFailure, batchSucceeded, readOfKind, replaceIfUnchanged, runBatch, touch } from "./document-io.js";
+import { batchAnswer, batchFailure, batchSucceeded, conditionalReplace, readOfKind, replaceIfUnchanged, runBatch } from "./document-io.js";
 import type { ServiceFilters } from "../schemas/services.js";
 
 const claimIdOf = (name: string) => `service-name-${createHash("sha256").update(name).digest("hex").slice(0, 40)}`;
@@ -34,8 +34,6 @@ const create = (pk: string, doc: StoredDocument): OperationInput => ({
 /** How often a write that refers to an image reads it again when it changed under the write. */
 const REFERENCE_ATTEMPTS = 20;
 
-const describe = (results: { statusCode: number }[] | undefined) => (results ?? []).map((r) => r.statusCode).join(", ");
-
 export class ServiceRepository {
   constructor(
     private readonly container: Container,
@@ -52,12 +50,12 @@ export class ServiceRepository {
     const creates = [claim, service, deployment, operation].map((d) => create(service.pk, d));
     for (let attempt = 0; attempt < REFERENCE_ATTEMPTS; attempt++) {
       const image = await this.#imageOf(service.pk, deployment.settings.imageId);
-      const response = await runBatch(this.container, [...creates, touch(image)], service.pk);
+      const response = await runBatch(this.container, [...creates, conditionalReplace(image)], service.pk);
       if (batchSucceeded(response, creates.length + 1)) return true;
       const failed = batchFailure(response);
       if (failed.index === 0 && failed.status === 409) return false;
       if (failed.index === creates.length && (failed.status === 412 || failed.status === 404)) continue; // the image changed: read it again
-      throw new Error(`Creating service ${service.name} failed: batch answered ${describe(response.result) || response.code}.`);
+      throw new Error(`Creating service ${service.name} failed: batch answered ${batchAnswer(response)}.`);
     }
     throw Errors.tooMuchContention(`image ${deployment.settings.imageId}`);
   }
@@ -68,30 +66,18 @@ export class ServiceRepository {
    * service changed meanwhile.
    */
   async startUpdate(service: WithEtag<ServiceDocument>, deployment: DeploymentDocument, operation: OperationDocument): Promise<boolean> {
-    const { _etag, ...body } = service;
     for (let attempt = 0; attempt < REFERENCE_ATTEMPTS; attempt++) {
       const image = await this.#imageOf(service.pk, deployment.settings.imageId);
       const response = await runBatch(
         this.container,
-        [
-          {
-            operationType: "Replace",
-            id: service.id,
-            partitionKey: service.pk,
-            ifMatch: _etag,
-            resourceBody: body as unknown as JSONObject,
-          },
-          create(service.pk, deployment),
-          create(service.pk, operation),
-          touch(image),
-        ],
+        [conditionalReplace(service), create(service.pk, deployment), create(service.pk, operation), conditionalReplace(image)],
         service.pk,
       );
       if (batchSucceeded(response, 4)) return true;
       const failed = batchFailure(response);
       if (failed.index === 0 && failed.status === 412) return false;
       if (failed.index === 3 && (failed.status === 412 || failed.status === 404)) continue;
-      throw new Error(`Updating service ${service.name} failed: batch answered ${describe(response.result) || response.code}.`);
+      throw new Error(`Updating service ${service.name} failed: batch answered ${batchAnswer(response)}.`);
     }
     throw Errors.tooMuchContention(`image ${deployment.settings.imageId}`);
   }

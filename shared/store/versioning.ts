@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Container, JSONObject, OperationInput } from "@azure/cosmos";
-import { batchFailure, batchSucceeded, runBatch, touch } from "./document-io.js";
+import { batchAnswer, batchFailure, batchSucceeded, conditionalReplace, runBatch } from "./document-io.js";
 import { Errors } from "../errors.js";
 import type { StoredDocument, WithEtag } from "./documents.js";
 
@@ -59,7 +59,7 @@ export async function createVersioned<T extends StoredDocument & { version: numb
       partitionKey: pk,
       resourceBody: d as unknown as JSONObject,
     }));
-    const touches = ((await options.references?.()) ?? []).map(touch);
+    const touches = ((await options.references?.()) ?? []).map(conditionalReplace);
     const response = await runBatch(container, [counterOp, ...creates, ...touches], pk);
     if (batchSucceeded(response, 1 + creates.length + touches.length)) {
       return response.result![1]!.resourceBody as unknown as T;
@@ -72,9 +72,7 @@ export async function createVersioned<T extends StoredDocument & { version: numb
       (failed.index <= 0 && [412, 409, 404].includes(failed.status)) ||
       (failed.index > creates.length && [412, 404].includes(failed.status));
     if (!lostRace) {
-      throw new Error(
-        `Versioned create of ${counterScope} "${name}" failed: batch answered ${(response.result ?? []).map((r) => r.statusCode).join(", ") || response.code}.`,
-      );
+      throw new Error(`Versioned create of ${counterScope} "${name}" failed: batch answered ${batchAnswer(response)}.`);
     }
     // Lost the race: back off a little (jittered, growing) and take the next version.
     await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** Math.min(attempt, 6))));
