@@ -72,8 +72,11 @@ describe("npm start", () => {
     requireTool("script", "bsdutils");
     const dataDir = mkdtempSync(join(tmpdir(), "mm-tty-"));
     const ports = await freeStackPorts();
-    // script(1) runs the stack on a pseudo-terminal; a ^C written to it is the terminal's Ctrl-C.
-    const terminal = spawn("script", ["-qec", `node ${join(PROJECT_ROOT, "dist", "devhost", "start.js")}`, "/dev/null"], {
+    // script(1) runs `npm start`, as the README says, on a pseudo-terminal; a ^C written to it is
+    // the terminal's Ctrl-C. `exec`: script's own shell ($SHELL, or dash when unset, which dies of
+    // the ^C at once) must not stand between the terminal and npm, as a user's shell does not.
+    const terminal = spawn("script", ["-qec", "exec npm start", "/dev/null"], {
+      cwd: PROJECT_ROOT,
       env: { ...process.env, DATA_DIR: dataDir, ...portEnvironment(ports) },
       stdio: ["pipe", "pipe", "pipe"],
     });
