@@ -14,15 +14,15 @@ export function buildProgram(): Command {
   const program = new Command("mm")
     .description("Model management: register models, build images, deploy and score real-time services")
     .version(process.env.npm_package_version ?? "0.1.0", "--version")
-    .option(
-      "--endpoint <url>",
-      "the service's address or its /api base (default: DATA_DIR's or ./.data's local stack, or what mm login saved)",
-    )
+    .option("--endpoint <url>", "the service's address or its /api base (default: what mm login saved, else the local stack)")
     .option("--account <account>", "the account: subscriptions/<id>/resourceGroups/<group>/accounts/<name> (default: mm account set)")
     .addOption(new Option("-o, --output <format>", "output format").choices(OUTPUT_FORMATS))
     .option("--query <jmespath>", 'a JMESPath query over the output, e.g. "[].{name: name, version: version}"')
     .option("-v, --verbose", "say what is done: requests, uploads, timings")
-    .option("--data-dir <dir>", "the local stack's data directory (default: $DATA_DIR or ./.data)")
+    .option(
+      "--data-dir <dir>",
+      "the local stack's data directory (default: $DATA_DIR, else ./.data where a stack ran, else this project's .data)",
+    )
     .showHelpAfterError("(add --help for usage)")
     .enablePositionalOptions(false);
   program.addCommand(loginCommand());

@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { CliError } from "./errors.js";
 
 /** How `mm` signs in: the local stack's issuer, or Entra ID through @azure/identity. */
@@ -54,9 +55,26 @@ export function writePrivate(path: string, text: string): void {
   chmodSync(path, 0o600);
 }
 
-/** The local stack's data directory: `--data-dir`, `$DATA_DIR` as `npm start` reads it, else ./.data. */
+/**
+ * Where `npm start` of this CLI's own project keeps its data by default (`<project>/.data`): so
+ * that `mm`, linked onto PATH with `npm link`, finds that stack from any folder.
+ */
+export const PROJECT_DATA_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", ".data");
+
+/**
+ * The local stack's data directory when nothing names one: ./.data where a stack has run (the
+ * project's folder, or one a user started with `DATA_DIR=./.data`), else the project's own.
+ */
+export function defaultDataDir(projectDataDir = PROJECT_DATA_DIR): { dataDir: string; source: string } {
+  const here = resolve(".data");
+  if (existsSync(join(here, "endpoints.json")) || here === projectDataDir)
+    return { dataDir: here, source: `./.data (the local stack's data in ${resolve(".")})` };
+  return { dataDir: projectDataDir, source: `${projectDataDir} (the data of this project's npm start)` };
+}
+
+/** The local stack's data directory: `--data-dir`, `$DATA_DIR` as `npm start` reads it, else the default one. */
 export function localDataDir(option?: string): string {
-  return resolve(option ?? process.env.DATA_DIR ?? ".data");
+  return option || process.env.DATA_DIR ? resolve(option ?? process.env.DATA_DIR ?? "") : defaultDataDir().dataDir;
 }
 
 /** What the local stack wrote for its clients when it started (devhost/stack.ts). */
@@ -85,12 +103,16 @@ export interface ResolvedProfile {
 
 /**
  * Which endpoint and sign-in `mm` uses. Explicit flags beat environment variables, which beat the
- * saved profile, which beats the local stack in ./.data: `--endpoint` / `MM_ENDPOINT` choose the
- * endpoint; `--data-dir` / `DATA_DIR` choose a local stack (its endpoints and issuer); else the
- * profile `mm login` saved; else ./.data. The account a profile chose (`mm account set`) stays in
- * force for the same local stack.
+ * saved profile, which beats the local stack: `--endpoint` / `MM_ENDPOINT` choose the endpoint;
+ * `--data-dir` / `DATA_DIR` choose a local stack (its endpoints and issuer); else the profile
+ * `mm login` saved; else the default local stack (`defaultDataDir`). The account a profile chose
+ * (`mm account set`) stays in force for the same local stack.
  */
-export function resolveProfile(flags: { endpoint?: string; dataDir?: string }, env: NodeJS.ProcessEnv = process.env): ResolvedProfile {
+export function resolveProfile(
+  flags: { endpoint?: string; dataDir?: string },
+  env: NodeJS.ProcessEnv = process.env,
+  projectDataDir = PROJECT_DATA_DIR,
+): ResolvedProfile {
   const saved = loadProfile();
   const local = (dataDir: string, source: string): ResolvedProfile => {
     const endpoints = readLocalEndpoints(dataDir);
@@ -114,7 +136,7 @@ export function resolveProfile(flags: { endpoint?: string; dataDir?: string }, e
             profile: saved,
             source: `the profile ${profilePath()} that mm login saved (mm logout forgets it; --endpoint or --data-dir override it)`,
           }
-        : local(resolve(".data"), `./.data (the local stack's data in ${resolve(".")})`);
+        : ((fallback) => local(fallback.dataDir, fallback.source))(defaultDataDir(projectDataDir));
   const endpoint = flags.endpoint ?? env.MM_ENDPOINT;
   if (!endpoint) return base;
   return {

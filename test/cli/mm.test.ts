@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes, randomUUID } from "node:crypto";
@@ -277,15 +277,27 @@ describe("mm: errors", () => {
 });
 
 describe("mm: sign-in, accounts, completion", () => {
-  it("takes flags over environment variables over the saved profile over ./.data, and says where an unreachable endpoint came from", async () => {
+  it("takes flags over environment variables over the saved profile over the project's stack, and says where an unreachable endpoint came from", async () => {
     const { dataDir, apiBaseUrl } = await sharedStack();
     const config = mkdtempSync(join(tmpdir(), "mm-config-"));
     const elsewhere = mkdtempSync(join(tmpdir(), "mm-cwd-"));
-    const bare = mmRunner(dataDir, { DATA_DIR: undefined, MM_CONFIG_DIR: config }).run;
+    // A clone of the project of its own (its dist/, as `npm link` puts it on PATH), so that its
+    // default stack, <clone>/.data, is the test's and not the developer's.
+    const clone = mkdtempSync(join(tmpdir(), "mm-clone-"));
+    cpSync(join(PROJECT_ROOT, "dist"), join(clone, "dist"), { recursive: true });
+    cpSync(join(PROJECT_ROOT, "package.json"), join(clone, "package.json"));
+    symlinkSync(join(PROJECT_ROOT, "node_modules"), join(clone, "node_modules"));
+    const cloneCli = join(clone, "dist", "cli", "main.js");
+    const bare = mmRunner(dataDir, { DATA_DIR: undefined, MM_CONFIG_DIR: config }, cloneCli).run;
     const withDataDir = mmRunner(dataDir, { MM_CONFIG_DIR: config }).run;
     const nothing = await bare(["model", "list"], { cwd: elsewhere });
     expect(nothing.code).toBe(1);
-    expect(nothing.stderr).toContain(`No local stack has run with data in ${join(elsewhere, ".data")}`);
+    expect(nothing.stderr).toContain(`No local stack has run with data in ${join(clone, ".data")}: start one with \`npm start\``);
+    // From any folder, mm finds the stack that its own project's `npm start` runs.
+    symlinkSync(dataDir, join(clone, ".data"));
+    const found = await bare(["model", "list", "--top", "1"], { cwd: elsewhere });
+    expect(found.code, found.stderr).toBe(0);
+    rmSync(join(clone, ".data"));
 
     // A profile saved for a stack that is gone.
     const dead = await freePort();

@@ -18,14 +18,14 @@ interface MmResult {
  * directory it is given (where `mm` finds the stack's endpoints and local issuer), with a config
  * directory of its own.
  */
-export function mmRunner(dataDir: string, env: NodeJS.ProcessEnv = {}) {
+export function mmRunner(dataDir: string, env: NodeJS.ProcessEnv = {}, cli = join(PROJECT_ROOT, "dist", "cli", "main.js")) {
   const configDir = mkdtempSync(join(tmpdir(), "mm-config-"));
   const run = (
     args: string[],
     options: { cwd?: string; onStderr?: (text: string, child: ReturnType<typeof spawn>) => void } = {},
   ): Promise<MmResult> =>
     new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [join(PROJECT_ROOT, "dist", "cli", "main.js"), ...args], {
+      const child = spawn(process.execPath, [cli, ...args], {
         cwd: options.cwd ?? PROJECT_ROOT,
         env: { ...process.env, DATA_DIR: dataDir, MM_CONFIG_DIR: configDir, MM_POLL_MS: "200", ...env },
         stdio: ["ignore", "pipe", "pipe"],
