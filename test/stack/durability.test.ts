@@ -24,7 +24,9 @@ describe("durability", () => {
       }
     };
     const writers = Array.from({ length: 8 }, (_, w) => writer(w));
-    await new Promise((r) => setTimeout(r, 1500));
+    // Killed once writes are well under way (a loaded machine acknowledges fewer per second).
+    const deadline = Date.now() + 30_000;
+    while (acknowledged.length < 40 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     await stack.kill9();
     stop = true;
     await Promise.all(writers);
