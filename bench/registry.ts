@@ -1,5 +1,5 @@
 import type { Benchmark } from "./harness.js";
-import { imageBuild } from "./image-build.js";
+import { imageBuild, imageRebuild } from "./image-build.js";
 import { scoringGateway, scoringServer, serviceReady } from "./scoring.js";
 import { controlPlaneBenchmarks } from "./control-plane.js";
 import { loadMixed, loadMixedCrash } from "./load.js";
@@ -13,6 +13,7 @@ export const BENCHMARKS: Benchmark<unknown>[] = [
   loadMixed,
   loadMixedCrash,
   imageBuild,
+  imageRebuild,
   scoringGateway,
   scoringServer,
   serviceReady,

@@ -16,14 +16,16 @@ export class BuildLog {
     this.#lines.push(`[${elapsed}s] ${text}`);
   }
 
-  /** Runs a step, logging its duration and (when it returns one) its size. */
-  async step<T>(name: string, work: () => Promise<T>, sizeOf?: (result: T) => number | undefined): Promise<T> {
+  /** Runs a step, logging its duration and what `describe` says of its result (a number: a size). */
+  async step<T>(name: string, work: () => Promise<T>, describe?: (result: T) => number | string | undefined): Promise<T> {
     const started = Date.now();
     this.line(`${name} …`);
     try {
       const result = await work();
-      const size = sizeOf?.(result);
-      this.line(`${name}: done in ${Date.now() - started} ms${size === undefined ? "" : `, ${formatBytes(size)}`}`);
+      const said = describe?.(result);
+      this.line(
+        `${name}: done in ${Date.now() - started} ms${said === undefined ? "" : `, ${typeof said === "number" ? formatBytes(said) : said}`}`,
+      );
       return result;
     } catch (err) {
       this.line(`${name}: FAILED after ${Date.now() - started} ms: ${err instanceof Error ? err.message : String(err)}`);

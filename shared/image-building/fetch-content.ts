@@ -9,7 +9,12 @@ export interface FetchedContent {
   body: Readable;
   size: number | undefined;
   contentType: string | undefined;
+  /** The content's strong ETag, when the origin gives one: what the layer cache knows it by. */
+  etag?: string | undefined;
 }
+
+/** A strong ETag names these exact bytes; a weak one (`W/"…"`) only equivalent content. */
+const strongEtag = (value: string | undefined): string | undefined => (value && !value.startsWith("W/") ? value : undefined);
 
 const CONNECT_TIMEOUT_MS = 15_000;
 
@@ -34,13 +39,47 @@ export function fetchContent(guard: UrlGuard, raw: string, what: string): Promis
           return fail(status >= 300 && status < 400 ? `it answered ${status}, a redirect, which is not followed` : `it answered ${status}`);
         }
         const length = res.headers["content-length"];
-        resolve({ body: res, size: length === undefined ? undefined : Number(length), contentType: res.headers["content-type"] });
+        resolve({
+          body: res,
+          size: length === undefined ? undefined : Number(length),
+          contentType: res.headers["content-type"],
+          etag: strongEtag(res.headers.etag),
+        });
       },
     );
     req.on("timeout", () => req.destroy(new Error("the connection timed out")));
     req.on("error", (err: NodeJS.ErrnoException) =>
       fail(err.code === "EADDRREFUSED" ? `refused, ${err.message}` : err.message || String(err.code)),
     );
+    req.end();
+  });
+}
+
+/**
+ * The strong ETag a HEAD of the URL answers (through the guard, no redirect followed); undefined
+ * when there is none or the HEAD fails: the GET that follows reports what is wrong.
+ */
+export function headEtag(guard: UrlGuard, raw: string): Promise<string | undefined> {
+  let checked;
+  try {
+    checked = guard.check(raw);
+  } catch {
+    return Promise.resolve(undefined);
+  }
+  const { url, lookup } = checked;
+  const request = url.protocol === "https:" ? httpsRequest : httpRequest;
+  return new Promise((resolve) => {
+    const req = request(
+      url,
+      { method: "HEAD", lookup, timeout: CONNECT_TIMEOUT_MS, headers: { "user-agent": "model-management-builder" } },
+      (res) => {
+        res.resume();
+        const status = res.statusCode ?? 0;
+        resolve(status >= 200 && status < 300 ? strongEtag(res.headers.etag) : undefined);
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("the connection timed out")));
+    req.on("error", () => resolve(undefined));
     req.end();
   });
 }

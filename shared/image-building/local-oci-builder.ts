@@ -7,7 +7,7 @@ import type { Asset, ManifestDocument, ModelDocument } from "../store/documents.
 import { BuildFailure, displayUrl } from "./build-failure.js";
 import { formatBytes, type BuildLog } from "./build-log.js";
 import { checkDriverCompiles } from "./driver-check.js";
-import { fetchContent, guardedContent, type DownloadLimits, type FetchedContent } from "./fetch-content.js";
+import { fetchContent, guardedContent, headEtag, type DownloadLimits, type FetchedContent } from "./fetch-content.js";
 import type { BuiltImage, ImageBuilder, ImageBuildRequest, ImageBuildResult, ImageOwner } from "./image-builder.js";
 import { contextGroupOf, registryRepositoryOf, repositoryPrefixesOf } from "./image-names.js";
 import { unpackArchive } from "./archive.js";
@@ -21,7 +21,8 @@ import {
 } from "./environment-files.js";
 import { DEFAULT_SCHEMA_FILE, findServiceSchema } from "./service-schema-file.js";
 import { writeLayer, type LayerFile } from "./oci/layer-writer.js";
-import { OciLayout } from "./oci/oci-layout.js";
+import { OciLayout, type BuildInProgress } from "./oci/oci-layout.js";
+import { LayerCache, type CachedLayer } from "./oci/layer-cache.js";
 import { MEDIA, type LayerDescriptor } from "./oci/media-types.js";
 import { deleteFromRegistry, pushToRegistry } from "./oci/registry-push.js";
 import type { UrlGuard } from "./url-guard.js";
@@ -34,7 +35,10 @@ const SERVER_ROOT = "/var/azureml-server";
 const SCORING_PORT = 5001;
 
 interface LocalOciBuilderOptions {
-  /** Where images live: `<dir>/oci` (the OCI layout), `<dir>/contexts/<owner>/<imageId>` (Dockerfile contexts), `<dir>/work` (scratch). */
+  /**
+   * Where images live: `<dir>/oci` (the OCI layout), `<dir>/layer-cache` (models layers by what
+   * they were made from), `<dir>/contexts/<owner>/<imageId>` (Dockerfile contexts), `<dir>/work` (scratch).
+   */
   imagesDir: string;
   /** The scoring server's directory (scoring/ of this project). */
   scoringServerDir: string;
@@ -60,10 +64,12 @@ interface LocalOciBuilderOptions {
  */
 export class LocalOciBuilder implements ImageBuilder {
   readonly layout: OciLayout;
+  readonly #layerCache: LayerCache;
   #leftoversRemoved: Promise<void> | undefined;
 
   constructor(private readonly options: LocalOciBuilderOptions) {
     this.layout = new OciLayout(join(options.imagesDir, "oci"));
+    this.#layerCache = new LayerCache(join(options.imagesDir, "layer-cache"));
   }
 
   async build(request: ImageBuildRequest): Promise<ImageBuildResult> {
@@ -71,7 +77,7 @@ export class LocalOciBuilder implements ImageBuilder {
     await this.layout.init();
     this.#leftoversRemoved ??= this.#removeLeftovers();
     await this.#leftoversRemoved;
-    const buildDone = this.layout.startBuild();
+    const build = this.layout.startBuild();
     const work = join(this.options.imagesDir, "work", `${request.imageId}-${randomUUID().slice(0, 8)}`);
     const appDir = join(work, "app");
     const modelsDir = join(work, "models");
@@ -110,11 +116,7 @@ export class LocalOciBuilder implements ImageBuilder {
       const image: ImageSettings = { environment, ...(schema ? { schemaFile: schema.path } : {}) };
       this.#logEnvironmentNotes(environment, log);
 
-      const modelFiles = await this.#modelFiles(request.models, modelsDir, work, log, open);
       const appFiles = [...(await filesUnder(appDir, APP_ROOT.slice(1))), ...(await filesUnder(join(work, "env"), ENV_ROOT.slice(1)))];
-      const taken = new Set(appFiles.map((f) => f.path));
-      const clash = modelFiles.find((f) => taken.has(f.path));
-      if (clash) throw new BuildFailure("FileConflict", `A model and an asset would both be /${clash.path}; rename one of them.`);
       const serverFiles = await filesUnder(this.options.scoringServerDir, SERVER_ROOT.slice(1), (name) => name.endsWith(".py"));
 
       const blobs = this.layout.blobsDir;
@@ -123,23 +125,21 @@ export class LocalOciBuilder implements ImageBuilder {
         await log.step(
           "layer 1/3: scoring server",
           () => writeLayer(serverFiles, blobs),
-          (l) => l.size,
+          (l) => describeLayer(l),
         ),
       );
       layers.push(
         await log.step(
           "layer 2/3: driver and assets",
           () => writeLayer(appFiles, blobs),
-          (l) => l.size,
+          (l) => describeLayer(l),
         ),
       );
-      layers.push(
-        await log.step(
-          "layer 3/3: models",
-          () => writeLayer(modelFiles, blobs),
-          (l) => l.size,
-        ),
-      );
+      const models = await this.#modelsLayer(request, build, modelsDir, work, log, open);
+      const taken = new Set(appFiles.map((f) => f.path));
+      const clash = models.paths.find((path) => taken.has(path));
+      if (clash) throw new BuildFailure("FileConflict", `A model and an asset would both be /${clash}; rename one of them.`);
+      layers.push(models.layer);
 
       const config = await this.layout.putJson(MEDIA.config, this.#config(request, image, layers));
       const imageManifest = await this.layout.putJson(MEDIA.manifest, {
@@ -172,7 +172,7 @@ export class LocalOciBuilder implements ImageBuilder {
       log.line(`done: ${imageLocation} (${imageManifest.digest})`);
       return { imageLocation, digest: imageManifest.digest };
     } finally {
-      buildDone();
+      build.end();
       await rm(work, { recursive: true, force: true });
     }
   }
@@ -231,6 +231,7 @@ export class LocalOciBuilder implements ImageBuilder {
 
   async #collect(): Promise<string> {
     const collected = await this.layout.collectGarbage();
+    await this.#layerCache.prune((digest) => existsSync(this.layout.blobPath(digest)));
     return `OCI layout: ${collected.removed} unused blobs removed (${formatBytes(collected.bytes)})`;
   }
 
@@ -253,6 +254,7 @@ export class LocalOciBuilder implements ImageBuilder {
     const blobs = this.layout.blobsDir;
     const halfWritten = (await readdir(blobs).catch(() => [] as string[])).filter((n) => n.startsWith(".tmp-"));
     await Promise.all(halfWritten.map((n) => rm(join(blobs, n), { force: true })));
+    await this.#layerCache.removeLeftovers();
     await rm(join(this.options.imagesDir, "work"), { recursive: true, force: true });
   }
 
@@ -309,13 +311,64 @@ export class LocalOciBuilder implements ImageBuilder {
   }
 
   /**
+   * The models layer: reused when a layer was made from the same models with the same content
+   * (each model's ETag, asked before anything is fetched), written otherwise, and then remembered
+   * under the ETags of the bytes that were actually read, when they are the ones asked for (a
+   * blob written again in between is not remembered under its old ETag).
+   */
+  async #modelsLayer(
+    request: ImageBuildRequest,
+    build: BuildInProgress,
+    modelsDir: string,
+    work: string,
+    log: BuildLog,
+    open: OpenContent,
+  ): Promise<CachedLayer> {
+    const models = [...request.models].sort((a, b) => (a.id < b.id ? -1 : 1));
+    const etags = await Promise.all(models.map((m) => this.#etag(m.url, request)));
+    const missing = models.findIndex((_, i) => etags[i] === undefined);
+    const key =
+      missing === -1
+        ? LayerCache.keyOf(["models-layer/1", ...models.map((m, i) => [m.id, m.unpack ?? false, modelFileName(m), etags[i]])])
+        : undefined;
+    const cached = key ? await this.#layerCache.get(key) : undefined;
+    if (cached && (await build.reuse(cached.layer.digest))) {
+      log.line(`layer 3/3: models: reused, the same models with the same content (${describeLayer(cached.layer)})`);
+      return cached;
+    }
+    if (missing !== -1 && models.length > 0)
+      log.line(`layer 3/3: models: ${displayUrl(models[missing]!.url)} gives no ETag, so this layer is not cached`);
+    const read = new Map<string, string | undefined>();
+    const openModel: OpenContent = async (url, what) => {
+      const content = await open(url, what);
+      read.set(url, content.etag);
+      return content;
+    };
+    const files = await this.#modelFiles(models, modelsDir, work, log, openModel);
+    const layer = await log.step(
+      "layer 3/3: models",
+      () => writeLayer(files, this.layout.blobsDir),
+      (l) => describeLayer(l),
+    );
+    const written = { layer, paths: files.map((f) => f.path) };
+    if (key && models.every((m, i) => read.get(m.url) === etags[i])) await this.#layerCache.put(key, written);
+    return written;
+  }
+
+  /** A model's ETag, asked of its origin without fetching it (undefined: it has none to give). */
+  #etag(url: string, account: Pick<ImageBuildRequest, "accountPath" | "accountCreatedAt">): Promise<string | undefined> {
+    const own = this.options.ownBlobs;
+    return own?.owns(url) ? own.etag(url, account.accountPath, account.accountCreatedAt) : headEtag(this.options.guard, url);
+  }
+
+  /**
    * The models layer's files. A model to unpack is downloaded and unpacked first; any other is
    * streamed from its URL straight into the layer (when its size is announced), so a 1 GB model
    * is read once and never stored twice.
    */
   async #modelFiles(models: ModelDocument[], modelsDir: string, work: string, log: BuildLog, open: OpenContent): Promise<LayerFile[]> {
     const files: LayerFile[] = [];
-    for (const model of [...models].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    for (const model of models) {
       const what = `model ${model.name} v${model.version}`;
       if (model.unpack) {
         await this.#fetchAndUnpack(model.url, what, modelsDir, work, log, open);
@@ -403,7 +456,9 @@ export class LocalOciBuilder implements ImageBuilder {
     const dir = this.contextDir(request, request.imageId);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
-    const names = ["layer-1-scoring-server.tar.gz", "layer-2-app.tar.gz", "layer-3-models.tar.gz"];
+    const names = ["layer-1-scoring-server", "layer-2-app", "layer-3-models"].map(
+      (name, i) => `${name}${layers[i]!.mediaType === MEDIA.layerGzip ? ".tar.gz" : ".tar"}`,
+    );
     for (const [i, layer] of layers.entries()) {
       const target = join(dir, names[i]!);
       await link(this.layout.blobPath(layer.digest), target).catch(() => copyFile(this.layout.blobPath(layer.digest), target));
@@ -508,4 +563,9 @@ async function filesUnder(dir: string, prefix: string, keep: (name: string) => b
   }
   if (existsSync(dir)) await walk(dir);
   return out;
+}
+
+/** A layer as the build log tells it: its size and how it is stored. */
+function describeLayer(layer: LayerDescriptor): string {
+  return `${formatBytes(layer.size)}, ${layer.mediaType === MEDIA.layerGzip ? "gzip" : "uncompressed: it would not compress"}`;
 }

@@ -73,7 +73,22 @@ export class OwnBlobReader {
         `Refused to read ${displayUrl(url)}: it was written before this account was created, by a deleted account of the same name.`,
       );
     }
-    return { body, size: download.contentLength, contentType: download.contentType };
+    return { body, size: download.contentLength, contentType: download.contentType, etag: download.etag };
+  }
+
+  /**
+   * The ETag of a blob of the account's prefix (what the layer cache knows its content by);
+   * undefined when `open` would refuse it or it cannot be read: `open` then says why.
+   */
+  async etag(raw: string, accountPath: string, since: string): Promise<string | undefined> {
+    const located = this.locate(raw, accountPath);
+    if (!located) return undefined;
+    try {
+      const properties = await this.blobs.getContainerClient(located.container).getBlobClient(located.blobName).getProperties();
+      return leftByEarlierAccount(properties.lastModified, since) ? undefined : properties.etag;
+    } catch {
+      return undefined;
+    }
   }
 }
 

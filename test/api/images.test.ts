@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../devhost/ports.js";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -287,6 +287,46 @@ describe("image lists and lookups", () => {
     const byName = await readAllPages(api, `${A}/images`, { manifestName: "list-two" });
     expect(byName.items.map((i) => i.manifest.id)).toEqual([m2]);
     expect(byName.items[0]!.version).toBe(4);
+  });
+
+  it("reuses the models layer of an earlier build for the same models and content, and never once a model blob is written again", async () => {
+    // Random weights: they do not compress, so the models layer is a plain tar.
+    const first = randomBytes(3 << 20);
+    const modelId = await registerModel("cached-weights", await blobs.put("cached/weights.bin", first), {
+      mimeType: "application/octet-stream",
+    });
+    const manifest = async () => {
+      const res = await api.post(`${A}/manifests`, {
+        ...manifestBody("cached", [modelId]),
+        assets: [{ id: "score.py", mimeType: "text/x-python", url: await blobs.put("cached/score.py", LINEAR_DRIVER) }],
+        targetRuntime: { runtimeType: "Python", properties: {} },
+      });
+      expect(res.status, res.text).toBe(200);
+      return res.body.id as string;
+    };
+    const logOf = async (image: { imageBuildLogUri: string }) => (await fetch(image.imageBuildLogUri)).text();
+    const modelsLayerOf = (image: { id: string }) => JSON.parse(run("skopeo", ["inspect", "--raw", ociRef(image)])).layers[2];
+
+    const one = await createImage(await manifest());
+    expect(await logOf(one.image)).toMatch(/layer 3\/3: models: done in \d+ ms, 3\.0 MiB, uncompressed/);
+    expect(modelsLayerOf(one.image)).toMatchObject({ mediaType: "application/vnd.oci.image.layer.v1.tar" });
+
+    // A new manifest version with the same model: the layer is reused, the model not fetched again.
+    const two = await createImage(await manifest());
+    const secondLog = await logOf(two.image);
+    expect(secondLog).toContain("layer 3/3: models: reused, the same models with the same content");
+    expect(secondLog).not.toContain("model cached-weights v1: streamed");
+    expect(modelsLayerOf(two.image)).toEqual(modelsLayerOf(one.image));
+
+    // The same model's blob written again (a new ETag): built from the new bytes.
+    const rewritten = randomBytes(3 << 20);
+    await blobs.put("cached/weights.bin", rewritten);
+    const three = await createImage(await manifest());
+    expect(await logOf(three.image)).not.toContain("reused");
+    expect(modelsLayerOf(three.image).digest).not.toBe(modelsLayerOf(one.image).digest);
+    const bundle = join(mkdtempSync(join(tmpdir(), "mm-umoci-")), "bundle");
+    run("umoci", ["unpack", "--rootless", "--image", ociRef(three.image).slice("oci:".length), bundle]);
+    expect(readFileSync(join(bundle, "rootfs", "var", "azureml-app", "weights.bin")).equals(rewritten)).toBe(true);
   });
 
   it("refuses bad requests with 400s that name the problem, writing nothing", async () => {

@@ -52,7 +52,7 @@ describe("garbage collection of the OCI layout", () => {
     await layout.untag("a/old:1");
 
     // A build starts, reuses the old image's layer (not tagged by anyone now) and writes its own.
-    const done = layout.startBuild();
+    const build = layout.startBuild();
     const reused = await layout.putJson(MEDIA.layerGzip, { shared: "reused layer" });
     const fresh = await layout.putJson(MEDIA.layerGzip, { layer: "fresh" });
     expect(reused.digest).toBe(old[3]);
@@ -61,6 +61,28 @@ describe("garbage collection of the OCI layout", () => {
     expect(await layout.collectGarbage()).toMatchObject({ removed: 3 });
     expect(existsSync(layout.blobPath(reused.digest))).toBe(true);
     expect(existsSync(layout.blobPath(fresh.digest))).toBe(true);
-    done();
+    build.end();
+  });
+
+  it("spares an old blob a build reuses while it runs, and tells a build that comes too late that it is gone", async () => {
+    const layout = new OciLayout(mkdtempSync(join(tmpdir(), "mm-gc-")));
+    await layout.init();
+    const kept = (await image(layout, "a/kept:1", "kept", "kept too"))[2]!;
+    const lost = (await image(layout, "a/lost:1", "lost", "lost too"))[2]!;
+    age(layout, [kept, lost]);
+    await layout.untag("a/kept:1");
+    await layout.untag("a/lost:1");
+
+    // A build reuses one old layer (a cached models layer); a collection runs meanwhile.
+    const build = layout.startBuild();
+    expect(await build.reuse(kept)).toBe(true);
+    await layout.collectGarbage();
+    expect(existsSync(layout.blobPath(kept))).toBe(true);
+    expect(existsSync(layout.blobPath(lost))).toBe(false);
+    expect(await build.reuse(lost)).toBe(false);
+    // Once the build is over (without tagging anything that uses it), the layer goes.
+    build.end();
+    await layout.collectGarbage();
+    expect(existsSync(layout.blobPath(kept))).toBe(false);
   });
 });

@@ -2,9 +2,9 @@ import { createHash, randomUUID } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { join, posix } from "node:path";
-import { Transform, type Readable } from "node:stream";
+import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { createGzip } from "node:zlib";
+import { createGzip, gzipSync } from "node:zlib";
 import tarStream from "tar-stream";
 import { MEDIA, type LayerDescriptor } from "./media-types.js";
 
@@ -56,13 +56,27 @@ function hashing(hash: ReturnType<typeof createHash>, counter?: { bytes: number 
   });
 }
 
+/** How a layer is stored: gzip-compressed, plain tar, or whichever a sample of its bytes says. */
+export type LayerCompression = "gzip" | "none" | "auto";
+
 /**
- * Writes a gzip-compressed tar layer into `blobsDir`, reproducibly: entries sorted by path with
- * their parent directories, fixed owner (0:0), modes (0755 directories and executables, 0644
- * files) and times (the epoch), deterministic compression. Content streams through (tar → gzip →
- * file) with both digests computed on the way, so a 1 GB model is never held in memory.
+ * How much of a layer's tar stream `auto` looks at, and the least saving that makes gzip worth
+ * its cost: model weights barely compress, and gzip is 25× slower than hashing the same bytes.
  */
-export async function writeLayer(files: LayerFile[], blobsDir: string, gzipLevel = 1): Promise<LayerDescriptor> {
+const SAMPLE_BYTES = 4 << 20;
+const WORTH_COMPRESSING = 0.9;
+
+/**
+ * Writes a tar layer into `blobsDir`, reproducibly: entries sorted by path with their parent
+ * directories, fixed owner (0:0), modes (0755 directories and executables, 0644 files) and times
+ * (the epoch). `auto` gzips it (level 1, deterministic) when its first 4 MiB shrink by a tenth or
+ * more, and stores it as a plain tar otherwise (`application/vnd.oci.image.layer.v1.tar`, which
+ * registries, containerd and Docker accept): the choice depends on the bytes only, so the same
+ * files give the same digest. Content streams through (tar → [gzip] → file) with the digests
+ * computed on the way (one, when the blob is the tar itself), so a 1 GB model is never held in
+ * memory.
+ */
+export async function writeLayer(files: LayerFile[], blobsDir: string, compression: LayerCompression = "auto"): Promise<LayerDescriptor> {
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (let i = 1; i < sorted.length; i++) {
     if (sorted[i]!.path === sorted[i - 1]!.path) throw new Error(`Two files would be /${sorted[i]!.path} in one layer.`);
@@ -84,15 +98,20 @@ export async function writeLayer(files: LayerFile[], blobsDir: string, gzipLevel
   const diffHash = createHash("sha256");
   const blobHash = createHash("sha256");
   const size = { bytes: 0 };
+  let gzipped = compression === "gzip";
   const tmp = join(blobsDir, `.tmp-${randomUUID()}`);
-  const written = pipeline(
-    pack,
-    coalescing(),
-    hashing(diffHash),
-    createGzip({ level: gzipLevel, chunkSize: CHUNK }),
-    hashing(blobHash, size),
-    createWriteStream(tmp),
-  );
+  const tar = pack.pipe(coalescing());
+  pack.once("error", (err) => tar.destroy(err));
+  const written = (async () => {
+    const sample = compression === "auto" ? await readSample(tar, SAMPLE_BYTES) : undefined;
+    if (sample) gzipped = sample.bytes.length > 0 && gzipSync(sample.bytes, { level: 1 }).length < sample.bytes.length * WORTH_COMPRESSING;
+    const source = !sample ? tar : sample.ended ? Readable.from([sample.bytes]) : (tar.unshift(sample.bytes), tar);
+    await (gzipped
+      ? pipeline(source, hashing(diffHash), createGzip({ level: 1, chunkSize: CHUNK }), hashing(blobHash, size), createWriteStream(tmp))
+      : pipeline(source, hashing(diffHash, size), createWriteStream(tmp)));
+  })();
+  // The writing side failing (the disk full) stops the producer too.
+  written.catch((err: Error) => pack.destroy(err));
   try {
     for (const e of entries) {
       const header = { uid: 0, gid: 0, uname: "", gname: "", mtime: EPOCH };
@@ -121,7 +140,37 @@ export async function writeLayer(files: LayerFile[], blobsDir: string, gzipLevel
     await rm(tmp, { force: true });
     throw err;
   }
-  const digest = `sha256:${blobHash.digest("hex")}`;
+  const diffId = `sha256:${diffHash.digest("hex")}`;
+  const digest = gzipped ? `sha256:${blobHash.digest("hex")}` : diffId;
   await rename(tmp, join(blobsDir, digest.slice("sha256:".length)));
-  return { mediaType: MEDIA.layerGzip, digest, size: size.bytes, diffId: `sha256:${diffHash.digest("hex")}` };
+  return { mediaType: gzipped ? MEDIA.layerGzip : MEDIA.layerTar, digest, size: size.bytes, diffId };
+}
+
+/**
+ * Reads the first `bytes` of a stream (or all of it, when it is shorter) without ending it: the
+ * caller puts them back with `unshift`, unless the stream `ended` within them.
+ */
+function readSample(stream: Readable, bytes: number): Promise<{ bytes: Buffer; ended: boolean }> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    const settle = (ended: boolean) => {
+      stream.off("readable", onReadable);
+      stream.off("end", onEnd);
+      stream.off("error", onError);
+      resolve({ bytes: Buffer.concat(parts, size), ended });
+    };
+    const onReadable = () => {
+      for (let chunk: Buffer | null; size < bytes && (chunk = stream.read() as Buffer | null) !== null;) {
+        parts.push(chunk);
+        size += chunk.length;
+      }
+      if (size >= bytes) settle(false);
+    };
+    const onEnd = () => settle(true);
+    const onError = (err: Error) => reject(err);
+    stream.on("readable", onReadable);
+    stream.once("end", onEnd);
+    stream.once("error", onError);
+  });
 }

@@ -3,6 +3,7 @@ export const MEDIA = {
   manifest: "application/vnd.oci.image.manifest.v1+json",
   config: "application/vnd.oci.image.config.v1+json",
   layerGzip: "application/vnd.oci.image.layer.v1.tar+gzip",
+  layerTar: "application/vnd.oci.image.layer.v1.tar",
 } as const;
 
 export interface Descriptor {

@@ -11,8 +11,13 @@ import { MEDIA, type Descriptor } from "./media-types.js";
  */
 export class OciLayout {
   #indexLock: Promise<void> = Promise.resolve();
-  /** When each build in progress started: what they write is newer, and garbage collection spares it. */
-  readonly #builds = new Set<{ since: number }>();
+  /**
+   * When each build in progress started (what they write is newer, and garbage collection spares
+   * it), and the blobs each reuses from earlier builds (a cached model layer), which it spares too.
+   */
+  readonly #builds = new Set<{ since: number; reused: Set<string> }>();
+  /** Blobs a collection is removing right now, by file name. */
+  readonly #removing = new Map<string, Promise<void>>();
 
   constructor(readonly dir: string) {}
 
@@ -55,10 +60,19 @@ export class OciLayout {
    * Builds and collections of one layout run in one process (the builder removes what crashed
    * builds left on that assumption too).
    */
-  startBuild(): () => void {
-    const build = { since: Date.now() };
+  startBuild(): BuildInProgress {
+    const build = { since: Date.now(), reused: new Set<string>() };
     this.#builds.add(build);
-    return () => this.#builds.delete(build);
+    return {
+      end: () => void this.#builds.delete(build),
+      reuse: async (digest) => {
+        const name = digest.replace(/^sha256:/, "");
+        // Kept from now on; a removal that started before waits to be over, then the file tells.
+        build.reused.add(name);
+        await this.#removing.get(name);
+        return existsSync(this.blobPath(digest));
+      },
+    };
   }
 
   /** The refs in index.json and the manifests they name. */
@@ -99,8 +113,12 @@ export class OciLayout {
       if (name.startsWith(".") || used.has(`sha256:${name}`)) continue;
       const path = join(this.blobsDir, name);
       const info = await stat(path).catch(() => undefined);
-      if (!info || info.mtimeMs >= spareFrom) continue;
-      await rm(path, { force: true });
+      // Checked and marked in one step, with no wait between: a build that reuses the blob after
+      // this point waits for the removal to end and finds it gone.
+      if (!info || info.mtimeMs >= spareFrom || [...this.#builds].some((b) => b.reused.has(name))) continue;
+      const removal = rm(path, { force: true }).finally(() => this.#removing.delete(name));
+      this.#removing.set(name, removal);
+      await removal;
       removed++;
       bytes += info.size;
     }
@@ -136,4 +154,12 @@ export class OciLayout {
     await writeFile(tmp, JSON.stringify(index, null, 2));
     await rename(tmp, join(this.dir, "index.json"));
   }
+}
+
+/** A build in progress, as garbage collection sees it. */
+export interface BuildInProgress {
+  /** The build is over (its image tagged, or failed): its blobs are spared no longer. */
+  end(): void;
+  /** Keeps a blob of an earlier build for this one; false when it is gone (then write it again). */
+  reuse(digest: string): Promise<boolean>;
 }
