@@ -24,6 +24,8 @@ let blobs: TestBlobs;
 function misbehavingOrigin(): Server {
   return createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0]!;
+    // The builder asks for an ETag first (the layer cache): no ETag here, so never cached.
+    if (req.method === "HEAD") return void res.writeHead(200).end();
     hits.set(path, (hits.get(path) ?? 0) + 1);
     const part = Buffer.alloc(100 * 1024, 1);
     if (path.startsWith("/stall/")) {
