@@ -3,7 +3,7 @@ import { freePort } from "../devhost/ports.js";
 import { join } from "node:path";
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import type { Benchmark, BenchmarkContext, Sample } from "./harness.js";
+import { metricRatio, type Benchmark, type BenchmarkContext, type BenchmarkResult, type Sample } from "./harness.js";
 import { wrk } from "./support/wrk.js";
 import { PROJECT_ROOT } from "./support/local-stack.js";
 import {
@@ -13,6 +13,7 @@ import {
   replicaPorts,
   scoringFixture,
   undeploy,
+  writeFastApiApp,
   writeFlaskApp,
   type ScoringFixture,
 } from "./support/scoring-fixture.js";
@@ -42,21 +43,33 @@ async function waitFor(url: string, init?: RequestInit): Promise<void> {
   throw new Error(`${url} never answered 200`);
 }
 
-/** One service with one replica, and (for the server comparison) a Flask app under gunicorn beside it. */
-async function deployed(ctx: BenchmarkContext, withPeer: boolean): Promise<Deployed> {
+type Peer = "flask" | "uvicorn";
+
+/** One service with one replica, and (for the server comparisons) a peer server beside it running the same driver. */
+async function deployed(ctx: BenchmarkContext, peer?: Peer): Promise<Deployed> {
   const f = await scoringFixture(ctx.log);
   const service = await deploy(f, "bench", { numReplicas: 1, maxConcurrentRequestsPerContainer: 64 });
   const [port] = await replicaPorts(f, service.targetName);
   const d: Deployed = { ...f, service, replicaUrl: `http://127.0.0.1:${port}/score` };
-  if (withPeer) {
+  if (peer) {
     const appDir = appDirOf(f);
-    writeFlaskApp(appDir);
     const peerPort = await freePort();
-    // Same driver, same number of processes: one gunicorn worker (Flask's usual production setup).
-    d.peer = spawn("gunicorn", ["--workers", "1", "--bind", `127.0.0.1:${peerPort}`, "--log-level", "error", "bench_flask_app:app"], {
-      cwd: appDir,
-      stdio: "ignore",
-    });
+    // Same driver, same number of processes: one gunicorn worker (Flask's usual production setup),
+    // or one uvicorn process with uvloop and httptools (its fastest).
+    if (peer === "flask") {
+      writeFlaskApp(appDir);
+      d.peer = spawn("gunicorn", ["--workers", "1", "--bind", `127.0.0.1:${peerPort}`, "--log-level", "error", "bench_flask_app:app"], {
+        cwd: appDir,
+        stdio: "ignore",
+      });
+    } else {
+      writeFastApiApp(appDir);
+      const args = ["-m", "uvicorn", "--port", String(peerPort), "--loop", "uvloop", "--http", "httptools"];
+      d.peer = spawn(f.python, [...args, "--no-access-log", "--log-level", "error", "bench_fastapi_app:app"], {
+        cwd: appDir,
+        stdio: "ignore",
+      });
+    }
     d.peerUrl = `http://127.0.0.1:${peerPort}/score`;
     await waitFor(d.peerUrl, { method: "POST", body: BENCH_BODY, headers: { "content-type": "application/json" } });
   }
@@ -85,7 +98,7 @@ export const scoringGateway: Benchmark<Deployed> = {
   subjectLabel: `POST …/score through the gateway (${CONCURRENCY} clients, keep-alive)`,
   baselineLabel: "the same requests straight to the replica",
   rounds: 5,
-  setup: (ctx) => deployed(ctx, false),
+  setup: (ctx) => deployed(ctx),
   subject: async (d, ctx) =>
     sampleOf(
       await wrk(d.service.scoringUri, {
@@ -105,25 +118,40 @@ export const scoringGateway: Benchmark<Deployed> = {
   ],
 };
 
-/**
- * `scoring-server`: our scoring server (one process) against a Flask app under gunicorn (one
- * worker) calling the same driver. Target: ours at least as fast (ratio ≤ 1).
- */
-export const scoringServer: Benchmark<Deployed> = {
-  name: "scoring-server",
-  title: "our scoring server against Flask under gunicorn, same driver, same process count",
-  subjectLabel: "scoring/server.py (1 process)",
-  baselineLabel: "Flask 2.2 under gunicorn 20.1 (1 sync worker)",
-  rounds: 5,
-  setup: (ctx) => deployed(ctx, true),
-  subject: async (d, ctx) =>
-    sampleOf(await wrk(d.replicaUrl, { body: BENCH_BODY, seconds: secondsFor(ctx), connections: CONCURRENCY, workDir: ctx.workDir })),
-  baseline: async (d, ctx) =>
-    sampleOf(await wrk(d.peerUrl!, { body: BENCH_BODY, seconds: secondsFor(ctx), connections: CONCURRENCY, workDir: ctx.workDir })),
-  teardown,
-  targets: [{ description: "ours at least as fast as Flask/gunicorn (ratio ≤ 1)", met: (r) => r.ratio <= 1 }],
-  notes: () => ["Both run Debian's /usr/bin/python3 with the same score.py and model, the requests straight to the server (no gateway)."],
-};
+/** Our scoring server against a peer running the same driver, straight to both (no gateway), `clients` keep-alive connections. */
+function serverComparison(name: string, peer: Peer, clients: number): Benchmark<Deployed> {
+  const load = (url: string, ctx: BenchmarkContext) =>
+    wrk(url, { body: BENCH_BODY, seconds: secondsFor(ctx), connections: clients, workDir: ctx.workDir });
+  return {
+    name,
+    title: `our scoring server against ${peer === "flask" ? "Flask under gunicorn" : "FastAPI under uvicorn"}, same driver, same process count, ${clients} clients`,
+    subjectLabel: `scoring/server.py (1 process, ${clients} clients)`,
+    baselineLabel:
+      peer === "flask"
+        ? `Flask 2.2 under gunicorn 20.1 (1 sync worker, ${clients} clients)`
+        : `FastAPI 0.92 under uvicorn 0.17, uvloop and httptools (1 process, ${clients} clients)`,
+    rounds: 5,
+    setup: (ctx) => deployed(ctx, peer),
+    subject: async (d, ctx) => sampleOf(await load(d.replicaUrl, ctx)),
+    baseline: async (d, ctx) => sampleOf(await load(d.peerUrl!, ctx)),
+    teardown,
+    targets: [
+      { description: "throughput at least the peer's (ratio ≤ 1)", met: (r) => r.ratio <= 1 },
+      ...(peer === "uvicorn"
+        ? [{ description: "p99 no worse than the peer's", met: (r: Omit<BenchmarkResult, "targets">) => metricRatio(r, "p99_ms") <= 1 }]
+        : []),
+    ],
+    notes: () => [
+      "Both run Debian's /usr/bin/python3 with the same score.py and model, the requests straight to the server (no gateway), from wrk on the same 2 cores.",
+    ],
+  };
+}
+
+/** `scoring-server`: against Flask under gunicorn (one worker), as since the first benchmark run. */
+export const scoringServer = serverComparison("scoring-server", "flask", CONCURRENCY);
+/** `scoring-server-uvicorn`, `-64`: against FastAPI under uvicorn, at 8 and 64 clients. Target (#15): throughput at least theirs, p99 no worse. */
+export const scoringServerUvicorn = serverComparison("scoring-server-uvicorn", "uvicorn", CONCURRENCY);
+export const scoringServerUvicorn64 = serverComparison("scoring-server-uvicorn-64", "uvicorn", 64);
 
 interface ReadyFixture extends ScoringFixture {
   rounds: number;

@@ -20,6 +20,8 @@ Settings (environment):
   AML_HOST       the address to listen on (0.0.0.0)
   AML_PORT       the port to listen on (5001)
   AML_MAX_BODY_BYTES  the largest request body accepted (104857600)
+  AML_IDLE_TIMEOUT_SECONDS  how long a connection may stall mid-request, idle between requests or
+                 leave its answers unread before it is closed (30)
   AML_EXIT_WITH_PARENT  when 1, exit once the process that started the server is gone (the local
                         runtime sets it, so that no replica outlives a killed runtime)
   AML_KEYS_DIR   when set, POST /score needs "Authorization: Bearer <key>" with the key in the
@@ -34,6 +36,9 @@ Settings (environment):
                  batches every few seconds, from a background thread)
 """
 
+import asyncio
+import collections
+import concurrent.futures
 import hmac
 import json
 import os
@@ -41,10 +46,9 @@ import sys
 import threading
 import time
 import traceback
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aml_server.driver import Driver, encode_result, log
-from aml_server.request_body import BadBody, BodyTooLarge, discard_body, read_body
+from aml_server.http import HttpServer, Response
 from aml_server.service_input import BadInput, swagger_document
 from aml_server.telemetry import RequestTelemetry
 from azureml import _compat
@@ -60,9 +64,16 @@ MAX_CONCURRENT = int(os.environ.get("AML_MAX_CONCURRENT_REQUESTS") or 0)
 # Past this, a request still in run() makes the service report itself unhealthy (the gateway, or
 # Kubernetes' liveness probe, then recycles it): a hung run() must not hide behind a healthy "/".
 REQUEST_TIMEOUT_SECONDS = float(os.environ.get("AML_REQUEST_TIMEOUT_SECONDS") or 60)
-SOCKET_TIMEOUT_SECONDS = 30
+# A client that stalls mid-request, idles on a keep-alive connection or stops reading its answers
+# is let go after this long.
+SOCKET_TIMEOUT_SECONDS = float(os.environ.get("AML_IDLE_TIMEOUT_SECONDS") or 30)
 QUEUE_WAIT_SECONDS = 5.0
 QUEUE_PER_SLOT = 10
+# Threads that run run() when no concurrency bound is set (with one, as many as it allows): more
+# requests than this wait for a thread, in order.
+DEFAULT_WORKERS = 32
+# run() calls quicker than this (on average) run on the event loop rather than in a thread.
+INLINE_BELOW_SECONDS = 0.002
 
 
 class Keys:
@@ -100,159 +111,163 @@ class Keys:
 
 
 class Admission:
-    """At most `limit` requests run at once; a bounded number wait, the rest are turned away."""
+    """At most `limit` requests run at once; a bounded number wait (each at most QUEUE_WAIT_SECONDS),
+    the rest are turned away. Used from the event loop only."""
 
     def __init__(self, limit):
-        self._slots = threading.BoundedSemaphore(limit)
-        self._waiting = 0
+        self._free = limit
+        self._waiters = collections.deque()
         self._max_waiting = limit * QUEUE_PER_SLOT
-        self._lock = threading.Lock()
 
     def enter(self):
-        if self._slots.acquire(blocking=False):
+        """True when a slot is free now; False when the queue is full; else a future that says
+        whether a slot came in time."""
+        if self._free > 0:
+            self._free -= 1
             return True
-        with self._lock:
-            if self._waiting >= self._max_waiting:
-                return False
-            self._waiting += 1
-        try:
-            return self._slots.acquire(timeout=QUEUE_WAIT_SECONDS)
-        finally:
-            with self._lock:
-                self._waiting -= 1
+        if len(self._waiters) >= self._max_waiting:
+            return False
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+        self._waiters.append(waiter)
+        loop.call_later(QUEUE_WAIT_SECONDS, self._expire, waiter)
+        return waiter
+
+    def _expire(self, waiter):
+        if not waiter.done():
+            waiter.set_result(False)
+            self._waiters.remove(waiter)
 
     def leave(self):
-        self._slots.release()
+        # The slot goes straight to the next waiter, if any, so none can be overtaken.
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(True)
+                return
+        self._free += 1
 
 
-def make_handler(driver, swagger_bytes, keys=None, admission=None, telemetry=None):
-    class ScoringHandler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "azureml-scoring"
-        sys_version = ""
-        # Headers and body leave in one write, with Nagle off: on a keep-alive connection, two
-        # small writes would otherwise wait for the client's delayed ACK (~40 ms a request).
-        disable_nagle_algorithm = True
-        wbufsize = 64 * 1024
-        # A client that stalls mid-request (or idles on a keep-alive connection) lets go of its
-        # thread after this long, instead of holding it forever.
-        timeout = SOCKET_TIMEOUT_SECONDS
+class ScoringApp(object):
+    """The scoring contract over HTTP: health, Swagger, and /score.
 
-        def log_message(self, format, *args):  # noqa: A002 - the base class's name
-            pass  # no access log: it would cost more than the request
+    Where run() runs is chosen from how long it takes. A quick run() (under INLINE_BELOW_SECONDS,
+    on a moving average) runs on the event loop itself: handing each request to a thread and back
+    costs more than the call, and with the GIL it halves throughput. A slow one runs in a pool of
+    worker threads, so that health and other requests are answered meanwhile. The first call
+    always goes to the pool (nothing is known yet), and one slow call moves the average past the
+    bound at once, so the loop is held at most once, for that call.
+    """
 
-        def _send(self, status, body, content_type="application/json"):
-            if isinstance(body, str):
-                body = body.encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            if status == 503:
-                self.send_header("Retry-After", "1")
-            self.end_headers()
-            self.wfile.write(body)
-            return status
+    def __init__(self, driver, swagger_bytes, keys=None, admission=None, telemetry=None, workers=DEFAULT_WORKERS):
+        self._driver = driver
+        self._swagger = swagger_bytes
+        self._keys = keys
+        self._admission = admission
+        self._telemetry = telemetry
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="run")
+        # A moving average of run()'s duration in seconds; None until the first call ends.
+        self._typical = None
 
-        def _json(self, status, value):
-            return self._send(status, json.dumps(value))
-
-        def do_GET(self):  # noqa: N802 - http.server's naming
-            path = self.path.split("?", 1)[0]
-            if path == "/":
-                stuck = driver.stuck_for(REQUEST_TIMEOUT_SECONDS)
-                if driver.state == "ready" and stuck:
-                    self._json(503, {"status": "stuck", "error": "run() has not returned for %d s" % stuck})
-                elif driver.state == "ready":
-                    self._json(200, {"status": "healthy"})
-                elif driver.state == "failed":
-                    self._json(503, {"status": "failed", "error": driver.error, "details": driver.details})
-                else:
-                    self._json(503, {"status": "starting"})
-            elif path == "/swagger.json":
-                self._send(200, swagger_bytes)
-            else:
-                self._json(404, {"error": "Not found: %s" % path})
-
-        def do_POST(self):  # noqa: N802
-            path = self.path.split("?", 1)[0]
-            try:
-                body = read_body(self.rfile, self.headers, MAX_BODY_BYTES)
-            except BodyTooLarge:
-                discard_body(self.rfile, self.headers)
-                self.close_connection = True
-                return self._json(413, {"error": "The request body is larger than %d bytes." % MAX_BODY_BYTES})
-            except BadBody as err:
-                self.close_connection = True
-                return self._json(400, {"error": "The request body is not well framed: %s." % err})
-            except OSError:
-                # The client went away or stalled past the socket timeout: nothing to answer.
-                self.close_connection = True
-                return None
-            if path != "/score":
-                return self._json(404, {"error": "Not found: %s" % path})
-            if keys is not None and not keys.accepts(self.headers.get("Authorization") or ""):
-                return self._send_unauthorized()
-            if driver.state != "ready":
-                return self._json(503, {"error": "The service is not ready: %s" % (driver.error or driver.state)})
-            if telemetry is None:
-                self._admitted(body)
-                return None
-            started = time.time()
-            status = self._admitted(body)
-            telemetry.request("POST /score", started, time.time() - started, status)
-            return None
-
-        def _admitted(self, body):
-            if admission is not None:
-                if not admission.enter():
-                    self._json(503, {"error": "The service is busy; try again shortly."})
-                    return 503
+    def handle(self, request):
+        if request.method == "GET":
+            if request.path == "/":
+                return self._health()
+            if request.path == "/swagger.json":
+                return Response(200, self._swagger)
+            return json_response(404, {"error": "Not found: %s" % request.path})
+        if request.method != "POST":
+            return json_response(501, {"error": "Unsupported method %s." % request.method})
+        if request.path != "/score":
+            return json_response(404, {"error": "Not found: %s" % request.path})
+        if self._keys is not None and not self._keys.accepts(request.headers.get("authorization") or ""):
+            return json_response(
+                401, {"error": "Authorization: Bearer <service key> is required, with a valid key."}, (("WWW-Authenticate", 'Bearer realm="scoring"'),)
+            )
+        driver = self._driver
+        if driver.state != "ready":
+            return json_response(503, {"error": "The service is not ready: %s" % (driver.error or driver.state)})
+        typical = self._typical
+        if typical is not None and typical < INLINE_BELOW_SECONDS and self._telemetry is None:
+            admitted = True if self._admission is None else self._admission.enter()
+            if admitted is True:
                 try:
-                    return self._run(body)
+                    return self._run(request.body, request.headers.get("x-ms-request-id"))
                 finally:
+                    if self._admission is not None:
+                        self._admission.leave()
+            return self._score(request, admitted)
+        return self._score(request)
+
+    def _health(self):
+        driver = self._driver
+        stuck = driver.stuck_for(REQUEST_TIMEOUT_SECONDS)
+        if driver.state == "ready" and stuck:
+            return json_response(503, {"status": "stuck", "error": "run() has not returned for %d s" % stuck})
+        if driver.state == "ready":
+            return json_response(200, {"status": "healthy"})
+        if driver.state == "failed":
+            return json_response(503, {"status": "failed", "error": driver.error, "details": driver.details})
+        return json_response(503, {"status": "starting"})
+
+    async def _score(self, request, admitted=None):
+        started = time.time()
+        admission = self._admission
+        if admitted is None:
+            admitted = True if admission is None else admission.enter()
+        if not isinstance(admitted, bool):
+            admitted = await admitted
+        if not admitted:
+            response = json_response(503, {"error": "The service is busy; try again shortly."})
+        else:
+            try:
+                typical = self._typical
+                request_id = request.headers.get("x-ms-request-id")
+                if typical is not None and typical < INLINE_BELOW_SECONDS:
+                    response = self._run(request.body, request_id)
+                else:
+                    response = await asyncio.get_running_loop().run_in_executor(self._pool, self._run, request.body, request_id)
+            finally:
+                if admission is not None:
                     admission.leave()
-            return self._run(body)
+        if self._telemetry is not None:
+            self._telemetry.request("POST /score", started, time.time() - started, response.status)
+        return response
 
-        def _send_unauthorized(self):
-            body = json.dumps({"error": "Authorization: Bearer <service key> is required, with a valid key."}).encode("utf-8")
-            self.send_response(401)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("WWW-Authenticate", 'Bearer realm="scoring"')
-            self.end_headers()
-            self.wfile.write(body)
-
-        def _run(self, body):
-            try:
-                text = body.decode("utf-8")
-            except UnicodeDecodeError:
-                return self._json(400, {"error": "The request body is not UTF-8 text."})
-            try:
-                result = driver.call(text, self.headers.get("x-ms-request-id"))
-            except BadInput as err:
-                return self._json(400, {"error": str(err)})
-            except Exception as err:  # noqa: BLE001 - a driver failure is this request's error only
-                log("run() failed:\n" + traceback.format_exc())
-                return self._json(500, {"error": "%s: %s" % (type(err).__name__, err)})
-            try:
-                return self._send(200, encode_result(result))
-            except (TypeError, ValueError) as err:
-                return self._json(500, {"error": "run() returned a value that is not JSON-serialisable: %s" % err})
-
-    return ScoringHandler
+    def _run(self, body, request_id):
+        """One run(), on the event loop or in a worker thread: its answer, whatever happens in it."""
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return json_response(400, {"error": "The request body is not UTF-8 text."})
+        started = time.monotonic()
+        try:
+            result = self._driver.call(text, request_id)
+        except BadInput as err:
+            return json_response(400, {"error": str(err)})
+        except Exception as err:  # noqa: BLE001 - a driver failure is this request's error only
+            log("run() failed:\n" + traceback.format_exc())
+            return json_response(500, {"error": "%s: %s" % (type(err).__name__, err)})
+        finally:
+            # Updated from several threads at once, a lost update only delays the average a little.
+            took = time.monotonic() - started
+            typical = self._typical
+            self._typical = took if typical is None or took > INLINE_BELOW_SECONDS else typical * 0.9 + took * 0.1
+        try:
+            return Response(200, encode_result(result))
+        except (TypeError, ValueError) as err:
+            return json_response(500, {"error": "run() returned a value that is not JSON-serialisable: %s" % err})
 
 
-class ScoringServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
+def json_response(status, value, headers=()):
+    if status == 503:
+        headers = tuple(headers) + (("Retry-After", "1"),)
+    return Response(status, json.dumps(value), headers=headers)
 
-    def handle_error(self, request, client_address):
-        # A client that hangs up mid-request is routine (load generators, proxies closing idle
-        # connections): not worth a traceback in the service's log. Anything else is.
-        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
-            return
-        super().handle_error(request, client_address)
+
+def error_response(status, message):
+    """The answer to a request that could not be read (its framing, its size)."""
+    return json_response(status, {"error": message})
 
 
 def read_schema_document(path):
@@ -308,15 +323,19 @@ def main():
     admission = Admission(MAX_CONCURRENT) if MAX_CONCURRENT > 0 else None
     connection = os.environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING")
     telemetry = RequestTelemetry(connection) if connection and os.environ.get("AML_APP_INSIGHTS_ENABLED") == "true" else None
-    server = ScoringServer((HOST, PORT), make_handler(driver, swagger, keys, admission, telemetry))
-    log("listening on %s:%d" % (HOST, server.server_address[1]))
-    driver.start()
+    app = ScoringApp(driver, swagger, keys, admission, telemetry, workers=MAX_CONCURRENT or DEFAULT_WORKERS)
+    server = HttpServer(app.handle, error_response, MAX_BODY_BYTES, SOCKET_TIMEOUT_SECONDS)
+
+    async def serve():
+        port = await server.start(HOST, PORT)
+        log("listening on %s:%d" % (HOST, port))
+        driver.start()
+        await asyncio.Event().wait()
+
     try:
-        server.serve_forever(poll_interval=0.5)
+        asyncio.run(serve())
     except KeyboardInterrupt:
         pass
-    finally:
-        server.server_close()
 
 
 if __name__ == "__main__":

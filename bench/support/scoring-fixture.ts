@@ -152,3 +152,26 @@ def run():
 `,
   );
 }
+
+/**
+ * A FastAPI app calling the same driver, for uvicorn: the stack KServe's and MLServer's Python
+ * servers run on. The endpoint is `async` and calls run() inline, FastAPI's fastest way for a
+ * quick model (a plain `def` endpoint would go through a thread pool).
+ */
+export function writeFastApiApp(dir: string): void {
+  writeFileSync(
+    join(dir, "bench_fastapi_app.py"),
+    `import json
+import score
+from fastapi import FastAPI, Request, Response
+
+score.init()
+app = FastAPI()
+
+@app.post("/score")
+async def run(request: Request):
+    result = score.run((await request.body()).decode("utf-8"))
+    return Response(result if isinstance(result, str) else json.dumps(result), media_type="application/json")
+`,
+  );
+}

@@ -74,6 +74,74 @@ async function waitHealthy(base: string): Promise<void> {
   throw new Error("never healthy");
 }
 
+describe("the scoring server's HTTP", () => {
+  it("answers pipelined requests in order on one keep-alive connection, and 100 Continue before a body that waits for it", async () => {
+    const base = await start({ "score.py": LINEAR_DRIVER, "model.json": LINEAR_MODEL });
+    await waitHealthy(base);
+    const port = Number(new URL(base).port);
+    const post = (rows: string) => `POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: ${rows.length}\r\n\r\n${rows}`;
+    const answers = await rawExchange(
+      port,
+      post('{"data": [[1, 1, 1]]}') + "GET /swagger.json HTTP/1.1\r\nHost: x\r\n\r\n" + post('{"data": [[2, 2, 2]]}'),
+    );
+    const statuses = [...answers.matchAll(/HTTP\/1\.1 (\d+) /g)].map((m) => m[1]);
+    expect(statuses, answers).toEqual(["200", "200", "200"]);
+    expect(answers.indexOf("[6]")).toBeLessThan(answers.indexOf('"swagger"'));
+    expect(answers.indexOf('"swagger"')).toBeLessThan(answers.indexOf("[12]"));
+
+    const body = '{"data": [[3, 3, 3]]}';
+    const expecting = connect({ host: "127.0.0.1", port });
+    let seen = "";
+    expecting.on("data", (c: Buffer) => (seen += c.toString("utf8")));
+    expecting.write(`POST /score HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: ${body.length}\r\n\r\n`);
+    for (let i = 0; i < 100 && !seen.includes("100 Continue"); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(seen).toBe("HTTP/1.1 100 Continue\r\n\r\n");
+    expecting.end(body);
+    await new Promise((r) => expecting.once("end", r));
+    expect(seen).toMatch(/HTTP\/1\.1 200 OK[\s\S]*\r\n\r\n\[18\]$/);
+  });
+
+  it("refuses a request that could be read two ways, and a head too large, and closes the connection", async () => {
+    const base = await start({ "score.py": LINEAR_DRIVER, "model.json": LINEAR_MODEL });
+    await waitHealthy(base);
+    const port = Number(new URL(base).port);
+    const smuggled = await rawExchange(
+      port,
+      "POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+    );
+    expect(smuggled).toMatch(/^HTTP\/1\.1 400 Bad Request/);
+    expect(smuggled).toContain("Connection: close");
+    expect([...smuggled.matchAll(/HTTP\/1\.1 /g)]).toHaveLength(1);
+    const huge = await rawExchange(port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(70_000)}\r\n\r\n`);
+    expect(huge).toMatch(/^HTTP\/1\.1 431/);
+  });
+
+  it("lets go of a client that stalls mid-request, while it serves others, and answers health while a slow run() works", async () => {
+    const base = await start({ "score.py": SLOW_DRIVER }, { AML_IDLE_TIMEOUT_SECONDS: "1" });
+    await waitHealthy(base);
+    const port = Number(new URL(base).port);
+    const stalled = connect({ host: "127.0.0.1", port });
+    const closed = new Promise<number>((r) => stalled.once("close", () => r(Date.now())));
+    stalled.on("data", () => undefined);
+    const since = Date.now();
+    stalled.write("POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{");
+    // Quick calls first (run() then runs on the event loop), then a slow one, which moves run()
+    // to the worker threads: health answers at once while the next slow run() works.
+    for (let i = 0; i < 5; i++)
+      expect((await fetch(`${base}/score`, { method: "POST", body: JSON.stringify({ sleep: 0 }) })).status).toBe(200);
+    await fetch(`${base}/score`, { method: "POST", body: JSON.stringify({ sleep: 0.3 }) });
+    const slow = fetch(`${base}/score`, { method: "POST", body: JSON.stringify({ sleep: 1.5 }) });
+    await new Promise((r) => setTimeout(r, 300));
+    const asked = Date.now();
+    expect((await fetch(`${base}/`)).status).toBe(200);
+    expect(Date.now() - asked).toBeLessThan(300);
+    expect((await slow).status).toBe(200);
+    const closedAt = await closed;
+    expect(closedAt - since).toBeGreaterThanOrEqual(900);
+    expect(closedAt - since).toBeLessThan(4000);
+  });
+});
+
 describe("the scoring server", () => {
   it("answers 503 until init() returns, then 200, and scores with run()", async () => {
     const slowInit = LINEAR_DRIVER.replace("def init():", "def init():\n    import time; time.sleep(0.6)");
