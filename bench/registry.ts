@@ -1,6 +1,6 @@
 import type { Benchmark } from "./harness.js";
 import { imageBuild, imageRebuild } from "./image-build.js";
-import { scoringGateway, scoringServer, scoringServerUvicorn, scoringServerUvicorn64, serviceReady } from "./scoring.js";
+import { scoringBatching, scoringGateway, scoringServer, scoringServerUvicorn, scoringServerUvicorn64, serviceReady } from "./scoring.js";
 import { controlPlaneBenchmarks } from "./control-plane.js";
 import { loadMixed, loadMixedCrash } from "./load.js";
 import { upload } from "./upload.js";
@@ -18,6 +18,7 @@ export const BENCHMARKS: Benchmark<unknown>[] = [
   scoringServer,
   scoringServerUvicorn,
   scoringServerUvicorn64,
+  scoringBatching,
   serviceReady,
   upload,
 ];

@@ -1,7 +1,7 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { freePort } from "../devhost/ports.js";
 import { join } from "node:path";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { metricRatio, type Benchmark, type BenchmarkContext, type BenchmarkResult, type Sample } from "./harness.js";
 import { wrk } from "./support/wrk.js";
@@ -217,4 +217,92 @@ export const serviceReady: Benchmark<ReadyFixture> = {
     { description: "ready in < 3 s plus the server's own start-up and init()", met: (r) => r.subject.median - r.baseline.median < 3000 },
   ],
   notes: () => ["The subject includes the API call, the queue, the rollout worker, the runtime starting a replica and its health check."],
+};
+
+/** A random forest (tree ensembles were the 2017 projects' staple): each predict() call costs far more than each row. */
+const FOREST_DRIVER = `import json
+import joblib
+import numpy as np
+
+def init():
+    global model
+    model = joblib.load("model.pkl")
+
+def run(raw):
+    return model.predict(np.array(json.loads(raw)["data"])).tolist()
+
+def run_batch(inputs):
+    rows = [json.loads(raw)["data"] for raw in inputs]
+    predictions = model.predict(np.array([row for request in rows for row in request])).tolist()
+    answers, at = [], 0
+    for request in rows:
+        answers.append(predictions[at : at + len(request)])
+        at += len(request)
+    return answers
+`;
+const TRAIN_FOREST = `import joblib, sys
+from sklearn.datasets import load_iris
+from sklearn.ensemble import RandomForestClassifier
+X, y = load_iris(return_X_y=True)
+joblib.dump(RandomForestClassifier(n_estimators=50, random_state=0).fit(X, y), sys.argv[1])
+`;
+const BATCH_CLIENTS = 64;
+const BATCH_WAIT_MS = 5;
+const ONE_FLOWER = JSON.stringify({ data: [[5.1, 3.5, 1.4, 0.2]] });
+
+interface BatchingFixture extends ScoringFixture {
+  batchedUrl: string;
+  plainUrl: string;
+}
+
+/**
+ * `scoring-batching`: a scikit-learn random forest behind two services of the same image, one
+ * batching (up to 64 requests, 5 ms) and one not, 64 clients each sending one row. Targets (#15):
+ * at least 4× the unbatched throughput; p99 at most the unbatched p99 plus the 5 ms wait.
+ */
+export const scoringBatching: Benchmark<BatchingFixture> = {
+  name: "scoring-batching",
+  title: "adaptive batching of a scikit-learn model, against the same service unbatched",
+  subjectLabel: `batching ≤ ${BATCH_CLIENTS} requests, ≤ ${BATCH_WAIT_MS} ms wait (${BATCH_CLIENTS} clients)`,
+  baselineLabel: `the same image unbatched (${BATCH_CLIENTS} clients)`,
+  rounds: 5,
+  async setup(ctx) {
+    const dir = mkdtempSync(join(tmpdir(), "mm-bench-forest-"));
+    const python = "/usr/bin/python3";
+    await new Promise<void>((resolve, reject) =>
+      execFile(python, ["-c", TRAIN_FOREST, join(dir, "model.pkl")], (err) => (err ? reject(err) : resolve())),
+    );
+    const f = await scoringFixture(ctx.log, {
+      driver: FOREST_DRIVER,
+      model: { file: "model.pkl", content: readFileSync(join(dir, "model.pkl")), mimeType: "application/octet-stream" },
+    });
+    rmSync(dir, { recursive: true, force: true });
+    const common = { numReplicas: 1, maxConcurrentRequestsPerContainer: BATCH_CLIENTS };
+    const batched = await deploy(f, "batched", {
+      ...common,
+      batching: { maxBatchSize: BATCH_CLIENTS, maxWaitInMilliseconds: BATCH_WAIT_MS },
+    });
+    const plain = await deploy(f, "plain", common);
+    const [batchedPort] = await replicaPorts(f, batched.targetName);
+    const [plainPort] = await replicaPorts(f, plain.targetName);
+    return { ...f, batchedUrl: `http://127.0.0.1:${batchedPort}/score`, plainUrl: `http://127.0.0.1:${plainPort}/score` };
+  },
+  subject: async (f, ctx) =>
+    sampleOf(await wrk(f.batchedUrl, { body: ONE_FLOWER, seconds: secondsFor(ctx), connections: BATCH_CLIENTS, workDir: ctx.workDir })),
+  baseline: async (f, ctx) =>
+    sampleOf(await wrk(f.plainUrl, { body: ONE_FLOWER, seconds: secondsFor(ctx), connections: BATCH_CLIENTS, workDir: ctx.workDir })),
+  async teardown(f) {
+    await f.bench.stack.stop();
+    rmSync(f.bench.dataDir, { recursive: true, force: true });
+  },
+  targets: [
+    { description: "at least 4× the unbatched throughput (ratio ≤ 0.25)", met: (r) => r.ratio <= 0.25 },
+    {
+      description: `p99 at most the unbatched p99 + ${BATCH_WAIT_MS} ms`,
+      met: (r) => (r.subject.metrics?.p99_ms ?? Infinity) <= (r.baseline.metrics?.p99_ms ?? NaN) + BATCH_WAIT_MS,
+    },
+  ],
+  notes: () => [
+    "A RandomForestClassifier (50 trees, iris) pickled with joblib, on Debian's /usr/bin/python3; one row per request, straight to each service's replica; the driver defines run() and run_batch(inputs), the batched service sets batching.maxBatchSize and maxWaitInMilliseconds.",
+  ],
 };

@@ -31,6 +31,9 @@ Settings (environment):
                  excess waits a short while in a bounded queue, then gets a 503 with Retry-After
   AML_MODEL_DC_STORAGE_ENABLED  with "true", ModelDataCollector.collect() rows go to the pipe
                  AML_MODEL_DC_PIPE_FD names (the local runtime reads it); otherwise they are dropped
+  AML_BATCH_MAX_SIZE, AML_BATCH_MAX_WAIT_MS  adaptive batching, when the driver defines
+                 run_batch(inputs): concurrent requests are gathered into calls of up to this many
+                 inputs, a request waiting at most this long for others (see Batcher)
   AML_APP_INSIGHTS_ENABLED  with "true" and APPLICATIONINSIGHTS_CONNECTION_STRING, every scoring
                  request is sent to Application Insights as a request (the ingestion API, in
                  batches every few seconds, from a background thread)
@@ -74,6 +77,8 @@ QUEUE_PER_SLOT = 10
 DEFAULT_WORKERS = 32
 # run() calls quicker than this (on average) run on the event loop rather than in a thread.
 INLINE_BELOW_SECONDS = 0.002
+BATCH_MAX_SIZE = int(os.environ.get("AML_BATCH_MAX_SIZE") or 0)
+BATCH_MAX_WAIT_MS = float(os.environ.get("AML_BATCH_MAX_WAIT_MS") or 0)
 
 
 class Keys:
@@ -148,6 +153,62 @@ class Admission:
         self._free += 1
 
 
+class Batcher(object):
+    """Gathers concurrent requests into calls of the driver's run_batch(inputs): one batch runs at
+    a time, in a worker thread; the next one gathers meanwhile, and goes as soon as the one before
+    is done and it has `max_size` inputs or its oldest has waited `max_wait` seconds. Under light
+    load a request waits at most `max_wait`; under heavy load batches grow to `max_size` by
+    themselves. Used from the event loop only."""
+
+    def __init__(self, driver, pool, max_size, max_wait):
+        self._driver = driver
+        self._pool = pool
+        self._max_size = max_size
+        self._max_wait = max_wait
+        self._queue = collections.deque()
+        self._running = False
+        self._timer = None
+
+    def submit(self, item):
+        """A future of (True, result) or (False, exception) for one input."""
+        loop = asyncio.get_running_loop()
+        answer = loop.create_future()
+        self._queue.append((item, answer, loop.time()))
+        self._kick(loop)
+        return answer
+
+    def _kick(self, loop):
+        if self._running or not self._queue:
+            return
+        waited = loop.time() - self._queue[0][2]
+        if len(self._queue) >= self._max_size or waited >= self._max_wait:
+            self._dispatch(loop)
+        elif self._timer is None:
+            self._timer = loop.call_later(self._max_wait - waited, self._on_timer, loop)
+
+    def _on_timer(self, loop):
+        self._timer = None
+        self._kick(loop)
+
+    def _dispatch(self, loop):
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch = [self._queue.popleft() for _ in range(min(self._max_size, len(self._queue)))]
+        self._running = True
+        done = loop.run_in_executor(self._pool, self._driver.call_batch, [item for item, _, _ in batch])
+        done.add_done_callback(lambda finished: self._finished(loop, batch, finished))
+
+    def _finished(self, loop, batch, finished):
+        self._running = False
+        error = finished.exception()
+        answers = [(False, error)] * len(batch) if error is not None else finished.result()
+        for (_, answer, _), result in zip(batch, answers):
+            if not answer.done():
+                answer.set_result(result)
+        self._kick(loop)
+
+
 class ScoringApp(object):
     """The scoring contract over HTTP: health, Swagger, and /score.
 
@@ -159,7 +220,7 @@ class ScoringApp(object):
     bound at once, so the loop is held at most once, for that call.
     """
 
-    def __init__(self, driver, swagger_bytes, keys=None, admission=None, telemetry=None, workers=DEFAULT_WORKERS):
+    def __init__(self, driver, swagger_bytes, keys=None, admission=None, telemetry=None, workers=DEFAULT_WORKERS, batching=None):
         self._driver = driver
         self._swagger = swagger_bytes
         self._keys = keys
@@ -168,6 +229,9 @@ class ScoringApp(object):
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="run")
         # A moving average of run()'s duration in seconds; None until the first call ends.
         self._typical = None
+        # (max_size, max_wait seconds) when the service batches; the Batcher once the driver is known to.
+        self._batching = batching
+        self._batcher = None
 
     def handle(self, request):
         if request.method == "GET":
@@ -187,6 +251,12 @@ class ScoringApp(object):
         driver = self._driver
         if driver.state != "ready":
             return json_response(503, {"error": "The service is not ready: %s" % (driver.error or driver.state)})
+        if self._batching is not None:
+            if driver.batches:
+                self._batcher = self._batcher or Batcher(driver, self._pool, *self._batching)
+                return self._score(request)
+            log("batching is set (AML_BATCH_MAX_SIZE) but the driver defines no run_batch(inputs): requests run one by one")
+            self._batching = None
         typical = self._typical
         if typical is not None and typical < INLINE_BELOW_SECONDS and self._telemetry is None:
             admitted = True if self._admission is None else self._admission.enter()
@@ -223,7 +293,9 @@ class ScoringApp(object):
             try:
                 typical = self._typical
                 request_id = request.headers.get("x-ms-request-id")
-                if typical is not None and typical < INLINE_BELOW_SECONDS:
+                if self._batcher is not None:
+                    response = await self._batched(request.body)
+                elif typical is not None and typical < INLINE_BELOW_SECONDS:
                     response = self._run(request.body, request_id)
                 else:
                     response = await asyncio.get_running_loop().run_in_executor(self._pool, self._run, request.body, request_id)
@@ -253,10 +325,30 @@ class ScoringApp(object):
             took = time.monotonic() - started
             typical = self._typical
             self._typical = took if typical is None or took > INLINE_BELOW_SECONDS else typical * 0.9 + took * 0.1
+        return answer(result)
+
+    async def _batched(self, body):
+        """One request's answer through the batcher: its own 400 when its body does not fit, its
+        own 500 when run_batch() (or run(), one by one) failed on its input."""
         try:
-            return Response(200, encode_result(result))
-        except (TypeError, ValueError) as err:
-            return json_response(500, {"error": "run() returned a value that is not JSON-serialisable: %s" % err})
+            item = self._driver.prepare(body.decode("utf-8"))
+        except UnicodeDecodeError:
+            return json_response(400, {"error": "The request body is not UTF-8 text."})
+        except BadInput as err:
+            return json_response(400, {"error": str(err)})
+        ok, value = await self._batcher.submit(item)
+        if not ok:
+            log("run_batch() failed on an input: %s: %s" % (type(value).__name__, value))
+            return json_response(500, {"error": "%s: %s" % (type(value).__name__, value)})
+        return answer(value)
+
+
+def answer(result):
+    """run()'s result as a 200, or a 500 when it is not JSON-serialisable."""
+    try:
+        return Response(200, encode_result(result))
+    except (TypeError, ValueError) as err:
+        return json_response(500, {"error": "run() returned a value that is not JSON-serialisable: %s" % err})
 
 
 def json_response(status, value, headers=()):
@@ -323,7 +415,10 @@ def main():
     admission = Admission(MAX_CONCURRENT) if MAX_CONCURRENT > 0 else None
     connection = os.environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING")
     telemetry = RequestTelemetry(connection) if connection and os.environ.get("AML_APP_INSIGHTS_ENABLED") == "true" else None
-    app = ScoringApp(driver, swagger, keys, admission, telemetry, workers=MAX_CONCURRENT or DEFAULT_WORKERS)
+    batching = (BATCH_MAX_SIZE, BATCH_MAX_WAIT_MS / 1000.0) if BATCH_MAX_SIZE > 1 else None
+    if batching:
+        log("batching: up to %d requests a call of run_batch(), waiting at most %d ms" % (BATCH_MAX_SIZE, BATCH_MAX_WAIT_MS))
+    app = ScoringApp(driver, swagger, keys, admission, telemetry, workers=MAX_CONCURRENT or DEFAULT_WORKERS, batching=batching)
     server = HttpServer(app.handle, error_response, MAX_BODY_BYTES, SOCKET_TIMEOUT_SECONDS)
 
     async def serve():

@@ -146,6 +146,7 @@ export function serviceView(
     ...(s.maxConcurrentRequestsPerContainer !== undefined
       ? { maxConcurrentRequestsPerContainer: s.maxConcurrentRequestsPerContainer }
       : {}),
+    ...(s.batching !== undefined ? { batching: s.batching } : {}),
     scoringUri: s.scoringUri,
     state: s.state,
     createdAt: s.createdAt,

@@ -59,16 +59,26 @@ async function waitOperation(
   }
 }
 
-/** A stack with an image of the bench driver, ready to deploy. */
-export async function scoringFixture(log: (m: string) => void): Promise<ScoringFixture> {
+/** What the image runs: a driver, and a model file beside it. */
+export interface BenchApp {
+  driver: string;
+  model: { file: string; content: Buffer; mimeType: string };
+}
+
+const LINEAR_APP: BenchApp = {
+  driver: BENCH_DRIVER,
+  model: { file: "model.json", content: Buffer.from(JSON.stringify({ weights: [1, 2, 3] })), mimeType: "application/json" },
+};
+
+/** A stack with an image of the bench driver (or the app given), ready to deploy. */
+export async function scoringFixture(log: (m: string) => void, app: BenchApp = LINEAR_APP): Promise<ScoringFixture> {
   const python = "/usr/bin/python3";
   process.env.PYTHON = python;
   const bench = await startBenchStack(log);
   const container = BlobServiceClient.fromConnectionString(azuriteConnection(bench.blobPort)).getContainerClient("bench");
   await container.createIfNotExists();
-  await container.getBlockBlobClient("score.py").upload(BENCH_DRIVER, BENCH_DRIVER.length);
-  const model = JSON.stringify({ weights: [1, 2, 3] });
-  await container.getBlockBlobClient("model.json").upload(model, model.length);
+  await container.getBlockBlobClient("score.py").upload(app.driver, Buffer.byteLength(app.driver));
+  await container.getBlockBlobClient(app.model.file).upload(app.model.content, app.model.content.length);
   const sas = (n: string) =>
     container
       .getBlockBlobClient(n)
@@ -80,7 +90,7 @@ export async function scoringFixture(log: (m: string) => void): Promise<ScoringF
     imageId: "",
     python,
   };
-  const m = await api(f, "POST", "models", { name: "bench", mimeType: "application/json", url: await sas("model.json") });
+  const m = await api(f, "POST", "models", { name: "bench", mimeType: app.model.mimeType, url: await sas(app.model.file) });
   const mf = await api(f, "POST", "manifests", {
     name: "bench",
     driverProgram: "score.py",

@@ -30,6 +30,8 @@ interface SettingsFlags {
   enableAppInsights?: boolean;
   replicaMaxConcurrentRequests?: number;
   numReplicas?: number;
+  batchMaxSize?: number;
+  batchMaxWaitMs?: number;
 }
 
 function bool(value: string | undefined): boolean {
@@ -51,7 +53,13 @@ function addSettingsOptions(command: Command): Command {
     .option("--memory <quantity>", "memory reserved per replica, e.g. 512Mi or 2G")
     .option("-l, --enable-app-insights [bool]", "send telemetry to Application Insights (true/false)", bool)
     .option("--replica-max-concurrent-requests <n>", "requests in flight per replica before queueing", positiveInt)
-    .option("-z, --num-replicas <n>", "how many replicas (not with autoscaling)", nonNegativeInt);
+    .option("-z, --num-replicas <n>", "how many replicas (not with autoscaling)", nonNegativeInt)
+    .option(
+      "--batch-max-size <n>",
+      "batch up to n concurrent requests into one call of the driver's run_batch(inputs) (1: no batching)",
+      positiveInt,
+    )
+    .option("--batch-max-wait-ms <ms>", "how long a request waits for others to batch with (default 10)", nonNegativeInt);
 }
 
 /** The request fields the flags set; fields not given are left out (update keeps their value). */
@@ -84,6 +92,17 @@ function settingsBody(f: SettingsFlags): Record<string, unknown> {
     ...(f.collectModelData !== undefined ? { dataCollection: { storageEnabled: f.collectModelData } } : {}),
     ...(f.enableAppInsights !== undefined ? { appInsightsEnabled: f.enableAppInsights } : {}),
     ...(f.replicaMaxConcurrentRequests !== undefined ? { maxConcurrentRequestsPerContainer: f.replicaMaxConcurrentRequests } : {}),
+    ...batchingBody(f),
+  };
+}
+
+function batchingBody(f: SettingsFlags): Record<string, unknown> {
+  if (f.batchMaxSize === undefined) {
+    if (f.batchMaxWaitMs !== undefined) throw new CliError("--batch-max-wait-ms goes with --batch-max-size (give both).", 2);
+    return {};
+  }
+  return {
+    batching: { maxBatchSize: f.batchMaxSize, ...(f.batchMaxWaitMs !== undefined ? { maxWaitInMilliseconds: f.batchMaxWaitMs } : {}) },
   };
 }
 

@@ -195,6 +195,7 @@ export const makeUpdateService = (deps: Deps): HttpHandler =>
         dataCollection: service.dataCollection,
         appInsightsEnabled: service.appInsightsEnabled,
         maxConcurrentRequestsPerContainer: service.maxConcurrentRequestsPerContainer,
+        batching: service.batching,
       };
       const given = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)) as Partial<ServiceSettings>;
       const settings: ServiceSettings = { ...current, ...given };

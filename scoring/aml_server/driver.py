@@ -88,6 +88,47 @@ class Driver(object):
                 self._running.pop(me, None)
             request_context.request_id = ""
 
+    @property
+    def batches(self):
+        """True when the driver defines run_batch(inputs) (and has loaded)."""
+        return self.module is not None and callable(getattr(self.module, "run_batch", None))
+
+    def prepare(self, text):
+        """What run_batch() gets for one request body: the body as text without a schema, the dict
+        of typed arguments with one (BadInput when the body does not fit the schema)."""
+        args, kwargs = self.input.arguments(text)
+        return args[0] if args else kwargs
+
+    def call_batch(self, inputs):
+        """The result of each input, in order, as (True, value) or (False, exception): run_batch()
+        answers for all of them, and may put an exception in an input's place. A run_batch() that
+        raises, or answers with another number of results, is not trusted with the batch: each
+        input then goes through run() alone, so that a bad input fails alone. What the driver
+        collects meanwhile is filed under one id for the batch."""
+        request_context.request_id = uuid.uuid4().hex
+        me = threading.get_ident()
+        with self._running_lock:
+            self._running[me] = time.monotonic()
+        try:
+            try:
+                results = list(self.module.run_batch(list(inputs)))
+                if len(results) != len(inputs):
+                    raise ValueError("run_batch() returned %d results for %d inputs" % (len(results), len(inputs)))
+                return [(not isinstance(r, BaseException), r) for r in results]
+            except Exception as err:  # noqa: BLE001 - the inputs are tried one by one instead
+                log("run_batch() failed (%s: %s): running its %d inputs one by one" % (type(err).__name__, err, len(inputs)))
+            answers = []
+            for item in inputs:
+                try:
+                    answers.append((True, self.module.run(**item) if isinstance(self.input, SchemaInput) else self.module.run(item)))
+                except Exception as err:  # noqa: BLE001 - this input's error only
+                    answers.append((False, err))
+            return answers
+        finally:
+            with self._running_lock:
+                self._running.pop(me, None)
+            request_context.request_id = ""
+
     def stuck_for(self, limit_seconds):
         """How long (whole seconds) the oldest run() has gone on, when that is past the limit; else 0."""
         with self._running_lock:

@@ -119,6 +119,10 @@ export const service = z
       .optional(),
     appInsightsEnabled: z.boolean().optional(),
     maxConcurrentRequestsPerContainer: z.number().int().optional(),
+    batching: z
+      .object({ maxBatchSize: z.number().int(), maxWaitInMilliseconds: z.number().int().optional() })
+      .meta({ id: "Batching" })
+      .optional(),
     scoringUri: z.string(),
     state: asyncOperationState,
     createdAt: dateTime,

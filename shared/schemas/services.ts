@@ -27,6 +27,11 @@ const settings = {
   dataCollection: z.object({ eventHubEnabled: z.boolean().optional(), storageEnabled: z.boolean().optional() }).optional(),
   appInsightsEnabled: z.boolean().optional(),
   maxConcurrentRequestsPerContainer: int(1).optional(),
+  /**
+   * Adaptive batching (an extension of the 2017 API), for drivers that define run_batch(inputs):
+   * up to maxBatchSize concurrent requests per call, a request waiting at most maxWaitInMilliseconds.
+   */
+  batching: z.object({ maxBatchSize: int(1, 1024), maxWaitInMilliseconds: int(0, 10_000).optional() }).optional(),
 };
 
 function checkReplicas(s: { numReplicas?: number; autoScaler?: z.output<typeof autoScalerSchema> }, ctx: z.RefinementCtx): void {

@@ -7,6 +7,8 @@ import { MODEL_DATA_CONTAINER } from "../schemas/storage-layout.js";
 /** Defaults of the 2017 service: one replica; the autoscaler's documented min 1, max 10, 1 s, 70 %. */
 const DEFAULT_REPLICAS = 1;
 const DEFAULT_MAX_CONCURRENT_REQUESTS = 5;
+/** How long a request waits for others to batch with, when the service batches and does not say. */
+const DEFAULT_BATCH_WAIT_MS = 10;
 const AUTOSCALER_DEFAULTS = { minReplicas: 1, maxReplicas: 10, refreshPeriodInSeconds: 1, targetUtilization: 70 };
 
 /** What the compute target runs for a deployment of a service. */
@@ -42,6 +44,12 @@ export function deploymentSpecOf(
       AML_APP_INSIGHTS_ENABLED: String(Boolean(s.appInsightsEnabled)),
       AML_MODEL_DC_STORAGE_ENABLED: String(Boolean(s.dataCollection?.storageEnabled)),
       AML_MODEL_DC_EVENT_HUB_ENABLED: String(Boolean(s.dataCollection?.eventHubEnabled)),
+      ...(s.batching && s.batching.maxBatchSize > 1
+        ? {
+            AML_BATCH_MAX_SIZE: String(s.batching.maxBatchSize),
+            AML_BATCH_MAX_WAIT_MS: String(s.batching.maxWaitInMilliseconds ?? DEFAULT_BATCH_WAIT_MS),
+          }
+        : {}),
     },
     ...(s.dataCollection?.storageEnabled ? { dataCollection: dataCollectionTarget(service, models) } : {}),
   };

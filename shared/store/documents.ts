@@ -152,6 +152,7 @@ export interface ServiceSettings {
   dataCollection?: { eventHubEnabled?: boolean; storageEnabled?: boolean };
   appInsightsEnabled?: boolean;
   maxConcurrentRequestsPerContainer?: number;
+  batching?: { maxBatchSize: number; maxWaitInMilliseconds?: number };
 }
 
 export interface ServiceDocument extends StoredDocument, ServiceSettings {

@@ -12,7 +12,7 @@ import type { Swagger } from "../support/swagger.js";
 import { jsonOf } from "../support/http.js";
 import { Deployer, score } from "../support/deploy.js";
 import type { DeploymentView } from "../../shared/views.js";
-import { COUNTING_DRIVER, FAILING_INIT_DRIVER, LINEAR_DRIVER, SKLEARN_DRIVER, SLOW_DRIVER } from "../fixtures/drivers.js";
+import { BATCH_DRIVER, COUNTING_DRIVER, FAILING_INIT_DRIVER, LINEAR_DRIVER, SKLEARN_DRIVER, SLOW_DRIVER } from "../fixtures/drivers.js";
 
 /** Debian's Python: python3-sklearn installs for it (CI installs the package). */
 const PYTHON = "/usr/bin/python3";
@@ -226,6 +226,34 @@ print(json.dumps(model.predict(rows).tolist()))
     expect(rejected.length).toBeGreaterThan(0);
     expect(rejected[0]!.headers.get("retry-after")).toBe("1");
     expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
+  });
+
+  it("batches concurrent requests into run_batch() calls when the service asks for it, until an update turns it off", async () => {
+    const { imageId } = await buildImage("batching", BATCH_DRIVER);
+    const batching = { maxBatchSize: 8, maxWaitInMilliseconds: 20 };
+    const { service, keys } = await createService("batching", imageId, { numReplicas: 1, maxConcurrentRequestsPerContainer: 16, batching });
+    expect(service.batching).toEqual(batching);
+    const batchSizes = async () => {
+      const answers = await Promise.all(
+        Array.from({ length: 16 }, async (_, n) => {
+          const res = await score(service.scoringUri, keys.primaryKey, { n });
+          expect(res.status).toBe(200);
+          const body = (await res.json()) as { n: number; batch: number };
+          expect(body.n).toBe(n);
+          return body.batch;
+        }),
+      );
+      return answers;
+    };
+    const batched = await batchSizes();
+    expect(Math.max(...batched)).toBeGreaterThan(1);
+    expect(Math.max(...batched)).toBeLessThanOrEqual(8);
+
+    const update = await api.put(`${A}/services/${service.id}`, { batching: { maxBatchSize: 1 } });
+    expect(update.status, update.text).toBe(202);
+    expect((await waitForOperation(api, update.headers.get("operation-location")!)).state).toBe("Succeeded");
+    expect((await api.get(`${A}/services/${service.id}`)).body.batching).toEqual({ maxBatchSize: 1 });
+    expect(new Set(await batchSizes())).toEqual(new Set([1]));
   });
 
   it("scales replicas up under load and back down after it", async () => {

@@ -20,7 +20,7 @@ describe("benchmarks (smoke run)", () => {
     const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as { benchmarks: Record<string, BenchmarkResult> };
     const { BENCHMARKS } = await import("../../bench/registry.js");
     expect(Object.keys(results.benchmarks).sort()).toEqual(BENCHMARKS.map((b) => b.name).sort());
-    expect(BENCHMARKS.length).toBeGreaterThanOrEqual(20);
+    expect(BENCHMARKS.length).toBeGreaterThanOrEqual(21);
     for (const r of Object.values(results.benchmarks)) {
       expect(r.smoke).toBe(true);
       expect(r.subject.median).toBeGreaterThan(0);

@@ -119,9 +119,20 @@ describe("mm: the one-command quick start", () => {
       imageId,
       "--replica-max-concurrent-requests",
       "4",
+      "--batch-max-size",
+      "4",
+      "--batch-max-wait-ms",
+      "3",
     ]);
     expect(service.code, service.stderr).toBe(0);
-    expect(service.json()).toMatchObject({ maxConcurrentRequestsPerContainer: 4, numReplicas: 1 });
+    expect(service.json()).toMatchObject({
+      maxConcurrentRequestsPerContainer: 4,
+      numReplicas: 1,
+      batching: { maxBatchSize: 4, maxWaitInMilliseconds: 3 },
+    });
+    const halfBatching = await mm(["service", "update", "realtime", "-i", name, "--batch-max-wait-ms", "5"]);
+    expect(halfBatching.code).toBe(2);
+    expect(halfBatching.stderr).toContain("--batch-max-wait-ms goes with --batch-max-size");
     const scored = await mm(["service", "run", "realtime", "-i", name, "-d", '{"data": [[1, 5, 5]]}']);
     expect(scored.json()).toEqual([10]);
     expect((await mm(["service", "delete", "realtime", "-i", name])).code).toBe(0);

@@ -585,6 +585,10 @@ export interface components {
             eventHubEnabled?: boolean;
             storageEnabled?: boolean;
         };
+        Batching: {
+            maxBatchSize: number;
+            maxWaitInMilliseconds?: number;
+        };
         ServiceResponse: {
             id: string;
             name: string;
@@ -596,6 +600,7 @@ export interface components {
             dataCollection?: components["schemas"]["ModelDataCollection"];
             appInsightsEnabled?: boolean;
             maxConcurrentRequestsPerContainer?: number;
+            batching?: components["schemas"]["Batching"];
             scoringUri: string;
             /** @enum {string} */
             state: "NotStarted" | "Running" | "Cancelled" | "Succeeded" | "Failed";
@@ -1716,6 +1721,10 @@ export interface operations {
                     };
                     appInsightsEnabled?: boolean;
                     maxConcurrentRequestsPerContainer?: number;
+                    batching?: {
+                        maxBatchSize: number;
+                        maxWaitInMilliseconds?: number;
+                    };
                 };
             };
         };
@@ -1821,6 +1830,10 @@ export interface operations {
                     };
                     appInsightsEnabled?: boolean;
                     maxConcurrentRequestsPerContainer?: number;
+                    batching?: {
+                        maxBatchSize: number;
+                        maxWaitInMilliseconds?: number;
+                    };
                 };
             };
         };

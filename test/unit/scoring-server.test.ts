@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { directoryOf } from "../fixtures/archives.js";
 import { freePort } from "../support/ports.js";
 import { PROJECT_ROOT } from "../support/local-stack.js";
-import { LINEAR_DRIVER, LINEAR_MODEL, SLOW_DRIVER } from "../fixtures/drivers.js";
+import { BATCH_DRIVER, LINEAR_DRIVER, LINEAR_MODEL, SLOW_DRIVER } from "../fixtures/drivers.js";
 import { TYPED_2017_DRIVER, runDriverScript } from "../fixtures/drivers-2017.js";
 import { requirePythonModules } from "../support/tools.js";
 import { jsonOf } from "../support/http.js";
@@ -139,6 +139,45 @@ describe("the scoring server's HTTP", () => {
     const closedAt = await closed;
     expect(closedAt - since).toBeGreaterThanOrEqual(900);
     expect(closedAt - since).toBeLessThan(4000);
+  });
+});
+
+describe("the scoring server's batching", () => {
+  const score = (base: string, body: object) =>
+    fetch(`${base}/score`, { method: "POST", body: JSON.stringify(body) }).then(async (r) => ({
+      status: r.status,
+      body: (await r.json()) as { n: number; batch: number },
+    }));
+
+  it("gathers concurrent requests into run_batch() calls of at most AML_BATCH_MAX_SIZE, each answered with its own result", async () => {
+    const base = await start({ "score.py": BATCH_DRIVER }, { AML_BATCH_MAX_SIZE: "8", AML_BATCH_MAX_WAIT_MS: "20" });
+    await waitHealthy(base);
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, n) => score(base, { n })));
+    expect(answers.map((a) => a.status)).toEqual(Array(40).fill(200));
+    expect(answers.map((a) => a.body.n)).toEqual(Array.from({ length: 40 }, (_, n) => n));
+    const sizes = answers.map((a) => a.body.batch as number);
+    expect(Math.max(...sizes)).toBe(8);
+    expect(Math.min(...sizes)).toBeGreaterThanOrEqual(1);
+  });
+
+  it("fails a bad input alone: its own 500, the others of its batch answered by run() one by one", async () => {
+    const base = await start({ "score.py": BATCH_DRIVER }, { AML_BATCH_MAX_SIZE: "8", AML_BATCH_MAX_WAIT_MS: "200" });
+    await waitHealthy(base);
+    const answers = await Promise.all(Array.from({ length: 8 }, (_, n) => score(base, n === 3 ? { n, fail: true } : { n })));
+    expect(answers[3]).toEqual({ status: 500, body: { error: "ValueError: bad input 3" } });
+    for (const [n, a] of answers.entries()) if (n !== 3) expect(a).toEqual({ status: 200, body: { n, batch: 1 } });
+  });
+
+  it("sends a batch once it is full, and a lone request after AML_BATCH_MAX_WAIT_MS", async () => {
+    const base = await start({ "score.py": BATCH_DRIVER }, { AML_BATCH_MAX_SIZE: "4", AML_BATCH_MAX_WAIT_MS: "400" });
+    await waitHealthy(base);
+    let started = Date.now();
+    const full = await Promise.all(Array.from({ length: 4 }, (_, n) => score(base, { n })));
+    expect(full.map((a) => a.body.batch)).toEqual([4, 4, 4, 4]);
+    expect(Date.now() - started).toBeLessThan(350);
+    started = Date.now();
+    expect((await score(base, { n: 9 })).body).toEqual({ n: 9, batch: 1 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(390);
   });
 });
 
