@@ -35,29 +35,61 @@ interface AzuriteBlobEventsOptions {
   log(level: RpcLogLevel, category: string, msg: string): void;
 }
 
-type DeliveredState = Record<string, Record<string, string>>;
+/**
+ * What was seen of a blob: its ETag, and what tells a write of its bytes from a write of its
+ * metadata or headers (which Azure does not announce as BlobCreated, though the ETag changes).
+ * Older state files hold the ETag alone.
+ */
+interface SeenBlob {
+  eTag: string;
+  md5?: string;
+  length?: number;
+  /** The metadata and HTTP headers, as one string. */
+  properties?: string;
+}
+
+type DeliveredState = Record<string, Record<string, SeenBlob | string>>;
+
+/** Whether the change from `before` to `now` wrote the blob's bytes, rather than only its metadata or headers. */
+function contentWritten(before: SeenBlob, now: SeenBlob): boolean {
+  if (before.length !== undefined && now.length !== undefined && before.length !== now.length) return true;
+  // Content-MD5, where both writes left one, says it; else a new ETag with the same metadata and
+  // headers can only come from the bytes. (A rewrite of the very same bytes, which Azure would
+  // announce, is not: it would register the same content again.)
+  if (before.md5 && now.md5) return before.md5 !== now.md5;
+  return before.properties === undefined || before.properties === now.properties;
+}
 
 const MAX_BACKOFF_MS = 5 * 60_000;
+/** Last-Modified has whole seconds: a blob written in the second before the start may be newer than it. */
+const LAST_MODIFIED_SLACK_MS = 2000;
 
 /**
  * What an Event Grid system topic on a storage account does, for Azurite, which raises no events:
- * it lists each subscribed container every second, and for every blob it has not seen at its
- * current ETag it POSTs a `Microsoft.Storage.BlobCreated` event (Event Grid schema, the shape
- * Azure sends) to the host's webhook. Like Event Grid it delivers at least once: a delivery that
- * fails (a non-2xx answer) is retried with growing back-off; one that succeeded is recorded.
+ * it lists each subscribed container every second, and for every blob created, or whose bytes
+ * were written again, since it last looked, it POSTs a `Microsoft.Storage.BlobCreated` event
+ * (Event Grid schema, the shape Azure sends) to the host's webhook. A write of metadata or headers
+ * alone changes the ETag but is not announced, as in Azure; nor are the blobs already there when
+ * it first runs without a state file (Azure sends events from the subscription on, never for
+ * what came before). Like Event Grid it delivers at least once: a delivery that fails (a non-2xx
+ * answer) is retried with growing back-off; one that succeeded is recorded.
  */
 export class AzuriteBlobEvents {
   readonly #pollMs: number;
   readonly #delivered: DeliveredState;
   readonly #retryAt = new Map<string, { at: number; delayMs: number }>();
   readonly #created = new Set<string>();
+  /** Set when there was no state file: blobs already there are not announced (Azure never back-fills). */
+  readonly #startedFresh: number | undefined;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> = Promise.resolve();
   #stopped = false;
 
   constructor(private readonly options: AzuriteBlobEventsOptions) {
     this.#pollMs = options.pollMs ?? 1000;
-    this.#delivered = existsSync(options.stateFile) ? (JSON.parse(readFileSync(options.stateFile, "utf8")) as DeliveredState) : {};
+    const known = existsSync(options.stateFile);
+    this.#delivered = known ? (JSON.parse(readFileSync(options.stateFile, "utf8")) as DeliveredState) : {};
+    this.#startedFresh = known ? undefined : Date.now();
   }
 
   start(): void {
@@ -98,17 +130,42 @@ export class AzuriteBlobEvents {
     const delivered = (this.#delivered[subscription.container] ??= {});
     const present = new Set<string>();
     let changed = false;
-    for await (const blob of container.listBlobsFlat()) {
+    for await (const blob of container.listBlobsFlat({ includeMetadata: true })) {
       if (this.#stopped) break;
       present.add(blob.name);
-      const eTag = unquote(blob.properties.etag ?? "");
-      if (delivered[blob.name] === eTag) continue;
+      const p = blob.properties;
+      const seen: SeenBlob = {
+        eTag: unquote(p.etag ?? ""),
+        ...(p.contentMD5 ? { md5: Buffer.from(p.contentMD5).toString("base64") } : {}),
+        ...(p.contentLength !== undefined ? { length: p.contentLength } : {}),
+        properties: JSON.stringify([
+          blob.metadata ?? {},
+          p.contentType,
+          p.contentEncoding,
+          p.contentLanguage,
+          p.cacheControl,
+          p.contentDisposition,
+        ]),
+      };
+      const eTag = seen.eTag;
+      const stored = delivered[blob.name];
+      const before = typeof stored === "string" ? { eTag: stored } : stored;
+      if (before?.eTag === eTag) continue;
+      const quiet =
+        before !== undefined
+          ? !contentWritten(before, seen) // a metadata or header write
+          : this.#startedFresh !== undefined && p.lastModified.getTime() < this.#startedFresh - LAST_MODIFIED_SLACK_MS; // there before we looked
+      if (quiet) {
+        delivered[blob.name] = seen;
+        changed = true;
+        continue;
+      }
       const key = `${subscription.container}/${blob.name}@${eTag}`;
       const retry = this.#retryAt.get(key);
       if (retry && retry.at > Date.now()) continue;
       const event = blobCreatedEvent(container, blob.name, eTag, blob.properties);
       if (await this.#deliver(subscription.functionName, event)) {
-        delivered[blob.name] = eTag;
+        delivered[blob.name] = seen;
         this.#retryAt.delete(key);
         changed = true;
       } else {
