@@ -11,8 +11,14 @@ param location string = resourceGroup().location
 @maxLength(12)
 param namePrefix string
 
-@description('The API\'s Entra ID audience (its application ID URI or client id): tokens must be issued for it.')
+@description('The API\'s Entra ID application ID URI (the audience of its v1 tokens): tokens must be issued for it.')
 param authAudience string
+
+@description('The API\'s Entra ID application (client) id: the audience of its v2 tokens. Empty: v1 tokens only.')
+param authClientId string = ''
+
+@description('Also accept Azure Resource Manager tokens of the tenant, as the 2017 CLI sent them.')
+param authAcceptArmTokens bool = false
 
 @description('The Entra ID tenant whose tokens the API accepts.')
 param authTenantId string = tenant().tenantId
@@ -42,6 +48,10 @@ var cosmosContainer = 'resources'
 var cosmosPartitionKey = '/pk'
 var suffix = uniqueString(resourceGroup().id, namePrefix)
 var loginEndpoint = environment().authentication.loginEndpoint
+// Entra ID names the tenant two ways: v2 tokens by the login endpoint, v1 tokens (and ARM's) by
+// the security token service (sts.windows.net in the public cloud). Both sign with the same keys.
+var authIssuers = '${loginEndpoint}${authTenantId}/v2.0,https://sts.windows.net/${authTenantId}/'
+var authAudiences = empty(authClientId) ? authAudience : '${authAudience},${authClientId}'
 
 module monitoring 'modules/monitoring.bicep' = {
   name: 'monitoring'
@@ -84,8 +94,9 @@ module functionApp 'modules/functionapp.bicep' = {
     cosmosEndpoint: cosmos.outputs.endpoint
     cosmosDatabase: cosmosDatabase
     cosmosContainer: cosmosContainer
-    authIssuer: '${loginEndpoint}${authTenantId}/v2.0'
-    authAudience: authAudience
+    authIssuer: authIssuers
+    authAudience: authAudiences
+    authAcceptArmTokens: authAcceptArmTokens
     authJwksUri: '${loginEndpoint}${authTenantId}/discovery/v2.0/keys'
     aksClusterId: aks.outputs.id
     registryId: registry.outputs.id
@@ -123,8 +134,8 @@ output COSMOS_DATABASE string = cosmosDatabase
 output COSMOS_CONTAINER string = cosmosContainer
 output AzureWebJobsStorage__accountName string = storage.outputs.name
 output STORAGE_BLOB_ENDPOINT string = storage.outputs.blobEndpoint
-output AUTH_ISSUER string = '${loginEndpoint}${authTenantId}/v2.0'
-output AUTH_AUDIENCE string = authAudience
+output AUTH_ISSUER string = authIssuers
+output AUTH_AUDIENCE string = authAudiences
 output AUTH_JWKS_URI string = '${loginEndpoint}${authTenantId}/discovery/v2.0/keys'
 output COMPUTE_TARGETS string = aks.outputs.id
 output ACR_REGISTRY_ID string = registry.outputs.id

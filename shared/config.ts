@@ -17,8 +17,20 @@ export const settingsSchema = z.object({
   COSMOS_CONTAINER: z.string().min(1).default("resources"),
   /** Locally the app creates its database and container; in Azure the Bicep does. */
   COSMOS_CREATE_IF_MISSING: bool,
-  AUTH_ISSUER: z.string().min(1, "must be the token issuer (Entra ID: https://login.microsoftonline.com/<tenant>/v2.0)"),
-  AUTH_AUDIENCE: z.string().min(1, "must be the API's audience (its application ID URI or client id)"),
+  /** Comma-separated: Entra ID issues v1 tokens as https://sts.windows.net/<tenant>/ and v2 as …/<tenant>/v2.0. */
+  AUTH_ISSUER: z
+    .string()
+    .min(
+      1,
+      "must be the token issuers, comma-separated (Entra ID: https://login.microsoftonline.com/<tenant>/v2.0,https://sts.windows.net/<tenant>/)",
+    ),
+  /** Comma-separated: the API's application ID URI (v1 tokens) and client id (v2 tokens). */
+  AUTH_AUDIENCE: z.string().min(1, "must be the API's audiences, comma-separated (its application ID URI and client id)"),
+  /**
+   * Also accept Azure Resource Manager tokens of the same issuers, as the 2017 CLI sent them
+   * (`az account get-access-token`): who may do what is still this API's role assignments.
+   */
+  AUTH_ACCEPT_ARM_TOKENS: bool,
   AUTH_JWKS_URI: z.url({ message: "must be the URL of the issuer's JSON Web Key Set" }),
   /** An account to create at start, owned by BOOTSTRAP_OWNER (the local default account). */
   BOOTSTRAP_ACCOUNT: z
@@ -142,7 +154,7 @@ export type StorageSettings =
 
 export interface Config {
   cosmos: { endpoint: string; key: string | undefined; database: string; container: string; createIfMissing: boolean };
-  auth: { issuer: string; audience: string; jwksUri: string };
+  auth: { issuer: string[]; audience: string[]; jwksUri: string };
   bootstrap: { accountPath: string; ownerId: string } | undefined;
   computeTargets: string[];
   imageBuildQueue: string;
@@ -196,7 +208,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       container: s.COSMOS_CONTAINER,
       createIfMissing: s.COSMOS_CREATE_IF_MISSING,
     },
-    auth: { issuer: s.AUTH_ISSUER, audience: s.AUTH_AUDIENCE, jwksUri: s.AUTH_JWKS_URI },
+    auth: {
+      issuer: list(s.AUTH_ISSUER),
+      audience: [...list(s.AUTH_AUDIENCE), ...(s.AUTH_ACCEPT_ARM_TOKENS ? ARM_AUDIENCES : [])],
+      jwksUri: s.AUTH_JWKS_URI,
+    },
     bootstrap: s.BOOTSTRAP_ACCOUNT && s.BOOTSTRAP_OWNER ? { accountPath: s.BOOTSTRAP_ACCOUNT, ownerId: s.BOOTSTRAP_OWNER } : undefined,
     computeTargets: list(s.COMPUTE_TARGETS),
     imageBuildQueue: s.IMAGE_BUILD_QUEUE,
@@ -233,6 +249,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     acr: s.ACR_REGISTRY_ID && s.ACR_LOGIN_SERVER ? { registryId: s.ACR_REGISTRY_ID, loginServer: s.ACR_LOGIN_SERVER } : undefined,
   };
 }
+
+/** The audiences of Azure Resource Manager tokens: as the Azure CLI asks for them, and as the ARM endpoint is named. */
+const ARM_AUDIENCES = ["https://management.core.windows.net/", "https://management.azure.com/", "https://management.azure.com"];
 
 function list(value: string): string[] {
   return value

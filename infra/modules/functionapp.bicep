@@ -9,8 +9,11 @@ param storageBlobEndpoint string
 param cosmosEndpoint string
 param cosmosDatabase string
 param cosmosContainer string
+@description('The token issuers the API trusts, comma-separated.')
 param authIssuer string
+@description('The token audiences the API accepts, comma-separated.')
 param authAudience string
+param authAcceptArmTokens bool
 param authJwksUri string
 param aksClusterId string
 param registryId string
@@ -66,6 +69,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'COSMOS_CONTAINER', value: cosmosContainer }
         { name: 'AUTH_ISSUER', value: authIssuer }
         { name: 'AUTH_AUDIENCE', value: authAudience }
+        { name: 'AUTH_ACCEPT_ARM_TOKENS', value: string(authAcceptArmTokens) }
         { name: 'AUTH_JWKS_URI', value: authJwksUri }
         { name: 'COMPUTE_TARGETS', value: aksClusterId }
         { name: 'IMAGE_BUILD_QUEUE', value: 'image-builds' }

@@ -8,8 +8,15 @@ export interface Principal {
 }
 
 interface TokenValidatorOptions {
-  issuer: string;
-  audience: string;
+  /**
+   * The issuers trusted, each exactly as tokens name it. Entra ID names a tenant two ways: v1
+   * tokens `https://sts.windows.net/<tenant>/`, v2 tokens `https://login.microsoftonline.com/<tenant>/v2.0`
+   * (which one an API gets is its app registration's `requestedAccessTokenVersion`, and tokens
+   * for Azure Resource Manager are v1); both sign with the same keys.
+   */
+  issuer: string | string[];
+  /** The audiences accepted: the API's App ID URI (v1 tokens) and its client id (v2 tokens), say. */
+  audience: string | string[];
   jwksUri: string;
 }
 
