@@ -37,6 +37,16 @@ export function computeTargetContract(label: string, fixture: () => ContractFixt
       await target.delete("contract-a1b2c3");
     });
 
+    it("runs a service whose name starts with a digit, as service names may", async () => {
+      const { target, spec } = fixture();
+      await target.deploy(spec("2017-iris-0a1b2c", "first", "good"));
+      const state = await settle(target, "2017-iris-0a1b2c", "first");
+      expect(state.state, state.error).toBe("Succeeded");
+      if (state.scoringUri) expect(state.scoringUri).toMatch(/\/api\/v1\/service\/2017-iris-0a1b2c\/score$/);
+      await target.delete("2017-iris-0a1b2c");
+      expect((await target.rolloutState("2017-iris-0a1b2c", "first")).state).toBe("Failed");
+    });
+
     it("fails a deployment that never becomes healthy and keeps the one that served", async () => {
       const { target, spec } = fixture();
       await target.deploy(spec("contract-d4e5f6", "good", "good"));

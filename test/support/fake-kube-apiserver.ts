@@ -187,6 +187,13 @@ export class FakeKubeApiServer {
         const applied = JSON.parse(body.toString("utf8")) as Obj;
         if (applied.kind !== resource.kind || applied.metadata?.name !== name)
           return send(res, 400, status(400, "BadRequest", "the name or kind of the object does not match the request"));
+        const invalidName = nameRuleBroken(resource.kind, name);
+        if (invalidName)
+          return send(
+            res,
+            422,
+            status(422, "Invalid", `${resource.kind} "${name}" is invalid: metadata.name: Invalid value: "${name}": ${invalidName}`),
+          );
         if (resource.namespaced && applied.metadata.namespace && applied.metadata.namespace !== namespace)
           return send(res, 400, status(400, "BadRequest", "the namespace of the object does not match the namespace on the request"));
         if (resource.namespaced && !this.get("namespaces", undefined, namespace!))
@@ -319,4 +326,24 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.once("end", () => resolve(Buffer.concat(chunks)));
     req.once("error", reject);
   });
+}
+
+/**
+ * The API server's name rules (apimachinery's validation): a Service's name is a DNS-1035 label
+ * (it becomes a DNS name, so it starts with a letter), a Namespace's a DNS-1123 label, the rest
+ * DNS-1123 subdomains. What is wrong, as the server says it; undefined for a valid name.
+ */
+function nameRuleBroken(kind: string, name: string): string | undefined {
+  const label1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+  if (kind === "Service")
+    return /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(name) && name.length <= 63
+      ? undefined
+      : "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
+  if (kind === "Namespace")
+    return label1123.test(name) && name.length <= 63
+      ? undefined
+      : "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character";
+  return name.length <= 253 && name.split(".").every((part) => label1123.test(part))
+    ? undefined
+    : "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
 }

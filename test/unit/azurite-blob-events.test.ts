@@ -1,20 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawn, type ChildProcess } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import { mkdtempSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { AzuriteBlobEvents } from "../../devhost/functions-host/azurite-blob-events.js";
-import { azuriteConnectionString } from "../../devhost/azurite-account.js";
-import { freePort } from "../support/ports.js";
+import { startAzuriteBlob, type AzuriteService } from "../support/azurite.js";
 
 /**
  * The local host's Event Grid for Azurite, against a real Azurite and a stand-in webhook that
  * records what it is sent: announced as Azure announces BlobCreated, and only that.
  */
-let azurite: ChildProcess;
+let azurite: AzuriteService;
 let webhook: Server;
 let hookUrl: string;
 let container: ContainerClient;
@@ -22,27 +19,10 @@ let blobs: BlobServiceClient;
 const received: { subject: string; eTag: string }[] = [];
 
 beforeAll(async () => {
-  const port = await freePort();
-  const bin = join(dirname(createRequire(import.meta.url).resolve("azurite/package.json")), "dist", "src", "blob", "main.js");
-  const location = mkdtempSync(join(tmpdir(), "mm-azurite-"));
-  azurite = spawn(
-    process.execPath,
-    [bin, "--silent", "--location", location, "--blobHost", "127.0.0.1", "--blobPort", String(port), "--skipApiVersionCheck", "--loose"],
-    {
-      stdio: "ignore",
-    },
-  );
-  blobs = BlobServiceClient.fromConnectionString(azuriteConnectionString({ blob: port }));
+  azurite = await startAzuriteBlob();
+  blobs = BlobServiceClient.fromConnectionString(azurite.connectionString);
   container = blobs.getContainerClient("models");
-  for (let i = 0; ; i++) {
-    try {
-      await container.createIfNotExists();
-      break;
-    } catch (err) {
-      if (i > 100) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  await container.createIfNotExists();
   webhook = createServer((req, res) => {
     let body = "";
     req.on("data", (c: Buffer) => (body += c.toString("utf8")));
@@ -58,7 +38,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  azurite?.kill();
+  await azurite?.stop();
   webhook?.close();
 });
 

@@ -13,6 +13,7 @@ import {
   DEFAULT_AKS_SETTINGS,
   deploymentIdOf,
   keysSecret,
+  kubeNameOf,
   namespaceOf,
   selectorOf,
   serviceObjects,
@@ -58,7 +59,7 @@ export class AksComputeTarget implements ComputeTarget {
     const current = await this.#read<V1Deployment>(objects, {
       apiVersion: "apps/v1",
       kind: "Deployment",
-      metadata: { name: spec.targetName, namespace: namespaceOf(spec.targetName) },
+      metadata: { name: kubeNameOf(spec.targetName), namespace: namespaceOf(spec.targetName) },
     });
     for (const object of serviceObjects(spec, this.#settings)) {
       if (object.kind === "Deployment") {
@@ -83,7 +84,7 @@ export class AksComputeTarget implements ComputeTarget {
     const d = await this.#read<V1Deployment>(objects, {
       apiVersion: "apps/v1",
       kind: "Deployment",
-      metadata: { name: targetName, namespace },
+      metadata: { name: kubeNameOf(targetName), namespace },
     });
     if (!d) return { state: "Failed", error: "The cluster has no Deployment for the service (was it deleted?)." };
     if (deploymentIdOf(d) !== deploymentId) return { state: "Failed", error: "Another deployment of the service replaced this one." };
@@ -105,14 +106,14 @@ export class AksComputeTarget implements ComputeTarget {
   async delete(targetName: string): Promise<void> {
     const { objects } = await this.#connect();
     const namespace = namespaceOf(targetName);
-    const metadata = { name: targetName, namespace };
+    const metadata = { name: kubeNameOf(targetName), namespace };
     // The namespace stays: it is the account's, and other services may live in it.
     for (const header of [
       { apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", metadata },
       { apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata },
       { apiVersion: "v1", kind: "Service", metadata },
       { apiVersion: "apps/v1", kind: "Deployment", metadata },
-      { apiVersion: "v1", kind: "Secret", metadata: { name: `${targetName}-keys`, namespace } },
+      { apiVersion: "v1", kind: "Secret", metadata: { name: `${kubeNameOf(targetName)}-keys`, namespace } },
     ]) {
       try {
         await objects.delete(header, undefined, undefined, undefined, undefined, "Foreground");
@@ -167,7 +168,7 @@ export class AksComputeTarget implements ComputeTarget {
     const ingress = await this.#read<V1Ingress>(objects, {
       apiVersion: "networking.k8s.io/v1",
       kind: "Ingress",
-      metadata: { name: targetName, namespace: namespaceOf(targetName) },
+      metadata: { name: kubeNameOf(targetName), namespace: namespaceOf(targetName) },
     });
     const address = ingress?.status?.loadBalancer?.ingress?.[0];
     const host = address?.hostname ?? address?.ip;

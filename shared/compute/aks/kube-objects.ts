@@ -38,8 +38,17 @@ export function namespaceOf(targetName: string): string {
   return `mm-${m[1]}`;
 }
 
-const keysSecretName = (targetName: string): string => `${targetName}-keys`;
-export const selectorOf = (targetName: string): string => `${SERVICE_LABEL}=${targetName}`;
+/**
+ * The name of a service's Kubernetes objects. A service's target name may start with a digit
+ * (service names may), and a Kubernetes Service's name may not (a DNS-1035 label): such a name
+ * gets a prefix, and every other name stays as it was, so objects of existing services keep theirs.
+ */
+export function kubeNameOf(targetName: string): string {
+  return /^[a-z]/.test(targetName) ? targetName : `s-${targetName}`;
+}
+
+const keysSecretName = (kubeName: string): string => `${kubeName}-keys`;
+export const selectorOf = (targetName: string): string => `${SERVICE_LABEL}=${kubeNameOf(targetName)}`;
 
 /** `<registry>/<repository>@<digest>`: pods run exactly the image that was built, whatever its tag becomes. */
 export function pinnedImage(location: string, digest: string): string {
@@ -60,10 +69,10 @@ export function pinnedImage(location: string, digest: string): string {
  * when the autoscaler is on.
  */
 export function serviceObjects(spec: DeploymentSpec, settings: AksSettings = DEFAULT_AKS_SETTINGS): KubernetesObject[] {
-  const name = spec.targetName;
-  const namespace = namespaceOf(name);
+  const name = kubeNameOf(spec.targetName);
+  const namespace = namespaceOf(spec.targetName);
   const labels = { "app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": MANAGED_BY, [SERVICE_LABEL]: name };
-  const meta = { name, namespace, labels };
+  const meta = { name, namespace, labels, targetName: spec.targetName };
   const ns: V1Namespace = {
     apiVersion: "v1",
     kind: "Namespace",
@@ -80,13 +89,13 @@ export function serviceObjects(spec: DeploymentSpec, settings: AksSettings = DEF
 }
 
 export function keysSecret(spec: Pick<DeploymentSpec, "targetName" | "keys">): V1Secret {
-  const name = spec.targetName;
+  const name = kubeNameOf(spec.targetName);
   return {
     apiVersion: "v1",
     kind: "Secret",
     metadata: {
       name: keysSecretName(name),
-      namespace: namespaceOf(name),
+      namespace: namespaceOf(spec.targetName),
       labels: { "app.kubernetes.io/managed-by": MANAGED_BY, [SERVICE_LABEL]: name },
     },
     type: "Opaque",
@@ -97,7 +106,9 @@ export function keysSecret(spec: Pick<DeploymentSpec, "targetName" | "keys">): V
   };
 }
 
-type Meta = { name: string; namespace: string; labels: Record<string, string> };
+/** The objects' metadata; `targetName` (the scoring URL's) is not part of it. */
+type Meta = { name: string; namespace: string; labels: Record<string, string>; targetName: string };
+const metadataOf = ({ name, namespace, labels }: Meta) => ({ name, namespace, labels });
 
 function deployment(spec: DeploymentSpec, settings: AksSettings, meta: Meta): V1Deployment {
   const probe = { httpGet: { path: "/", port: SCORING_PORT }, periodSeconds: 5, timeoutSeconds: 3 };
@@ -109,7 +120,7 @@ function deployment(spec: DeploymentSpec, settings: AksSettings, meta: Meta): V1
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
-    metadata: meta,
+    metadata: metadataOf(meta),
     spec: {
       // With the autoscaler on, the HorizontalPodAutoscaler owns the replica count.
       ...(spec.autoscaler ? {} : { replicas: spec.replicas }),
@@ -178,7 +189,7 @@ function service(meta: Meta): V1Service {
   return {
     apiVersion: "v1",
     kind: "Service",
-    metadata: meta,
+    metadata: metadataOf(meta),
     spec: { type: "ClusterIP", selector: { [SERVICE_LABEL]: meta.name }, ports: [{ name: "http", port: 80, targetPort: SCORING_PORT }] },
   };
 }
@@ -189,7 +200,7 @@ function ingress(meta: Meta, settings: AksSettings): V1Ingress {
     apiVersion: "networking.k8s.io/v1",
     kind: "Ingress",
     metadata: {
-      ...meta,
+      ...metadataOf(meta),
       // The scoring URL's path is the 2017 one; the server answers /score and /swagger.json.
       annotations: { "nginx.ingress.kubernetes.io/use-regex": "true", "nginx.ingress.kubernetes.io/rewrite-target": "/$1" },
     },
@@ -197,7 +208,9 @@ function ingress(meta: Meta, settings: AksSettings): V1Ingress {
       ingressClassName: settings.ingressClassName,
       rules: [
         {
-          http: { paths: [{ path: `/api/v1/service/${meta.name}/(score|swagger\\.json)$`, pathType: "ImplementationSpecific", backend }] },
+          http: {
+            paths: [{ path: `/api/v1/service/${meta.targetName}/(score|swagger\\.json)$`, pathType: "ImplementationSpecific", backend }],
+          },
         },
       ],
     },
@@ -210,7 +223,7 @@ function autoscaler(spec: DeploymentSpec, meta: Meta): V2HorizontalPodAutoscaler
   return {
     apiVersion: "autoscaling/v2",
     kind: "HorizontalPodAutoscaler",
-    metadata: meta,
+    metadata: metadataOf(meta),
     spec: {
       scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: meta.name },
       // Kubernetes scales between 1 and max; a minimum of 0 (scale to zero) is not for an HPA.
