@@ -79,6 +79,8 @@ function send(f: Fixture, method: string, url: URL, body?: unknown): Promise<{ s
       },
       (res) => {
         const chunks: Buffer[] = [];
+        // A connection reset mid-answer fails this call, not the whole run.
+        res.once("error", reject);
         res.on("data", (c: Buffer) => chunks.push(c));
         res.once("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
       },
