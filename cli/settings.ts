@@ -74,7 +74,8 @@ export function defaultDataDir(projectDataDir = PROJECT_DATA_DIR): { dataDir: st
 
 /** The local stack's data directory: `--data-dir`, `$DATA_DIR` as `npm start` reads it, else the default one. */
 export function localDataDir(option?: string): string {
-  return option || process.env.DATA_DIR ? resolve(option ?? process.env.DATA_DIR ?? "") : defaultDataDir().dataDir;
+  const named = option || process.env.DATA_DIR;
+  return named ? resolve(named) : defaultDataDir().dataDir;
 }
 
 /** What the local stack wrote for its clients when it started (devhost/stack.ts). */

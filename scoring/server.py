@@ -257,8 +257,7 @@ class ScoringApp(object):
                 return self._score(request)
             log("batching is set (AML_BATCH_MAX_SIZE) but the driver defines no run_batch(inputs): requests run one by one")
             self._batching = None
-        typical = self._typical
-        if typical is not None and typical < INLINE_BELOW_SECONDS and self._telemetry is None:
+        if self._quick() and self._telemetry is None:
             admitted = True if self._admission is None else self._admission.enter()
             if admitted is True:
                 try:
@@ -268,6 +267,10 @@ class ScoringApp(object):
                         self._admission.leave()
             return self._score(request, admitted)
         return self._score(request)
+
+    def _quick(self):
+        """Whether run() is quick enough (on average) to run on the event loop."""
+        return self._typical is not None and self._typical < INLINE_BELOW_SECONDS
 
     def _health(self):
         driver = self._driver
@@ -291,11 +294,10 @@ class ScoringApp(object):
             response = json_response(503, {"error": "The service is busy; try again shortly."})
         else:
             try:
-                typical = self._typical
                 request_id = request.headers.get("x-ms-request-id")
                 if self._batcher is not None:
                     response = await self._batched(request.body)
-                elif typical is not None and typical < INLINE_BELOW_SECONDS:
+                elif self._quick():
                     response = self._run(request.body, request_id)
                 else:
                     response = await asyncio.get_running_loop().run_in_executor(self._pool, self._run, request.body, request_id)

@@ -134,8 +134,13 @@ export class AzuriteBlobEvents {
       if (this.#stopped) break;
       present.add(blob.name);
       const p = blob.properties;
+      const eTag = unquote(p.etag ?? "");
+      const stored = delivered[blob.name];
+      const before = typeof stored === "string" ? { eTag: stored } : stored;
+      // Most blobs are unchanged at each look: compared by ETag alone, before anything else.
+      if (before?.eTag === eTag) continue;
       const seen: SeenBlob = {
-        eTag: unquote(p.etag ?? ""),
+        eTag,
         ...(p.contentMD5 ? { md5: Buffer.from(p.contentMD5).toString("base64") } : {}),
         ...(p.contentLength !== undefined ? { length: p.contentLength } : {}),
         properties: JSON.stringify([
@@ -147,10 +152,6 @@ export class AzuriteBlobEvents {
           p.contentDisposition,
         ]),
       };
-      const eTag = seen.eTag;
-      const stored = delivered[blob.name];
-      const before = typeof stored === "string" ? { eTag: stored } : stored;
-      if (before?.eTag === eTag) continue;
       const quiet =
         before !== undefined
           ? !contentWritten(before, seen) // a metadata or header write

@@ -125,6 +125,7 @@ class _Connection(asyncio.Protocol):
         self._transport = None
         self._continue_sent = False
         self._discard_left = 0
+        self._head = None
         self._chunks = None
         self._eof = False
         self._reading_paused = False
@@ -239,6 +240,7 @@ class _Connection(asyncio.Protocol):
         response = self._server._error_response(refused.status, str(refused))
         self._write(response, True)
         self._buffer = bytearray()
+        self._head = None
         if refused.discard > 0:
             self._discard_left = refused.discard
         else:
@@ -265,7 +267,42 @@ class _Connection(asyncio.Protocol):
     # Parsing
 
     def _parse(self):
-        """The next whole request in the buffer (removed from it), None until one has arrived."""
+        """The next whole request in the buffer (removed from it), None until one has arrived. Its
+        head is parsed once and kept in `_head` while the body arrives, piece by piece."""
+        if self._head is None:
+            self._head = self._parse_head()
+            if self._head is None:
+                return None
+        method, target, version, headers, body_start = self._head
+        buffer = self._buffer
+        if "transfer-encoding" in headers:
+            framed = self._chunked_body(body_start)
+            if framed is None:
+                self._maybe_continue(headers)
+                return None
+            body, body_end = framed
+        else:
+            length = int(headers.get("content-length", "0"))
+            if length > self._server._max_body_bytes:
+                have = len(buffer) - body_start
+                raise _Refused(413, "The request body is larger than %d bytes." % self._server._max_body_bytes, min(length, DISCARD_AT_MOST) - have)
+            body_end = body_start + length
+            if len(buffer) < body_end:
+                self._maybe_continue(headers)
+                return None
+            body = bytes(buffer[body_start:body_end])
+        del buffer[:body_end]
+        self._head = None
+        self._continue_sent = False
+        self._chunks = None
+        connection = headers.get("connection", "").lower()
+        keep_alive = "close" not in connection if version == b"HTTP/1.1" else "keep-alive" in connection
+        path = target.split(b"?", 1)[0].decode("latin-1")
+        return Request(method.decode("latin-1"), path, headers, body, keep_alive)
+
+    def _parse_head(self):
+        """(method, target, version, headers, where the body starts) of the request at the start
+        of the buffer, None until its head is whole; a head that cannot be read is refused."""
         buffer = self._buffer
         end = buffer.find(b"\r\n\r\n")
         if end < 0:
@@ -291,38 +328,14 @@ class _Connection(asyncio.Protocol):
             if key == "content-length" and key in headers and headers[key] != value:
                 raise _Refused(400, "The request has two different Content-Length headers.")
             headers[key] = value
-        body_start = end + 4
-        chunked = "transfer-encoding" in headers
-        if chunked:
+        if "transfer-encoding" in headers:
             if "content-length" in headers:
                 raise _Refused(400, "The request has both Content-Length and Transfer-Encoding: one way to read its body, please.")
             if headers["transfer-encoding"].lower() != "chunked":
                 raise _Refused(501, "Transfer-Encoding %s is not supported; send chunked, or a Content-Length." % headers["transfer-encoding"])
-            framed = self._chunked_body(body_start)
-            if framed is None:
-                self._maybe_continue(headers)
-                return None
-            body, body_end = framed
-        else:
-            raw = headers.get("content-length", "0")
-            if not raw.isdigit():
-                raise _Refused(400, "Content-Length is not a number.")
-            length = int(raw)
-            if length > self._server._max_body_bytes:
-                have = len(buffer) - body_start
-                raise _Refused(413, "The request body is larger than %d bytes." % self._server._max_body_bytes, min(length, DISCARD_AT_MOST) - have)
-            body_end = body_start + length
-            if len(buffer) < body_end:
-                self._maybe_continue(headers)
-                return None
-            body = bytes(buffer[body_start:body_end])
-        del buffer[:body_end]
-        self._continue_sent = False
-        self._chunks = None
-        connection = headers.get("connection", "").lower()
-        keep_alive = "close" not in connection if version == b"HTTP/1.1" else "keep-alive" in connection
-        path = target.split(b"?", 1)[0].decode("latin-1")
-        return Request(method.decode("latin-1"), path, headers, body, keep_alive)
+        elif not headers.get("content-length", "0").isdigit():
+            raise _Refused(400, "Content-Length is not a number.")
+        return method, target, version, headers, end + 4
 
     def _maybe_continue(self, headers):
         if not self._continue_sent and headers.get("expect", "").lower() == "100-continue":

@@ -1,4 +1,4 @@
-import { request as httpRequest } from "node:http";
+import { request as httpRequest, type IncomingMessage } from "node:http";
 import { Transform, type Readable } from "node:stream";
 import { request as httpsRequest } from "node:https";
 import { BuildFailure, displayUrl } from "./build-failure.js";
@@ -19,69 +19,68 @@ const strongEtag = (value: string | undefined): string | undefined => (value && 
 const CONNECT_TIMEOUT_MS = 15_000;
 
 /**
- * GETs a URL through the guard. Redirects are not followed (a redirect could lead anywhere the
- * guard refuses); a non-2xx answer or a refused or unreachable host is a BuildFailure naming the
- * URL (without its query, which may hold a SAS signature).
+ * One request to a URL the guard passed (connecting only where it allows), no redirect
+ * followed: the response, or why there is none (refused, unreachable, timed out), in words.
  */
-export function fetchContent(guard: UrlGuard, raw: string, what: string): Promise<FetchedContent> {
-  const { url, lookup } = guard.check(raw);
+function guardedRequest(checked: ReturnType<UrlGuard["check"]>, method: "GET" | "HEAD"): Promise<IncomingMessage> {
+  const { url, lookup } = checked;
   const request = url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const fail = (why: string) =>
-      reject(new BuildFailure("ContentUnavailable", `Could not fetch ${what} from ${displayUrl(url)}: ${why}.`));
     const req = request(
       url,
-      { method: "GET", lookup, timeout: CONNECT_TIMEOUT_MS, headers: { "user-agent": "model-management-builder" } },
-      (res) => {
-        const status = res.statusCode ?? 0;
-        if (status < 200 || status >= 300) {
-          res.resume();
-          return fail(status >= 300 && status < 400 ? `it answered ${status}, a redirect, which is not followed` : `it answered ${status}`);
-        }
-        const length = res.headers["content-length"];
-        resolve({
-          body: res,
-          size: length === undefined ? undefined : Number(length),
-          contentType: res.headers["content-type"],
-          etag: strongEtag(res.headers.etag),
-        });
-      },
+      { method, lookup, timeout: CONNECT_TIMEOUT_MS, headers: { "user-agent": "model-management-builder" } },
+      resolve,
     );
     req.on("timeout", () => req.destroy(new Error("the connection timed out")));
     req.on("error", (err: NodeJS.ErrnoException) =>
-      fail(err.code === "EADDRREFUSED" ? `refused, ${err.message}` : err.message || String(err.code)),
+      reject(new Error(err.code === "EADDRREFUSED" ? `refused, ${err.message}` : err.message || String(err.code))),
     );
     req.end();
   });
 }
 
 /**
+ * GETs a URL through the guard. Redirects are not followed (a redirect could lead anywhere the
+ * guard refuses); a non-2xx answer or a refused or unreachable host is a BuildFailure naming the
+ * URL (without its query, which may hold a SAS signature).
+ */
+export async function fetchContent(guard: UrlGuard, raw: string, what: string): Promise<FetchedContent> {
+  const checked = guard.check(raw);
+  const { url } = checked;
+  const fail = (why: string) => new BuildFailure("ContentUnavailable", `Could not fetch ${what} from ${displayUrl(url)}: ${why}.`);
+  let res: IncomingMessage;
+  try {
+    res = await guardedRequest(checked, "GET");
+  } catch (err) {
+    throw fail((err as Error).message);
+  }
+  const status = res.statusCode ?? 0;
+  if (status < 200 || status >= 300) {
+    res.resume();
+    throw fail(status >= 300 && status < 400 ? `it answered ${status}, a redirect, which is not followed` : `it answered ${status}`);
+  }
+  const length = res.headers["content-length"];
+  return {
+    body: res,
+    size: length === undefined ? undefined : Number(length),
+    contentType: res.headers["content-type"],
+    etag: strongEtag(res.headers.etag),
+  };
+}
+
+/**
  * The strong ETag a HEAD of the URL answers (through the guard, no redirect followed); undefined
  * when there is none or the HEAD fails: the GET that follows reports what is wrong.
  */
-export function headEtag(guard: UrlGuard, raw: string): Promise<string | undefined> {
-  let checked;
+export async function headEtag(guard: UrlGuard, raw: string): Promise<string | undefined> {
   try {
-    checked = guard.check(raw);
+    const res = await guardedRequest(guard.check(raw), "HEAD");
+    res.resume();
+    const status = res.statusCode ?? 0;
+    return status >= 200 && status < 300 ? strongEtag(res.headers.etag) : undefined;
   } catch {
-    return Promise.resolve(undefined);
+    return undefined;
   }
-  const { url, lookup } = checked;
-  const request = url.protocol === "https:" ? httpsRequest : httpRequest;
-  return new Promise((resolve) => {
-    const req = request(
-      url,
-      { method: "HEAD", lookup, timeout: CONNECT_TIMEOUT_MS, headers: { "user-agent": "model-management-builder" } },
-      (res) => {
-        res.resume();
-        const status = res.statusCode ?? 0;
-        resolve(status >= 200 && status < 300 ? strongEtag(res.headers.etag) : undefined);
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error("the connection timed out")));
-    req.on("error", () => resolve(undefined));
-    req.end();
-  });
 }
 
 /** How much of one download a build accepts, and how long it waits for the next byte. */
