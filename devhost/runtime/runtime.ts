@@ -87,6 +87,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<LocalRuntime> {
   if (cgroups.warning) console.error(`WARNING: ${cgroups.warning}`);
   const deps: ControllerDeps = {
     unpacker,
+    specChanged: () => save(),
     sandbox,
     limits: { cgroups, maxProcesses: o.maxProcessesPerReplica ?? DEFAULT_MAX_PROCESSES },
     requestTimeoutMs,
@@ -121,7 +122,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<LocalRuntime> {
     if (!secretsEqual(/^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1], o.controlToken))
       return json(res, 401, { error: "The control API needs its bearer token." });
     const url = new URL(req.url ?? "/", "http://control");
-    const m = /^\/v1\/services(?:\/([^/]+))?(?:\/(logs|keys))?$/.exec(url.pathname);
+    const m = /^\/v1\/services(?:\/([^/]+))?(?:\/(logs|keys|abandon))?$/.exec(url.pathname);
     if (!m) return json(res, 404, { error: "Not found." });
     const [, name, sub] = m;
     if (!name)
@@ -141,6 +142,14 @@ export async function startRuntime(o: RuntimeOptions): Promise<LocalRuntime> {
       service.spec = { ...service.spec, keyHashes: hashes as string[] };
       save();
       return json(res, 200, service.status());
+    }
+    if (sub === "abandon") {
+      if (!service) return json(res, 404, { error: `No service ${name}.` });
+      if (req.method !== "POST") return json(res, 405, { error: "Use POST." });
+      const body = (await readJson(req)) as { deploymentId?: unknown; reason?: unknown } | undefined;
+      if (typeof body?.deploymentId !== "string" || typeof body.reason !== "string")
+        return json(res, 400, { error: "Say which deployment to abandon (deploymentId) and why (reason)." });
+      return json(res, 200, await service.abandon(body.deploymentId, body.reason));
     }
     if (sub === "logs") {
       if (!service) return json(res, 404, { error: `No service ${name}.` });

@@ -53,6 +53,8 @@ export interface ControllerDeps {
   requestTimeoutMs: number;
   /** Where model data goes, when the stack has storage for it. */
   collector?: DataCollector;
+  /** The controller changed its own spec (a failed rollout goes back to the one that serves): keep it. */
+  specChanged?: () => void;
 }
 
 /** How long new replicas get to become healthy before a rollout is rolled back. */
@@ -74,6 +76,10 @@ export class ServiceController {
   #utilisation: number[] = [];
   #sampler: NodeJS.Timeout | undefined;
   #deleted = false;
+  /** The spec the active replicas run: what a failed rollout goes back to. */
+  #activeSpec: ServiceSpec | undefined;
+  /** A rollout the API gave up on, and why: its loop stops at its next look. */
+  #abandoned: { deploymentId: string; why: string } | undefined;
 
   constructor(
     spec: ServiceSpec,
@@ -98,6 +104,7 @@ export class ServiceController {
       this.#rolling = this.#rolling.then(() => this.#rollout(spec));
       return;
     }
+    this.#activeSpec = spec;
     this.#rolling = this.#rolling.then(() => this.#scaleTo(this.#wantedReplicas()));
   }
 
@@ -112,6 +119,21 @@ export class ServiceController {
       }
     }
     return undefined;
+  }
+
+  /**
+   * Stops a rollout that outlived the API's deadline and keeps the deployment that served; what
+   * it ended as (it may have succeeded meanwhile, or been replaced).
+   */
+  async abandon(deploymentId: string, why: string): Promise<RolloutStatus> {
+    if (this.rollout?.deploymentId === deploymentId && this.rollout.state === "InProgress") {
+      this.#abandoned = { deploymentId, why };
+      while (this.rollout?.deploymentId === deploymentId && this.rollout.state === "InProgress")
+        await new Promise((r) => setTimeout(r, 50));
+    }
+    if (this.active?.deploymentId === deploymentId) return { deploymentId, state: "Succeeded" };
+    if (this.rollout?.deploymentId === deploymentId) return this.rollout;
+    return { deploymentId, state: "Failed", error: "Another deployment of the service replaced this one." };
   }
 
   healthyReplicas(): number {
@@ -199,6 +221,8 @@ export class ServiceController {
       const deadline = Date.now() + ROLLOUT_TIMEOUT_MS;
       for (;;) {
         if (this.#deleted) throw new Error("the service was deleted");
+        if (this.#abandoned?.deploymentId === spec.deploymentId)
+          throw new Error(`${this.#abandoned.why}; rolled back to the previous deployment`);
         if (fresh.every((r) => r.healthy)) break;
         const broken = fresh.find((r) => r.initFailed);
         if (broken) throw new Error(`replica ${broken.id}: ${broken.lastError}`);
@@ -217,13 +241,26 @@ export class ServiceController {
       }
       const old = this.active;
       this.active = { deploymentId: spec.deploymentId, digest: spec.image.digest, rootfs, python, replicas: fresh };
+      this.#activeSpec = spec;
       this.rollout = { deploymentId: spec.deploymentId, state: "Succeeded" };
       // The old replicas take no new requests now; those in flight finish before they stop.
       await Promise.all((old?.replicas ?? []).map((r) => r.stop()));
     } catch (err) {
       await Promise.all(fresh.map((r) => r.stop(0)));
       this.rollout = { deploymentId: spec.deploymentId, state: "Failed", error: err instanceof Error ? err.message : String(err) };
+      this.#goBack(spec);
     }
+  }
+
+  /**
+   * After a failed rollout, the desired state is again the deployment that serves (with the
+   * service's current keys): a restart of the runtime must not roll the failed one out again.
+   */
+  #goBack(failed: ServiceSpec): void {
+    if (this.spec.deploymentId !== failed.deploymentId || !this.#activeSpec || this.#deleted) return;
+    this.spec = { ...this.#activeSpec, keyHashes: this.spec.keyHashes };
+    this.#configureAutoscaler();
+    this.deps.specChanged?.();
   }
 
   async #scaleTo(count: number): Promise<void> {

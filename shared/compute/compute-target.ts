@@ -40,6 +40,12 @@ export interface ComputeTarget {
   /** Starts rolling the deployment out; the old one keeps serving until the new one is healthy. */
   deploy(spec: DeploymentSpec): Promise<void>;
   rolloutState(targetName: string, deploymentId: string): Promise<RolloutState>;
+  /**
+   * Gives up on a rollout that outlived its deadline: the target stops it and goes back to what
+   * served before, so that nothing comes up later behind a failed operation. The state it ended
+   * in: `Failed` saying what was done, or `Succeeded` when it made it after all.
+   */
+  abandon(targetName: string, deploymentId: string, why: string): Promise<RolloutState>;
   /** Replaces the keys at once, with no restart. */
   updateKeys(targetName: string, keys: { primary: string; secondary: string }): Promise<void>;
   /** Stops everything the service runs; a service the target does not know is fine. */

@@ -53,6 +53,12 @@ export class LocalComputeTarget implements ComputeTarget {
     return { state: "Failed", error: "Another deployment of the service replaced this one." };
   }
 
+  async abandon(targetName: string, deploymentId: string, why: string): Promise<RolloutState> {
+    const state = (await this.#call("POST", `/v1/services/${targetName}/abandon`, { deploymentId, reason: why })) as
+      RolloutState | undefined;
+    return state ?? { state: "Failed", error: "The local runtime does not know the service (was it deleted?)." };
+  }
+
   async updateKeys(targetName: string, keys: { primary: string; secondary: string }): Promise<void> {
     await this.#call("PUT", `/v1/services/${targetName}/keys`, { keyHashes: [hash(keys.primary), hash(keys.secondary)] });
   }

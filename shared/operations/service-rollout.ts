@@ -1,5 +1,5 @@
 import { OperationFailure, type MessageQueue, type OperationKind } from "./operation-kind.js";
-import { DeploymentRefused, type ComputeTarget } from "../compute/compute-target.js";
+import { DeploymentRefused, type ComputeTarget, type RolloutState } from "../compute/compute-target.js";
 import type {
   DeploymentDocument,
   ImageDocument,
@@ -81,7 +81,7 @@ export function serviceRolloutKind(deps: ServiceRolloutDeps): OperationKind<Roll
       } catch (err) {
         throw err instanceof DeploymentRefused ? new OperationFailure("DeploymentRefused", err.message) : err;
       }
-      const scoringUri = await rolledOut(target, service.targetName, deployment.id, deps.rolloutTimeoutMs);
+      const scoringUri = await awaitRollout(target, service.targetName, deployment.id, deps.rolloutTimeoutMs);
       return {
         ...deployment.settings,
         manifestId: image.manifestId,
@@ -134,19 +134,44 @@ const deploymentAs = (d: WithEtag<DeploymentDocument>, changes: Partial<Deployme
 });
 const serviceAs = (s: WithEtag<ServiceDocument>, changes: Partial<ServiceDocument>): WithEtag<ServiceDocument> => ({ ...s, ...changes });
 
+/**
+ * How long past its own timeout a rollout still waits for the target's verdict. The target's
+ * deadline is the same timeout (AKS: the Deployment's progressDeadlineSeconds), and a deployment
+ * controller reports ProgressDeadlineExceeded only at its next sync after it: giving up at the
+ * same moment would leave the failing template in place with nobody to roll it back.
+ */
+export function verdictGraceMs(timeoutMs: number): number {
+  return Math.min(60_000, Math.max(2_000, timeoutMs * 0.2));
+}
+
 /** Waits for the target to report the deployment rolled out; the scoring URL when it learnt one. */
-async function rolledOut(target: ComputeTarget, targetName: string, deploymentId: string, timeoutMs: number): Promise<string | undefined> {
-  const deadline = Date.now() + timeoutMs;
+export async function awaitRollout(
+  target: ComputeTarget,
+  targetName: string,
+  deploymentId: string,
+  timeoutMs: number,
+): Promise<string | undefined> {
+  const deadline = Date.now() + timeoutMs + verdictGraceMs(timeoutMs);
   for (;;) {
-    const state = await target.rolloutState(targetName, deploymentId);
+    const state =
+      Date.now() > deadline
+        ? await giveUp(target, targetName, deploymentId, timeoutMs)
+        : await target.rolloutState(targetName, deploymentId);
     if (state.state === "Succeeded") return state.scoringUri;
     if (state.state === "Failed")
       throw new OperationFailure(
         "DeploymentFailed",
         `The deployment did not become healthy and was rolled back: ${state.error ?? "no reason given"}`,
       );
-    if (Date.now() > deadline)
-      throw new OperationFailure("DeploymentTimedOut", `The deployment did not become healthy within ${timeoutMs / 1000} s.`);
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
+}
+
+/** The target never gave its verdict: the rollout stops here, and the target goes back to what served. */
+async function giveUp(target: ComputeTarget, targetName: string, deploymentId: string, timeoutMs: number): Promise<RolloutState> {
+  const why = `the deployment did not become healthy within ${timeoutMs / 1000} s`;
+  const state = await target.abandon(targetName, deploymentId, why);
+  if (state.state === "Failed")
+    throw new OperationFailure("DeploymentTimedOut", `The deployment timed out: ${(state.error ?? why).replace(/\.$/, "")}.`);
+  return state;
 }

@@ -2,7 +2,10 @@ import type { V1Deployment } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KubeConfig } from "@kubernetes/client-node";
 import { AksComputeTarget, FIELD_MANAGER } from "../../shared/compute/aks/aks-compute-target.js";
-import { serviceObjects } from "../../shared/compute/aks/kube-objects.js";
+import { DEFAULT_AKS_SETTINGS, serviceObjects } from "../../shared/compute/aks/kube-objects.js";
+import { awaitRollout } from "../../shared/operations/service-rollout.js";
+import { OperationFailure } from "../../shared/operations/operation-kind.js";
+import { keysOfFieldsV1 } from "../support/fake-kube-fields.js";
 import type { DeploymentSpec, RolloutState } from "../../shared/compute/compute-target.js";
 import { FakeKubeApiServer, INGRESS_IP } from "../support/fake-kube-apiserver.js";
 
@@ -29,6 +32,16 @@ function spec(
   };
 }
 
+/** The field managers that own `spec.<field>` of an object. */
+function ownersOf(
+  object: { metadata: { managedFields?: { manager: string; fieldsV1: Record<string, unknown> }[] } },
+  field: string,
+): string[] {
+  return (object.metadata.managedFields ?? [])
+    .filter((e) => keysOfFieldsV1(e.fieldsV1).includes(`spec\u0000${field}`))
+    .map((e) => e.manager);
+}
+
 async function settle(name: string, deploymentId: string): Promise<RolloutState> {
   for (let i = 0; i < 100; i++) {
     const state = await target.rolloutState(name, deploymentId);
@@ -40,7 +53,15 @@ async function settle(name: string, deploymentId: string): Promise<RolloutState>
 
 beforeAll(async () => {
   fake = await new FakeKubeApiServer().start(TOKEN);
-  target = new AksComputeTarget({
+  // Progress deadlines of 5 s that last 0.1 s here.
+  fake.msPerSecond = 20;
+  target = targetWith(5);
+});
+
+/** The AKS target on the fake cluster, its Deployments with this progress deadline. */
+function targetWith(progressDeadlineSeconds: number): AksComputeTarget {
+  return new AksComputeTarget({
+    settings: { ...DEFAULT_AKS_SETTINGS, progressDeadlineSeconds },
     access: async () => {
       const kc = new KubeConfig();
       kc.loadFromOptions({
@@ -52,7 +73,7 @@ beforeAll(async () => {
       return kc;
     },
   });
-});
+}
 
 afterAll(async () => {
   await fake?.stop();
@@ -78,7 +99,12 @@ describe("the AKS compute target against a fake Kubernetes API server", () => {
       expect(p.query).toMatchObject({ fieldManager: FIELD_MANAGER, force: "true" });
     }
     const stored = fake.get("deployments", "mm-aaaaaa", "iris-aaaaaa")!;
-    expect(stored.spec).toEqual((serviceObjects(s)[2] as V1Deployment).spec);
+    // Everything applied, and the replica count the autoscaler owns (the API server's default, here).
+    expect(stored.spec).toEqual({
+      ...(serviceObjects(s, { ...DEFAULT_AKS_SETTINGS, progressDeadlineSeconds: 5 })[2] as V1Deployment).spec,
+      replicas: 1,
+    });
+    expect(ownersOf(stored, "replicas")).not.toContain(FIELD_MANAGER);
     expect(await settle("iris-aaaaaa", "d1")).toEqual({
       state: "Succeeded",
       scoringUri: `http://${INGRESS_IP}/api/v1/service/iris-aaaaaa/score`,
@@ -131,6 +157,84 @@ describe("the AKS compute target against a fake Kubernetes API server", () => {
     expect(fake.get("namespaces", undefined, "mm-dddddd")).toBeDefined();
     await target.delete("keys-dddddd");
     expect((await target.rolloutState("keys-dddddd", "d1")).error).toContain("has no Deployment");
+  });
+
+  it("leaves the replica count to the autoscaler through a toggle on, a rollback and an update, and takes it back on a toggle off", async () => {
+    const autoscaler = { minReplicas: 1, maxReplicas: 6, targetUtilization: 70, refreshPeriodInSeconds: 1 };
+    const replicas = () => fake.replicaHistory.get("mm-eeeeee/scale-eeeeee");
+    await target.deploy(spec("scale-eeeeee", "d1"));
+    expect((await settle("scale-eeeeee", "d1")).state).toBe("Succeeded");
+    expect(replicas()).toEqual([2]);
+
+    fake.autoscaledReplicas = 4; // the load the HPA sees
+    await target.deploy(spec("scale-eeeeee", "d2", "mmacr.azurecr.io/default/scale:2", { autoscaler }));
+    expect((await settle("scale-eeeeee", "d2")).state).toBe("Succeeded");
+    await target.deploy(spec("scale-eeeeee", "d3", "mmacr.azurecr.io/default/scale-broken:3", { autoscaler }));
+    expect((await settle("scale-eeeeee", "d3")).error).toMatch(/rolled back to the previous deployment/);
+    await target.deploy(spec("scale-eeeeee", "d4", "mmacr.azurecr.io/default/scale:4", { autoscaler }));
+    expect((await settle("scale-eeeeee", "d4")).state).toBe("Succeeded");
+    // Never reset to the API server's default of 1, nor to what we once applied.
+    expect(replicas()).toEqual([2, 4]);
+    expect(ownersOf(fake.get("deployments", "mm-eeeeee", "scale-eeeeee")!, "replicas")).toEqual(["kube-controller-manager"]);
+
+    await target.deploy(spec("scale-eeeeee", "d5", "mmacr.azurecr.io/default/scale:5", { replicas: 3 }));
+    expect((await settle("scale-eeeeee", "d5")).state).toBe("Succeeded");
+    expect(fake.get("horizontalpodautoscalers", "mm-eeeeee", "scale-eeeeee")).toBeUndefined();
+    expect(replicas()).toEqual([2, 4, 3]);
+    expect(ownersOf(fake.get("deployments", "mm-eeeeee", "scale-eeeeee")!, "replicas")).toEqual([FIELD_MANAGER]);
+    fake.autoscaledReplicas = undefined;
+  });
+
+  it("is refused a field another manager owns unless it forces the apply (the fake keeps server-side apply's rules)", async () => {
+    await target.deploy(spec("own-ffffff", "d1"));
+    const res = await fetch(`${fake.url}/apis/apps/v1/namespaces/mm-ffffff/deployments/own-ffffff?fieldManager=kubectl`, {
+      method: "PATCH",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/apply-patch+yaml" },
+      body: JSON.stringify({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "own-ffffff" }, spec: { replicas: 7 } }),
+    });
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as { message: string }).message).toBe(
+      `Apply failed with 1 conflict: conflict with "${FIELD_MANAGER}" using apps/v1: .spec.replicas`,
+    );
+    expect(fake.get("deployments", "mm-ffffff", "own-ffffff")!.spec!.replicas).toBe(2);
+  });
+
+  it("waits past the Deployment's progress deadline for the controller's verdict, and rolls back", async () => {
+    const fast = targetWith(1);
+    const msPerSecond = fake.msPerSecond;
+    fake.msPerSecond = 1000; // the deadline lasts as long as the runner's own timeout
+    try {
+      await fast.deploy(spec("late-a0a0a0", "d1"));
+      expect(await awaitRollout(fast, "late-a0a0a0", "d1", 1000)).toBe(`http://${INGRESS_IP}/api/v1/service/late-a0a0a0/score`);
+      const good = fake.get("deployments", "mm-a0a0a0", "late-a0a0a0")!.spec!.template;
+      await fast.deploy(spec("late-a0a0a0", "d2", "mmacr.azurecr.io/default/late-broken:2"));
+      const failure = await awaitRollout(fast, "late-a0a0a0", "d2", 1000).catch((err: unknown) => err);
+      expect(failure).toBeInstanceOf(OperationFailure);
+      expect(failure).toMatchObject({ code: "DeploymentFailed" });
+      expect((failure as Error).message).toMatch(/ProgressDeadlineExceeded|timed out progressing/);
+      expect(fake.get("deployments", "mm-a0a0a0", "late-a0a0a0")!.spec!.template).toEqual(good);
+    } finally {
+      fake.msPerSecond = msPerSecond;
+    }
+  });
+
+  it("rolls back on its own deadline when the controller never gives a verdict", async () => {
+    const fast = targetWith(1);
+    await fast.deploy(spec("mute-b0b0b0", "d1"));
+    await awaitRollout(fast, "mute-b0b0b0", "d1", 1000);
+    const good = fake.get("deployments", "mm-b0b0b0", "mute-b0b0b0")!.spec!.template;
+    fake.controllerPaused = true;
+    try {
+      await fast.deploy(spec("mute-b0b0b0", "d2", "mmacr.azurecr.io/default/mute:2"));
+      const failure = await awaitRollout(fast, "mute-b0b0b0", "d2", 1000).catch((err: unknown) => err);
+      expect(failure).toMatchObject({
+        code: "DeploymentTimedOut",
+        message: "The deployment timed out: the deployment did not become healthy within 1 s; rolled back to the previous deployment.",
+      });
+      expect(fake.get("deployments", "mm-b0b0b0", "mute-b0b0b0")!.spec!.template).toEqual(good);
+    } finally {
+      fake.controllerPaused = false;
+    }
   });
 
   it("sends the cluster token on every call", () => {

@@ -12,7 +12,7 @@ import type { ManifestDocument, ModelDocument } from "../../shared/store/documen
 import { freePorts } from "../../devhost/ports.js";
 import { PROJECT_ROOT } from "../support/local-stack.js";
 import { computeTargetContract, type ImageKind } from "../support/compute-target-contract.js";
-import { COUNTING_DRIVER, FAILING_INIT_DRIVER, LINEAR_DRIVER, LINEAR_MODEL } from "../fixtures/drivers.js";
+import { COUNTING_DRIVER, FAILING_INIT_DRIVER, LINEAR_DRIVER, LINEAR_MODEL, SLOW_INIT_DRIVER } from "../fixtures/drivers.js";
 
 const ACCOUNT = "subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/contract/accounts/local";
 let content: Server;
@@ -26,6 +26,7 @@ beforeAll(async () => {
     "/good/score.py": LINEAR_DRIVER,
     "/other/score.py": COUNTING_DRIVER,
     "/broken/score.py": FAILING_INIT_DRIVER,
+    "/slow/score.py": SLOW_INIT_DRIVER,
     "/model.json": LINEAR_MODEL,
   };
   content = createServer((req, res) => {
@@ -56,7 +57,7 @@ beforeAll(async () => {
     url: `${origin}/model.json`,
     createdAt: now,
   };
-  for (const kind of ["good", "other", "broken"] as ImageKind[]) {
+  for (const kind of ["good", "other", "broken", "slow"] as ImageKind[]) {
     const manifest: ManifestDocument = {
       id: `mf-${kind}`,
       pk: ACCOUNT,

@@ -1,11 +1,14 @@
 import { describe, expect, it } from "vitest";
 import type { ComputeTarget, DeploymentSpec, RolloutState } from "../../shared/compute/compute-target.js";
 
-export type ImageKind = "good" | "other" | "broken";
+export type ImageKind = "good" | "other" | "broken" | "slow";
 
 interface ContractFixture {
   target: ComputeTarget;
-  /** A deployment of the service `targetName` running an image of that kind (`broken` never becomes healthy). */
+  /**
+   * A deployment of the service `targetName` running an image of that kind: `broken` fails
+   * (crashes), `slow` is still not healthy long after the target's own deadline would matter.
+   */
   spec(targetName: string, deploymentId: string, image: ImageKind): DeploymentSpec;
 }
 
@@ -57,6 +60,22 @@ export function computeTargetContract(label: string, fixture: () => ContractFixt
       expect(failed.error).toBeTruthy();
       expect((await settle(target, "contract-d4e5f6", "good")).state).toBe("Succeeded");
       await target.delete("contract-d4e5f6");
+    });
+
+    it("abandons a rollout that outlived its deadline and goes back to the one that served", async () => {
+      const { target, spec } = fixture();
+      await target.deploy(spec("contract-5a6b7c", "good", "good"));
+      expect((await settle(target, "contract-5a6b7c", "good")).state).toBe("Succeeded");
+      await target.deploy(spec("contract-5a6b7c", "slow", "slow"));
+      expect((await target.rolloutState("contract-5a6b7c", "slow")).state).toBe("InProgress");
+      const abandoned = await target.abandon("contract-5a6b7c", "slow", "it did not become healthy within 0.1 s");
+      expect(abandoned.state).toBe("Failed");
+      expect(abandoned.error).toContain("it did not become healthy within 0.1 s");
+      expect((await settle(target, "contract-5a6b7c", "good")).state).toBe("Succeeded");
+      expect((await target.rolloutState("contract-5a6b7c", "slow")).state).toBe("Failed");
+      // Abandoning what already ended changes nothing.
+      expect((await target.abandon("contract-5a6b7c", "good", "late")).state).toBe("Succeeded");
+      await target.delete("contract-5a6b7c");
     });
 
     it("changes keys without a new deployment, shows logs, and forgets a deleted service", async () => {

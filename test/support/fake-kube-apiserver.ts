@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createHash } from "node:crypto";
+import { applyFields, dotted, updateFields, type FieldConflict, type ManagedFieldsEntry } from "./fake-kube-fields.js";
 
 /**
  * A FAKE Kubernetes API server: no cluster can run on these machines, so the AKS target is tested
@@ -40,7 +41,7 @@ type Obj = {
     generation?: number;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
-    managedFields?: unknown[];
+    managedFields?: ManagedFieldsEntry[];
     uid?: string;
     resourceVersion?: string;
   };
@@ -66,6 +67,16 @@ export class FakeKubeApiServer {
   readonly requests: RecordedRequest[] = [];
   /** How long the fake controller takes to roll a new template out. */
   rolloutDelayMs = 60;
+  /** How long one second of a Deployment's progressDeadlineSeconds lasts here (tests shrink it). */
+  msPerSecond = 1000;
+  /** How long after a progress deadline the controller's next sync reports it. */
+  controllerSyncLagMs = 200;
+  /** A controller that is down: rollouts neither finish nor fail. */
+  controllerPaused = false;
+  /** The replica count the autoscalers want (undefined: their minimum). */
+  autoscaledReplicas: number | undefined;
+  /** Every replica count each Deployment (`<namespace>/<name>`) had, in order. */
+  readonly replicaHistory = new Map<string, number[]>();
   #server: Server | undefined;
   #version = 1;
   url = "";
@@ -164,6 +175,7 @@ export class FakeKubeApiServer {
         if (!existing) return send(res, 404, status(404, "NotFound", `${resource.plural} "${name}" not found`));
         this.objects.delete(k);
         if (resource.kind === "Deployment") this.#setPods(existing, 0);
+        if (resource.kind === "HorizontalPodAutoscaler") this.#runAutoscalers();
         return send(res, 200, { kind: "Status", apiVersion: "v1", status: "Success", details: { name, kind: resource.plural } });
       }
       case "PATCH": {
@@ -198,26 +210,33 @@ export class FakeKubeApiServer {
           return send(res, 400, status(400, "BadRequest", "the namespace of the object does not match the namespace on the request"));
         if (resource.namespaced && !this.get("namespaces", undefined, namespace!))
           return send(res, 404, status(404, "NotFound", `namespaces "${namespace}" not found`));
-        const templateChanged = JSON.stringify(existing?.spec?.template) !== JSON.stringify(applied.spec?.template);
+        const merged = applyFields(existing, applied, manager, url.searchParams.get("force") === "true", applied.apiVersion);
+        if ("conflicts" in merged) return send(res, 409, conflictStatus(merged.conflicts, applied.apiVersion));
+        const object = merged.object as Obj;
+        // The API server's defaults: a Deployment no manager gives a replica count runs one.
+        if (resource.kind === "Deployment") object.spec = { replicas: 1, ...object.spec };
+        const specChanged = JSON.stringify(existing?.spec) !== JSON.stringify(object.spec);
         const stored: Obj = {
-          ...applied,
+          ...object,
+          apiVersion: applied.apiVersion,
+          kind: applied.kind,
           metadata: {
-            ...applied.metadata,
+            ...object.metadata,
+            name,
             ...(resource.namespaced ? { namespace } : {}),
             uid: existing?.metadata.uid ?? createHash("sha1").update(k).digest("hex"),
             resourceVersion: String(++this.#version),
-            generation:
-              (existing?.metadata.generation ?? 0) +
-              (existing && !templateChanged && JSON.stringify(existing.spec) === JSON.stringify(applied.spec) ? 0 : 1),
-            managedFields: [
-              { manager, operation: "Apply", apiVersion: applied.apiVersion, time: new Date().toISOString(), fieldsType: "FieldsV1" },
-            ],
+            generation: (existing?.metadata.generation ?? 0) + (existing && !specChanged ? 0 : 1),
+            managedFields: merged.managedFields,
           },
-          ...(existing?.status ? { status: existing.status } : {}),
         };
         this.objects.set(k, stored);
-        if (resource.kind === "Deployment") this.#rollOut(k);
+        if (resource.kind === "Deployment") {
+          this.#recordReplicas(stored);
+          if (specChanged) this.#rollOut(k);
+        }
         if (resource.kind === "Ingress") stored.status = { loadBalancer: { ingress: [{ ip: INGRESS_IP }] } };
+        this.#runAutoscalers();
         return send(res, existing ? 200 : 201, stored);
       }
       default:
@@ -225,12 +244,18 @@ export class FakeKubeApiServer {
     }
   }
 
-  /** The deployment controller, faked: new pods after a delay, or a progress deadline for broken images. */
+  /**
+   * The deployment controller, faked. A template whose image reference says `broken` (pods crash
+   * in a loop) or `slow` (pods never get ready) is reported ProgressDeadlineExceeded as the real
+   * controller does: at its first sync after the Deployment's progressDeadlineSeconds, not
+   * before. Any other template is rolled out after `rolloutDelayMs`. A paused controller
+   * (`controllerPaused`) observes nothing and reports nothing, as when kube-controller-manager
+   * is down.
+   */
   #rollOut(k: string): void {
     const d = this.objects.get(k)!;
     const generation = d.metadata.generation!;
-    const desired = d.spec?.replicas ?? this.get("horizontalpodautoscalers", d.metadata.namespace, d.metadata.name)?.spec?.minReplicas ?? 1;
-    const previousAvailable = d.status?.availableReplicas ?? 0;
+    const previousAvailable = (d.status?.availableReplicas as number | undefined) ?? 0;
     d.status = {
       ...d.status,
       observedGeneration: generation - 1,
@@ -239,38 +264,76 @@ export class FakeKubeApiServer {
       availableReplicas: previousAvailable,
       conditions: [{ type: "Progressing", status: "True", reason: "ReplicaSetUpdated" }],
     };
-    setTimeout(() => {
-      const now = this.objects.get(k);
-      if (!now || now.metadata.generation !== generation) return;
-      const broken = JSON.stringify(now.spec?.template).includes("broken");
-      if (broken) {
+    if (this.controllerPaused) return;
+    const template = JSON.stringify(d.spec?.template);
+    const stuck = template.includes("broken") || template.includes("slow");
+    const deadlineMs = Number(d.spec?.progressDeadlineSeconds ?? 600) * this.msPerSecond + this.controllerSyncLagMs;
+    setTimeout(
+      () => {
+        const now = this.objects.get(k);
+        if (!now || now.metadata.generation !== generation || this.controllerPaused) return;
+        if (stuck) {
+          now.status = {
+            ...now.status,
+            observedGeneration: generation,
+            conditions: [
+              {
+                type: "Progressing",
+                status: "False",
+                reason: "ProgressDeadlineExceeded",
+                message: `ReplicaSet "${now.metadata.name}-${templateHash(now)}" has timed out progressing.`,
+              },
+            ],
+          };
+          return;
+        }
+        const desired = now.spec?.replicas ?? 1;
         now.status = {
-          ...now.status,
           observedGeneration: generation,
+          replicas: desired,
+          updatedReplicas: desired,
+          readyReplicas: desired,
+          availableReplicas: desired,
           conditions: [
-            {
-              type: "Progressing",
-              status: "False",
-              reason: "ProgressDeadlineExceeded",
-              message: `ReplicaSet "${now.metadata.name}-${templateHash(now)}" has timed out progressing.`,
-            },
+            { type: "Available", status: "True" },
+            { type: "Progressing", status: "True", reason: "NewReplicaSetAvailable" },
           ],
         };
-        return;
-      }
-      now.status = {
-        observedGeneration: generation,
-        replicas: desired,
-        updatedReplicas: desired,
-        readyReplicas: desired,
-        availableReplicas: desired,
-        conditions: [
-          { type: "Available", status: "True" },
-          { type: "Progressing", status: "True", reason: "NewReplicaSetAvailable" },
-        ],
-      };
-      this.#setPods(now, desired);
-    }, this.rolloutDelayMs);
+        this.#setPods(now, desired);
+      },
+      stuck ? deadlineMs : this.rolloutDelayMs,
+    );
+  }
+
+  /**
+   * The horizontal pod autoscaler controller, faked: it sets the replica count of each HPA's
+   * Deployment to `autoscaledReplicas` (within the HPA's bounds) through the scale subresource,
+   * an Update that takes `spec.replicas` from whoever owned it.
+   */
+  #runAutoscalers(): void {
+    for (const hpa of this.objects.values()) {
+      if (hpa.kind !== "HorizontalPodAutoscaler") continue;
+      const ref = hpa.spec?.scaleTargetRef as { name?: string } | undefined;
+      const k = key("deployments", hpa.metadata.namespace, ref?.name ?? "");
+      const d = this.objects.get(k);
+      if (!d) continue;
+      const min = Number(hpa.spec?.minReplicas ?? 1);
+      const max = Number(hpa.spec?.maxReplicas ?? min);
+      const wanted = Math.min(max, Math.max(min, this.autoscaledReplicas ?? min));
+      if (d.spec?.replicas === wanted) continue;
+      updateFields(d as Obj & Record<string, unknown>, "kube-controller-manager", { "spec.replicas": wanted }, "apps/v1", "scale");
+      d.metadata.generation = (d.metadata.generation ?? 0) + 1;
+      d.metadata.resourceVersion = String(++this.#version);
+      this.#recordReplicas(d);
+      this.#rollOut(k);
+    }
+  }
+
+  #recordReplicas(d: Obj): void {
+    const k = `${d.metadata.namespace}/${d.metadata.name}`;
+    const history = this.replicaHistory.get(k) ?? [];
+    if (history.at(-1) !== d.spec?.replicas) history.push(d.spec?.replicas ?? 0);
+    this.replicaHistory.set(k, history);
   }
 
   #setPods(d: Obj, count: number): void {
@@ -307,6 +370,20 @@ function matches(labels: Record<string, string> | undefined, selector: string | 
     const [k, v] = term.split("=");
     return labels?.[k!] === v;
   });
+}
+
+/** A 409 as the API server words an apply's conflicts with other field managers. */
+function conflictStatus(conflicts: FieldConflict[], apiVersion: string) {
+  const causes = conflicts.map((c) => ({
+    reason: "FieldManagerConflict",
+    message: `conflict with "${c.manager}" using ${apiVersion}`,
+    field: dotted(c.path),
+  }));
+  const list = causes.map((c) => `${c.message}: ${c.field}`).join("\n- ");
+  return {
+    ...status(409, "Conflict", `Apply failed with ${conflicts.length} conflict${conflicts.length === 1 ? "" : "s"}: ${list}`),
+    details: { causes },
+  };
 }
 
 function status(code: number, reason: string, message: string) {

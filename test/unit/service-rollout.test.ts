@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Operations } from "../../shared/operations/operations.js";
-import { serviceRolloutKind } from "../../shared/operations/service-rollout.js";
+import { serviceRolloutKind, verdictGraceMs } from "../../shared/operations/service-rollout.js";
 import type { ComputeTarget, DeploymentSpec, RolloutState } from "../../shared/compute/compute-target.js";
 import type {
   DeploymentDocument,
@@ -28,6 +28,11 @@ class ScriptedTarget implements ComputeTarget {
   }
   async rolloutState(): Promise<RolloutState> {
     return this.outcome;
+  }
+  readonly abandoned: { deploymentId: string; why: string; at: number }[] = [];
+  async abandon(_name: string, deploymentId: string, why: string): Promise<RolloutState> {
+    this.abandoned.push({ deploymentId, why, at: Date.now() });
+    return { state: "Failed", error: `${why}; rolled back to the previous deployment.` };
   }
   async updateKeys(): Promise<void> {}
   async delete(): Promise<void> {}
@@ -78,7 +83,7 @@ const model: ModelDocument = {
 };
 
 /** A service with (or without) a deployment that serves, and a new deployment to roll out. */
-function setUp(outcome: RolloutState, options: { serving: boolean }) {
+function setUp(outcome: RolloutState, options: { serving: boolean; timeoutMs?: number }) {
   const store = new MemoryOperationStore();
   const target = new ScriptedTarget(outcome);
   const get = <T extends StoredDocument>(id: string) => store.read<T>(PK, id);
@@ -89,7 +94,7 @@ function setUp(outcome: RolloutState, options: { serving: boolean }) {
     models: { get: async (_pk, id) => get<ModelDocument>(id) },
     computeFor: (id) => (id === "local" ? target : undefined),
     secrets: { open: (sealed) => `open(${sealed})` },
-    rolloutTimeoutMs: 5_000,
+    rolloutTimeoutMs: options.timeoutMs ?? 5_000,
     queue: { send: async () => undefined },
   });
   const operations = new Operations({ store, kinds: [kind], heartbeatMs: 60_000, stallMs: 60_000, deadlineMs: 600_000 });
@@ -176,6 +181,25 @@ describe("service rollouts (the operation kind)", () => {
     });
     expect(t.get<DeploymentDocument>("dep-new")).toMatchObject({ status: "Failed", expiredAt: op.endTime });
     expect(t.get<DeploymentDocument>("dep-old")!.expiredAt).toBeUndefined();
+  });
+
+  it("waits past its own timeout for the target's verdict, then abandons the rollout, which goes back to what served", async () => {
+    const t = setUp({ state: "InProgress" }, { serving: true, timeoutMs: 300 });
+    const started = Date.now();
+    await t.run();
+    // The target's own deadline is the same 300 ms: the runner gives its controller time to say so.
+    expect(t.target.abandoned).toHaveLength(1);
+    expect(t.target.abandoned[0]!.at - started).toBeGreaterThanOrEqual(300 + verdictGraceMs(300));
+    expect(t.target.abandoned[0]).toMatchObject({ deploymentId: "dep-new", why: "the deployment did not become healthy within 0.3 s" });
+    const op = t.get<OperationDocument>("op")!;
+    expect(op).toMatchObject({
+      state: "Failed",
+      error: {
+        code: "DeploymentTimedOut",
+        message: "The deployment timed out: the deployment did not become healthy within 0.3 s; rolled back to the previous deployment.",
+      },
+    });
+    expect(t.get<ServiceDocument>("svc")).toMatchObject({ state: "Succeeded", currentDeploymentId: "dep-old" });
   });
 
   it("leaves a service whose first deployment failed Failed", async () => {

@@ -56,11 +56,13 @@ export class AksComputeTarget implements ComputeTarget {
 
   async deploy(spec: DeploymentSpec): Promise<void> {
     const { objects } = await this.#connect();
-    const current = await this.#read<V1Deployment>(objects, {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      metadata: { name: kubeNameOf(spec.targetName), namespace: namespaceOf(spec.targetName) },
-    });
+    const name = kubeNameOf(spec.targetName);
+    const namespace = namespaceOf(spec.targetName);
+    const current = await this.#read<V1Deployment>(objects, { apiVersion: "apps/v1", kind: "Deployment", metadata: { name, namespace } });
+    if (current && spec.autoscaler && ownsReplicas(current)) await handReplicasOver(objects, current);
+    // The autoscaler off: its HPA goes first, so that it cannot change the count about to be applied.
+    if (!spec.autoscaler)
+      await deleteIfThere(objects, { apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", metadata: { name, namespace } });
     for (const object of serviceObjects(spec, this.#settings)) {
       if (object.kind === "Deployment") {
         // Remember what serves now, so that a failed rollout can go back to it. A Deployment
@@ -98,6 +100,18 @@ export class AksComputeTarget implements ComputeTarget {
     return { state: "Succeeded", ...(scoringUri ? { scoringUri } : {}) };
   }
 
+  async abandon(targetName: string, deploymentId: string, why: string): Promise<RolloutState> {
+    const { objects } = await this.#connect();
+    const d = await this.#read<V1Deployment>(objects, {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: kubeNameOf(targetName), namespace: namespaceOf(targetName) },
+    });
+    // Replaced, gone, or rolled out after all: nothing to undo.
+    if (!d || deploymentIdOf(d) !== deploymentId || isAvailable(d)) return this.rolloutState(targetName, deploymentId);
+    return { state: "Failed", error: await this.#rollBack(objects, d, why) };
+  }
+
   async updateKeys(targetName: string, keys: { primary: string; secondary: string }): Promise<void> {
     const { objects } = await this.#connect();
     await apply(objects, keysSecret({ targetName, keys }));
@@ -114,13 +128,8 @@ export class AksComputeTarget implements ComputeTarget {
       { apiVersion: "v1", kind: "Service", metadata },
       { apiVersion: "apps/v1", kind: "Deployment", metadata },
       { apiVersion: "v1", kind: "Secret", metadata: { name: `${kubeNameOf(targetName)}-keys`, namespace } },
-    ]) {
-      try {
-        await objects.delete(header, undefined, undefined, undefined, undefined, "Foreground");
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-      }
-    }
+    ])
+      await deleteIfThere(objects, header);
   }
 
   async logs(targetName: string, tail: number): Promise<string> {
@@ -158,8 +167,10 @@ export class AksComputeTarget implements ComputeTarget {
       },
       spec: { ...d.spec!, template: JSON.parse(previous) as NonNullable<V1Deployment["spec"]>["template"] },
     };
+    // The replica count goes back only if it is ours: with the autoscaler on, it is the HPA's,
+    // and applying it would take it over (the next apply without it would then reset it).
     delete rolledBack.spec?.replicas;
-    if (d.spec?.replicas !== undefined) rolledBack.spec!.replicas = d.spec.replicas;
+    if (ownsReplicas(d) && d.spec?.replicas !== undefined) rolledBack.spec!.replicas = d.spec.replicas;
     await apply(objects, rolledBack);
     return `${why}; rolled back to the previous deployment.`;
   }
@@ -205,6 +216,45 @@ export class AksComputeTarget implements ComputeTarget {
 /** Server-side apply: we own the fields we set, and take them back if someone changed them. */
 function apply(objects: KubernetesObjectApi, object: KubernetesObject): Promise<KubernetesObject> {
   return objects.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+}
+
+/** The manager that keeps `spec.replicas` between our applies, until the HPA takes it. */
+const HANDOVER_MANAGER = "model-management-handover";
+
+/** Whether our field manager owns a Deployment's replica count (it does while the autoscaler is off). */
+function ownsReplicas(d: V1Deployment): boolean {
+  return (d.metadata?.managedFields ?? []).some(
+    (e) =>
+      e.manager === FIELD_MANAGER &&
+      e.operation === "Apply" &&
+      Object.hasOwn((e.fieldsV1 as { "f:spec"?: object } | undefined)?.["f:spec"] ?? {}, "f:replicas"),
+  );
+}
+
+/**
+ * Turning the autoscaler on: our next apply leaves `spec.replicas` out, and a field its only
+ * owner stops applying is removed, which the API server defaults to 1 replica. So another
+ * manager first applies the current count, and keeps it until the HPA takes it over: Kubernetes'
+ * documented hand-over between managers (server-side apply, "Transferring ownership").
+ */
+async function handReplicasOver(objects: KubernetesObjectApi, d: V1Deployment): Promise<void> {
+  const header = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: d.metadata!.name!, namespace: d.metadata!.namespace! } };
+  await objects.patch(
+    { ...header, spec: { replicas: d.spec?.replicas ?? 1 } } as KubernetesObject,
+    undefined,
+    undefined,
+    HANDOVER_MANAGER,
+    false,
+    PatchStrategy.ServerSideApply,
+  );
+}
+
+async function deleteIfThere(objects: KubernetesObjectApi, header: KubernetesObject): Promise<void> {
+  try {
+    await objects.delete(header, undefined, undefined, undefined, undefined, "Foreground");
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
 }
 
 /** Every replica on the current template, and all of them available. */
