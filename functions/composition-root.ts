@@ -169,23 +169,33 @@ async function buildDeps(): Promise<AppDeps> {
 async function aksTargetsOf(config: Config): Promise<Map<string, ComputeTarget>> {
   const clusters = config.computeTargets.filter(isAksClusterId);
   if (clusters.length === 0) return new Map();
-  const [{ AksComputeTarget }, { aksAccess }, { DEFAULT_AKS_SETTINGS }, { DefaultAzureCredential }] = await Promise.all([
-    import("../shared/compute/aks/aks-compute-target.js"),
-    import("../shared/compute/aks/aks-access.js"),
-    import("../shared/compute/aks/kube-objects.js"),
-    import("@azure/identity"),
-  ]);
+  const [{ AksComputeTarget }, { aksAccess }, { ArmManagedNamespaces }, { DEFAULT_AKS_SETTINGS }, { DefaultAzureCredential }] =
+    await Promise.all([
+      import("../shared/compute/aks/aks-compute-target.js"),
+      import("../shared/compute/aks/aks-access.js"),
+      import("../shared/compute/aks/account-namespaces.js"),
+      import("../shared/compute/aks/kube-objects.js"),
+      import("@azure/identity"),
+    ]);
   const credential = new DefaultAzureCredential();
   const settings = {
     ...DEFAULT_AKS_SETTINGS,
     ingressClassName: config.aks.ingressClassName,
+    ingressNamespace: config.aks.ingressNamespace,
     progressDeadlineSeconds: Math.ceil(config.rolloutTimeoutMs / 1000),
     appInsightsConnectionString: config.aks.appInsightsConnectionString,
   };
+  // loadConfig refuses AKS targets without the namespace role.
+  const namespaceRoleId = config.aks.namespaceRoleId!;
   return new Map(
-    clusters.map((id) => [
-      id.toLowerCase(),
-      new AksComputeTarget({ access: aksAccess(id, credential), settings, scoringBaseUrl: config.aks.scoringBaseUrl }),
+    clusters.map((clusterId) => [
+      clusterId.toLowerCase(),
+      new AksComputeTarget({
+        access: aksAccess(clusterId, credential),
+        namespaces: new ArmManagedNamespaces({ clusterId, credential, namespaceRoleId }),
+        settings,
+        scoringBaseUrl: config.aks.scoringBaseUrl,
+      }),
     ]),
   );
 }

@@ -47,6 +47,8 @@ var cosmosDatabase = 'modelmanagement'
 var cosmosContainer = 'resources'
 var cosmosPartitionKey = '/pk'
 var suffix = uniqueString(resourceGroup().id, namePrefix)
+// The custom role the app holds in each account's AKS namespace (modules/roles.bicep defines it).
+var namespaceRoleGuid = guid(resourceGroup().id, 'model-management-aks-namespace-deployer')
 var loginEndpoint = environment().authentication.loginEndpoint
 // Entra ID names the tenant two ways: v2 tokens by the login endpoint, v1 tokens (and ARM's) by
 // the security token service (sts.windows.net in the public cloud). Both sign with the same keys.
@@ -99,6 +101,7 @@ module functionApp 'modules/functionapp.bicep' = {
     authAcceptArmTokens: authAcceptArmTokens
     authJwksUri: '${loginEndpoint}${authTenantId}/discovery/v2.0/keys'
     aksClusterId: aks.outputs.id
+    aksNamespaceRoleId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', namespaceRoleGuid)
     registryId: registry.outputs.id
     registryLoginServer: registry.outputs.loginServer
     serviceKeysSecretUri: keyvault.outputs.secretUri
@@ -118,6 +121,7 @@ module roles 'modules/roles.bicep' = {
     appInsightsId: monitoring.outputs.appInsightsId
     registryName: registry.outputs.name
     aksName: aks.outputs.name
+    namespaceRoleGuid: namespaceRoleGuid
   }
 }
 
@@ -138,6 +142,7 @@ output AUTH_ISSUER string = authIssuers
 output AUTH_AUDIENCE string = authAudiences
 output AUTH_JWKS_URI string = '${loginEndpoint}${authTenantId}/discovery/v2.0/keys'
 output COMPUTE_TARGETS string = aks.outputs.id
+output AKS_NAMESPACE_ROLE_ID string = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', namespaceRoleGuid)
 output ACR_REGISTRY_ID string = registry.outputs.id
 output ACR_LOGIN_SERVER string = registry.outputs.loginServer
 output APPLICATIONINSIGHTS_CONNECTION_STRING string = appInsightsEnabled ? monitoring.outputs.connectionString : ''

@@ -1,3 +1,4 @@
+import { isAksClusterId } from "./compute/aks/cluster-id.js";
 import { z } from "zod";
 import { DEFAULT_CONDA_BASE_IMAGE } from "./image-building/environment-files.js";
 
@@ -94,6 +95,16 @@ export const settingsSchema = z.object({
   /** AKS compute targets: the ingress class exposing scoring URLs, and their public base URL when known up front. */
   AKS_INGRESS_CLASS: z.string().min(1).default("webapprouting.kubernetes.azure.com"),
   AKS_SCORING_BASE_URL: z.url().optional(),
+  /** The namespace of that ingress class's controller, the one namespace scoring pods take traffic from. */
+  AKS_INGRESS_NAMESPACE: z.string().min(1).default("app-routing-system"),
+  /** The role the app grants itself in each account's namespace on AKS (a role definition's resource id, from infra/). */
+  AKS_NAMESPACE_ROLE_ID: z
+    .string()
+    .regex(
+      /^\/subscriptions\/[^/]+\/providers\/Microsoft\.Authorization\/roleDefinitions\/[0-9a-f-]{36}$/i,
+      "must be a role definition's resource id",
+    )
+    .optional(),
   /** ACR Tasks builds images for AKS targets: the registry's resource id and login server (<name>.azurecr.io). */
   ACR_REGISTRY_ID: z
     .string()
@@ -177,7 +188,13 @@ export interface Config {
   serviceKeysSecret: string | undefined;
   localRuntime: { controlUrl: string; token: string; scoringUrl: string } | undefined;
   rolloutTimeoutMs: number;
-  aks: { ingressClassName: string; scoringBaseUrl: string | undefined; appInsightsConnectionString: string | undefined };
+  aks: {
+    ingressClassName: string;
+    ingressNamespace: string;
+    namespaceRoleId: string | undefined;
+    scoringBaseUrl: string | undefined;
+    appInsightsConnectionString: string | undefined;
+  };
   storage: StorageSettings;
   scoringServerDir: string | undefined;
   acr: { registryId: string; loginServer: string } | undefined;
@@ -195,6 +212,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const s = parsed.data;
   if (Boolean(s.ACR_REGISTRY_ID) !== Boolean(s.ACR_LOGIN_SERVER)) {
     throw new ConfigError("The app settings are not valid:\n- ACR_REGISTRY_ID and ACR_LOGIN_SERVER go together: set both or neither.");
+  }
+  if (list(s.COMPUTE_TARGETS).some(isAksClusterId) && !s.AKS_NAMESPACE_ROLE_ID) {
+    throw new ConfigError(
+      "The app settings are not valid:\n- AKS_NAMESPACE_ROLE_ID: required with an AKS compute target (the role infra/ defines for accounts' namespaces).",
+    );
   }
   if (Boolean(s.BOOTSTRAP_ACCOUNT) !== Boolean(s.BOOTSTRAP_OWNER)) {
     throw new ConfigError("The app settings are not valid:\n- BOOTSTRAP_ACCOUNT and BOOTSTRAP_OWNER go together: set both or neither.");
@@ -241,6 +263,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rolloutTimeoutMs: s.ROLLOUT_TIMEOUT_SECONDS * 1000,
     aks: {
       ingressClassName: s.AKS_INGRESS_CLASS,
+      ingressNamespace: s.AKS_INGRESS_NAMESPACE,
+      namespaceRoleId: s.AKS_NAMESPACE_ROLE_ID,
       scoringBaseUrl: s.AKS_SCORING_BASE_URL,
       appInsightsConnectionString: s.APPLICATIONINSIGHTS_CONNECTION_STRING,
     },

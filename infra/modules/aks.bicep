@@ -8,7 +8,7 @@ param nodeCount int
 param nodeVmSize string
 param registryId string
 
-resource cluster 'Microsoft.ContainerService/managedClusters@2024-09-01' = {
+resource cluster 'Microsoft.ContainerService/managedClusters@2025-10-01' = {
   name: '${namePrefix}-aks'
   location: location
   tags: tags
@@ -28,6 +28,9 @@ resource cluster 'Microsoft.ContainerService/managedClusters@2024-09-01' = {
       }
     ]
     ingressProfile: { webAppRouting: { enabled: true } }
+    // Network policies keep accounts' namespaces apart and drivers away from node credentials
+    // (shared/compute/aks/kube-objects.ts): Cilium enforces them.
+    networkProfile: { networkPlugin: 'azure', networkPluginMode: 'overlay', networkDataplane: 'cilium', networkPolicy: 'cilium' }
   }
 }
 

@@ -16,6 +16,8 @@ param authAudience string
 param authAcceptArmTokens bool
 param authJwksUri string
 param aksClusterId string
+@description('The role the app grants itself in each account\'s AKS namespace.')
+param aksNamespaceRoleId string
 param registryId string
 param registryLoginServer string
 param serviceKeysSecretUri string
@@ -83,6 +85,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'ACR_REGISTRY_ID', value: registryId }
         { name: 'ACR_LOGIN_SERVER', value: registryLoginServer }
         { name: 'AKS_INGRESS_CLASS', value: 'webapprouting.kubernetes.azure.com' }
+        { name: 'AKS_NAMESPACE_ROLE_ID', value: aksNamespaceRoleId }
         { name: 'FETCH_ALLOWED_ORIGINS', value: fetchAllowedOrigins }
         { name: 'SERVICE_KEYS_SECRET', value: '@Microsoft.KeyVault(SecretUri=${serviceKeysSecretUri})' }
       ], telemetry)

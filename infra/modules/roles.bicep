@@ -8,6 +8,8 @@ param vaultName string
 param appInsightsId string
 param registryName string
 param aksName string
+@description('The name (a GUID) of the custom role the app holds in accounts\' namespaces.')
+param namespaceRoleGuid string
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageName
@@ -21,7 +23,7 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
 resource registry 'Microsoft.ContainerRegistry/registries@2023-07-01' existing = {
   name: registryName
 }
-resource aks 'Microsoft.ContainerService/managedClusters@2024-09-01' existing = {
+resource aks 'Microsoft.ContainerService/managedClusters@2025-10-01' existing = {
   name: aksName
 }
 resource insights 'Microsoft.Insights/components@2020-02-02' existing = {
@@ -79,7 +81,7 @@ resource cosmosData 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@20
 resource acrTasksRunner 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(resourceGroup().id, 'model-management-acr-tasks-runner')
   properties: {
-    roleName: 'Model Management ACR Tasks runner (${resourceGroup().name})'
+    roleName: 'Model Management ACR Tasks runner (${resourceGroup().name}, ${uniqueString(resourceGroup().id)})'
     description: 'Upload build sources, schedule, follow, read the logs of and cancel ACR Tasks runs.'
     type: 'CustomRole'
     assignableScopes: [resourceGroup().id]
@@ -104,13 +106,15 @@ resource tasksRunner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   properties: { roleDefinitionId: acrTasksRunner.id, principalId: principalId, principalType: 'ServicePrincipal' }
 }
 
-// AKS, exactly what shared/compute/aks/ applies and reads: the cluster's credentials, then the
-// namespaced objects of services (Azure RBAC for Kubernetes authorization).
-resource aksDeployer 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
-  name: guid(resourceGroup().id, 'model-management-aks-deployer')
+// AKS, exactly what shared/compute/aks/ calls. On the cluster: its credentials, and managed
+// namespaces (ARM refuses system namespaces such as kube-system as managed namespaces); no
+// Kubernetes data action at cluster scope. In each account's namespace: the objects of services,
+// through a role the app assigns to itself at that namespace's scope, and may assign nothing else.
+resource aksNamespaceMaker 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(resourceGroup().id, 'model-management-aks-namespace-maker')
   properties: {
-    roleName: 'Model Management AKS deployer (${resourceGroup().name})'
-    description: 'Deploy scoring services to AKS: namespaces, secrets, deployments, services, ingresses, autoscalers; read pods and their logs.'
+    roleName: 'Model Management AKS namespace maker (${resourceGroup().name}, ${uniqueString(resourceGroup().id)})'
+    description: 'Read the cluster and its user credentials, and make the managed namespaces of accounts.'
     type: 'CustomRole'
     assignableScopes: [resourceGroup().id]
     permissions: [
@@ -118,24 +122,72 @@ resource aksDeployer 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
         actions: [
           'Microsoft.ContainerService/managedClusters/read'
           'Microsoft.ContainerService/managedClusters/listClusterUserCredential/action'
-        ]
-        dataActions: [
-          'Microsoft.ContainerService/managedClusters/namespaces/read'
-          'Microsoft.ContainerService/managedClusters/namespaces/write'
-          'Microsoft.ContainerService/managedClusters/secrets/*'
-          'Microsoft.ContainerService/managedClusters/services/*'
-          'Microsoft.ContainerService/managedClusters/apps/deployments/*'
-          'Microsoft.ContainerService/managedClusters/networking.k8s.io/ingresses/*'
-          'Microsoft.ContainerService/managedClusters/autoscaling/horizontalpodautoscalers/*'
-          'Microsoft.ContainerService/managedClusters/pods/read'
+          'Microsoft.ContainerService/managedClusters/managedNamespaces/read'
+          'Microsoft.ContainerService/managedClusters/managedNamespaces/write'
         ]
       }
     ]
   }
 }
 
-resource deployer 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(aks.id, principalId, aksDeployer.id)
+resource namespaceMaker 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(aks.id, principalId, aksNamespaceMaker.id)
   scope: aks
-  properties: { roleDefinitionId: aksDeployer.id, principalId: principalId, principalType: 'ServicePrincipal' }
+  properties: { roleDefinitionId: aksNamespaceMaker.id, principalId: principalId, principalType: 'ServicePrincipal' }
+}
+
+// The role in each account's namespace (the id is main.bicep's AKS_NAMESPACE_ROLE_ID).
+resource aksNamespaceDeployer 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: namespaceRoleGuid
+  properties: {
+    roleName: 'Model Management AKS namespace deployer (${resourceGroup().name}, ${uniqueString(resourceGroup().id)})'
+    description: 'Deploy scoring services in one namespace: secrets, deployments, services, ingresses, network policies, autoscalers; read pods and their logs.'
+    type: 'CustomRole'
+    assignableScopes: [resourceGroup().id]
+    permissions: [
+      {
+        dataActions: [
+          'Microsoft.ContainerService/managedClusters/secrets/*'
+          'Microsoft.ContainerService/managedClusters/services/*'
+          'Microsoft.ContainerService/managedClusters/apps/deployments/*'
+          'Microsoft.ContainerService/managedClusters/networking.k8s.io/ingresses/*'
+          'Microsoft.ContainerService/managedClusters/networking.k8s.io/networkpolicies/*'
+          'Microsoft.ContainerService/managedClusters/autoscaling/horizontalpodautoscalers/*'
+          'Microsoft.ContainerService/managedClusters/pods/read'
+          'Microsoft.ContainerService/managedClusters/pods/log/read'
+        ]
+      }
+    ]
+  }
+}
+
+// Assigning that role, to itself only: an assignment condition (ABAC) on role assignments.
+resource aksNamespaceGranter 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(resourceGroup().id, 'model-management-aks-namespace-granter')
+  properties: {
+    roleName: 'Model Management AKS namespace granter (${resourceGroup().name}, ${uniqueString(resourceGroup().id)})'
+    description: 'Create role assignments, as the assignment\'s condition allows.'
+    type: 'CustomRole'
+    assignableScopes: [resourceGroup().id]
+    permissions: [
+      {
+        actions: [
+          'Microsoft.Authorization/roleAssignments/read'
+          'Microsoft.Authorization/roleAssignments/write'
+        ]
+      }
+    ]
+  }
+}
+
+resource namespaceGranter 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(aks.id, principalId, aksNamespaceGranter.id)
+  scope: aks
+  properties: {
+    roleDefinitionId: aksNamespaceGranter.id
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    conditionVersion: '2.0'
+    condition: '((!(ActionMatches{\'Microsoft.Authorization/roleAssignments/write\'})) OR (@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${namespaceRoleGuid}} AND @Request[Microsoft.Authorization/roleAssignments:PrincipalId] ForAnyOfAnyValues:GuidEquals {${principalId}}))'
+  }
 }

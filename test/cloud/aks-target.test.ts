@@ -1,16 +1,17 @@
 import type { V1Deployment } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KubeConfig } from "@kubernetes/client-node";
-import { AksComputeTarget, FIELD_MANAGER } from "../../shared/compute/aks/aks-compute-target.js";
+import { FIELD_MANAGER, type AksComputeTarget } from "../../shared/compute/aks/aks-compute-target.js";
 import { DEFAULT_AKS_SETTINGS, serviceObjects } from "../../shared/compute/aks/kube-objects.js";
 import { awaitRollout } from "../../shared/operations/service-rollout.js";
 import { OperationFailure } from "../../shared/operations/operation-kind.js";
 import { keysOfFieldsV1 } from "../support/fake-kube-fields.js";
 import type { DeploymentSpec, RolloutState } from "../../shared/compute/compute-target.js";
-import { FakeKubeApiServer, INGRESS_IP } from "../support/fake-kube-apiserver.js";
+import { INGRESS_IP, type FakeKubeApiServer } from "../support/fake-kube-apiserver.js";
+import { AKS_TOKEN, FakeAks } from "../support/fake-aks.js";
 
-const TOKEN = "fake-cluster-token";
+const TOKEN = AKS_TOKEN;
 const digest = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
+let aks: FakeAks;
 let fake: FakeKubeApiServer;
 let target: AksComputeTarget;
 
@@ -52,7 +53,8 @@ async function settle(name: string, deploymentId: string): Promise<RolloutState>
 }
 
 beforeAll(async () => {
-  fake = await new FakeKubeApiServer().start(TOKEN);
+  aks = await new FakeAks().start();
+  fake = aks.kube;
   // Progress deadlines of 5 s that last 0.1 s here.
   fake.msPerSecond = 20;
   target = targetWith(5);
@@ -60,23 +62,11 @@ beforeAll(async () => {
 
 /** The AKS target on the fake cluster, its Deployments with this progress deadline. */
 function targetWith(progressDeadlineSeconds: number): AksComputeTarget {
-  return new AksComputeTarget({
-    settings: { ...DEFAULT_AKS_SETTINGS, progressDeadlineSeconds },
-    access: async () => {
-      const kc = new KubeConfig();
-      kc.loadFromOptions({
-        clusters: [{ name: "aks", server: fake.url, skipTLSVerify: true }] /* the client allows plain http only so */,
-        users: [{ name: "mm", token: TOKEN }],
-        contexts: [{ name: "aks", cluster: "aks", user: "mm" }],
-        currentContext: "aks",
-      });
-      return kc;
-    },
-  });
+  return aks.target({ progressDeadlineSeconds });
 }
 
 afterAll(async () => {
-  await fake?.stop();
+  await aks?.stop();
 });
 
 describe("the AKS compute target against a fake Kubernetes API server", () => {
@@ -87,7 +77,7 @@ describe("the AKS compute target against a fake Kubernetes API server", () => {
     await target.deploy(s);
     const patches = fake.requests.filter((r) => r.method === "PATCH");
     expect(patches.map((r) => r.path)).toEqual([
-      "/api/v1/namespaces/mm-aaaaaa",
+      "/apis/networking.k8s.io/v1/namespaces/mm-aaaaaa/networkpolicies/iris-aaaaaa-network",
       "/api/v1/namespaces/mm-aaaaaa/secrets/iris-aaaaaa-keys",
       "/apis/apps/v1/namespaces/mm-aaaaaa/deployments/iris-aaaaaa",
       "/api/v1/namespaces/mm-aaaaaa/services/iris-aaaaaa",
@@ -153,6 +143,7 @@ describe("the AKS compute target against a fake Kubernetes API server", () => {
     await target.delete("keys-dddddd");
     for (const plural of ["deployments", "services", "ingresses", "horizontalpodautoscalers"])
       expect(fake.get(plural, "mm-dddddd", "keys-dddddd")).toBeUndefined();
+    expect(fake.get("networkpolicies", "mm-dddddd", "keys-dddddd-network")).toBeUndefined();
     expect(fake.get("secrets", "mm-dddddd", "keys-dddddd-keys")).toBeUndefined();
     expect(fake.get("namespaces", undefined, "mm-dddddd")).toBeDefined();
     await target.delete("keys-dddddd");

@@ -33,6 +33,7 @@ describe("the Bicep in infra/", () => {
     // the key that encrypts service keys, the queue names the triggers resolve as %SETTING%.
     for (const key of [
       "COMPUTE_TARGETS",
+      "AKS_NAMESPACE_ROLE_ID",
       "ACR_REGISTRY_ID",
       "ACR_LOGIN_SERVER",
       "IMAGES_DIR",

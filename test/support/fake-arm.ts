@@ -6,13 +6,17 @@ interface ArmCall {
   authorization: string | undefined;
 }
 
+type ArmAnswer = { status?: number; body: unknown };
+
 /**
  * A FAKE Azure Resource Manager, plugged into an Azure SDK client as its HttpClient: no Azure
  * subscription is reachable from these machines. `routes` answer by method and path with the
- * response bodies ARM documents; anything else is ARM's 404 error shape.
+ * response bodies ARM documents, then `others` (paths with names in them); anything else is
+ * ARM's 404 error shape.
  */
 export function fakeArm(
-  routes: Record<string, (url: URL, body: string | undefined) => { status?: number; body: unknown }>,
+  routes: Record<string, (url: URL, body: string | undefined) => ArmAnswer>,
+  others?: (method: string, url: URL, body: string | undefined) => ArmAnswer | undefined,
 ): HttpClient & { calls: ArmCall[] } {
   const calls: ArmCall[] = [];
   return {
@@ -21,9 +25,11 @@ export function fakeArm(
       const url = new URL(request.url);
       calls.push({ method: request.method, url, authorization: request.headers.get("authorization") });
       const route = routes[`${request.method} ${url.pathname}`];
-      const answer = route
-        ? route(url, typeof request.body === "string" ? request.body : undefined)
-        : { status: 404, body: { error: { code: "ResourceNotFound", message: `The resource at ${url.pathname} was not found.` } } };
+      const body = typeof request.body === "string" ? request.body : undefined;
+      const answer = (route ? route(url, body) : others?.(request.method, url, body)) ?? {
+        status: 404,
+        body: { error: { code: "ResourceNotFound", message: `The resource at ${url.pathname} was not found.` } },
+      };
       return {
         request,
         status: answer.status ?? 200,

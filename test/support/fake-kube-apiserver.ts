@@ -5,11 +5,13 @@ import { applyFields, dotted, updateFields, type FieldConflict, type ManagedFiel
 /**
  * A FAKE Kubernetes API server: no cluster can run on these machines, so the AKS target is tested
  * against this stand-in. It serves the real REST paths, discovery documents and object shapes
- * the client library uses (server-side apply PATCHes with `application/apply-patch+yaml` and a
- * field manager, GET, DELETE, pod lists and pod logs), and plays a deployment controller: a new
- * pod template rolls out after a short delay and the Deployment's status says so; an image whose
- * reference contains `broken` never becomes ready and ends in ProgressDeadlineExceeded, as a
- * crash-looping pod does on a real cluster. Ingresses get a load balancer address.
+ * the client library uses (server-side apply PATCHes with `application/apply-patch+yaml`, a field
+ * manager and field ownership as fake-kube-fields.ts keeps it; GET, DELETE, lists, pod logs),
+ * refuses names as apimachinery does, authorizes as AKS's Azure RBAC webhook does when
+ * `azureRbac` is on (data actions of role assignments, by scope), and plays two controllers: the
+ * deployment controller (a new template rolls out after a short delay; an image whose reference
+ * says `broken` or `slow` ends in ProgressDeadlineExceeded at the progress deadline, as a
+ * crash-looping or never-ready pod does) and the HPA controller. Ingresses get an address.
  */
 
 interface Resource {
@@ -27,6 +29,7 @@ const RESOURCES: Resource[] = [
   { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true },
   { group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true },
   { group: "networking.k8s.io", version: "v1", plural: "ingresses", kind: "Ingress", namespaced: true },
+  { group: "networking.k8s.io", version: "v1", plural: "networkpolicies", kind: "NetworkPolicy", namespaced: true },
   { group: "autoscaling", version: "v2", plural: "horizontalpodautoscalers", kind: "HorizontalPodAutoscaler", namespaced: true },
 ];
 
@@ -54,6 +57,15 @@ type Obj = {
   data?: Record<string, string>;
 };
 
+interface Grant {
+  principalId: string;
+  dataActions: string[];
+  namespace?: string;
+  effectiveAt: number;
+}
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
 interface RecordedRequest {
   method: string;
   path: string;
@@ -77,13 +89,23 @@ export class FakeKubeApiServer {
   autoscaledReplicas: number | undefined;
   /** Every replica count each Deployment (`<namespace>/<name>`) had, in order. */
   readonly replicaHistory = new Map<string, number[]>();
+  /**
+   * Azure RBAC for Kubernetes authorization, as AKS's webhook does it: with it on, a caller may
+   * do only what the data actions of its role assignments allow, at cluster scope or in the one
+   * namespace an assignment is scoped to, and only once the assignment has propagated.
+   */
+  azureRbac = false;
+  readonly grants: Grant[] = [];
+  /** Who each bearer token is: its Entra ID object id. */
+  readonly principals = new Map<string, string>();
   #server: Server | undefined;
   #version = 1;
   url = "";
 
-  async start(token: string): Promise<this> {
+  async start(token: string, principalId = "5a1c3e9b-7f60-4d2a-9c84-0e6b2d1f7a31"): Promise<this> {
+    this.principals.set(token, principalId);
     this.#server = createServer((req, res) => {
-      this.#handle(req, res, token).catch((err: unknown) => send(res, 500, status(500, "InternalError", String(err))));
+      this.#handle(req, res).catch((err: unknown) => send(res, 500, status(500, "InternalError", String(err))));
     });
     await new Promise<void>((r) => this.#server!.listen(0, "127.0.0.1", r));
     const address = this.#server.address();
@@ -100,7 +122,12 @@ export class FakeKubeApiServer {
     return this.objects.get(key(plural, namespace, name));
   }
 
-  async #handle(req: IncomingMessage, res: ServerResponse, token: string): Promise<void> {
+  /** What the principal may do from `effectiveAt` on: in one namespace, or (no namespace) cluster-wide. */
+  grant(principalId: string, dataActions: string[], namespace?: string, effectiveAt = Date.now()): void {
+    this.grants.push({ principalId, dataActions, ...(namespace ? { namespace } : {}), effectiveAt });
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://fake");
     const body = await readBody(req);
     this.requests.push({
@@ -110,7 +137,8 @@ export class FakeKubeApiServer {
       contentType: req.headers["content-type"],
       authorization: req.headers.authorization,
     });
-    if (req.headers.authorization !== `Bearer ${token}`) return send(res, 401, status(401, "Unauthorized", "Unauthorized"));
+    const principal = this.principals.get(/^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1] ?? "");
+    if (!principal) return send(res, 401, status(401, "Unauthorized", "Unauthorized"));
 
     // Discovery: which resources a group/version serves (the client looks kinds up here).
     const discovery = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))$/.exec(url.pathname);
@@ -134,6 +162,8 @@ export class FakeKubeApiServer {
 
     const log = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/.exec(url.pathname);
     if (log && req.method === "GET") {
+      const refused = this.#refusal(principal, "GET", { group: "", plural: "pods", sub: "log", namespace: log[1], name: log[2] });
+      if (refused) return send(res, 403, refused);
       const pod = this.get("pods", log[1], log[2]!);
       if (!pod) return send(res, 404, status(404, "NotFound", `pods "${log[2]}" not found`));
       const lines = [
@@ -151,6 +181,8 @@ export class FakeKubeApiServer {
     if (!m || !resource) return send(res, 404, status(404, "NotFound", "the server could not find the requested resource"));
     const namespace = m[3];
     const name = m[5];
+    const refused = this.#refusal(principal, req.method ?? "GET", { group: resource.group, plural: resource.plural, namespace, name });
+    if (refused) return send(res, 403, refused);
 
     if (!name && req.method === "GET") {
       const selector = url.searchParams.get("labelSelector");
@@ -242,6 +274,33 @@ export class FakeKubeApiServer {
       default:
         return send(res, 405, status(405, "MethodNotAllowed", `${req.method} is not supported`));
     }
+  }
+
+  /** Azure RBAC's answer to a request: undefined when allowed, else the 403 Status AKS sends. */
+  #refusal(
+    principal: string,
+    method: string,
+    target: { group: string; plural: string; sub?: string; namespace: string | undefined; name: string | undefined },
+  ) {
+    if (!this.azureRbac) return undefined;
+    const verb = method === "GET" ? "read" : method === "DELETE" ? "delete" : "write";
+    const action = `Microsoft.ContainerService/managedClusters/${target.group ? `${target.group}/` : ""}${target.plural}${target.sub ? `/${target.sub}` : ""}/${verb}`;
+    const allowed = this.grants.some(
+      (g) =>
+        g.principalId === principal &&
+        g.effectiveAt <= Date.now() &&
+        (g.namespace === undefined || g.namespace === target.namespace) &&
+        g.dataActions.some((pattern) => new RegExp(`^${pattern.split("*").map(escapeRegExp).join(".*")}$`, "i").test(action)),
+    );
+    if (allowed) return undefined;
+    const k8sVerb = method === "GET" ? (target.name ? "get" : "list") : method === "DELETE" ? "delete" : "patch";
+    const what = `${target.plural}${target.sub ? `/${target.sub}` : ""}`;
+    const where = target.namespace ? ` in the namespace "${target.namespace}"` : " at the cluster scope";
+    return status(
+      403,
+      "Forbidden",
+      `${what}${target.name ? ` "${target.name}"` : ""} is forbidden: User "${principal}" cannot ${k8sVerb} resource "${what}" in API group "${target.group}"${where}: User does not have access to the resource in Azure. Update role assignment to allow access.`,
+    );
   }
 
   /**

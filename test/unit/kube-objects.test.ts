@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { Deployment } from "kubernetes-models/apps/v1";
-import { Namespace, Secret, Service } from "kubernetes-models/v1";
-import { Ingress } from "kubernetes-models/networking.k8s.io/v1";
+import { Secret, Service } from "kubernetes-models/v1";
+import { Ingress, NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import type {
   KubernetesObject,
   V1Deployment,
   V1Ingress,
-  V1Namespace,
+  V1NetworkPolicy,
   V1Secret,
   V1Service,
   V2HorizontalPodAutoscaler,
@@ -26,10 +26,16 @@ const base: DeploymentSpec = {
   env: { AML_APP_INSIGHTS_ENABLED: "false", AML_MODEL_DC_STORAGE_ENABLED: "false", AML_MODEL_DC_EVENT_HUB_ENABLED: "false" },
 };
 
+/**
+ * An object as the client library sends it: its models name the one field that is a reserved
+ * word in TypeScript, a network policy rule's `from`, `_from`.
+ */
+const wire = (o: KubernetesObject): KubernetesObject => JSON.parse(JSON.stringify(o).replaceAll('"_from":', '"from":')) as KubernetesObject;
+
 /** Validates an object against the Kubernetes OpenAPI schema of its kind (kubernetes-models). */
 function validate(o: KubernetesObject): void {
   const models: Record<string, new (data: never) => { validate(): void }> = {
-    "v1/Namespace": Namespace,
+    "networking.k8s.io/v1/NetworkPolicy": NetworkPolicy,
     "v1/Secret": Secret,
     "v1/Service": Service,
     "apps/v1/Deployment": Deployment,
@@ -38,7 +44,7 @@ function validate(o: KubernetesObject): void {
   };
   const Model = models[`${o.apiVersion}/${o.kind}`];
   if (!Model) throw new Error(`No schema for ${o.apiVersion}/${o.kind}`);
-  new Model(o as never).validate();
+  new Model(wire(o) as never).validate();
 }
 
 const configurations: [string, DeploymentSpec][] = [
@@ -79,7 +85,7 @@ describe("the AKS target's Kubernetes objects", () => {
     it(`are valid against the Kubernetes schemas: ${label}`, () => {
       const objects = serviceObjects(spec);
       expect(objects.map((o) => o.kind)).toEqual([
-        "Namespace",
+        "NetworkPolicy",
         "Secret",
         "Deployment",
         "Service",
@@ -87,13 +93,13 @@ describe("the AKS target's Kubernetes objects", () => {
         ...(spec.autoscaler ? ["HorizontalPodAutoscaler"] : []),
       ]);
       for (const o of objects) validate(o);
-      expect(new Set(objects.filter((o) => o.kind !== "Namespace").map((o) => o.metadata?.namespace))).toEqual(new Set(["mm-3f9a2c"]));
+      expect(new Set(objects.map((o) => o.metadata?.namespace))).toEqual(new Set(["mm-3f9a2c"]));
     });
   }
 
   it("runs the built image pinned by digest, probed on port 5001, with the reservation and keys mounted", () => {
     const [, secret, deployment, , ingress, hpa] = serviceObjects(configurations[1]![1]) as [
-      V1Namespace,
+      V1NetworkPolicy,
       V1Secret,
       V1Deployment,
       V1Service,
@@ -130,6 +136,7 @@ describe("the AKS target's Kubernetes objects", () => {
   it("gives the App Insights connection string to the pods of services that enable it, and only to them", () => {
     const settings = {
       ingressClassName: "nginx",
+      ingressNamespace: "ingress-nginx",
       progressDeadlineSeconds: 120,
       appInsightsConnectionString: "InstrumentationKey=k;IngestionEndpoint=https://x/",
     };
@@ -140,6 +147,30 @@ describe("the AKS target's Kubernetes objects", () => {
     expect(envOf({ ...base, env: { ...base.env, AML_APP_INSIGHTS_ENABLED: "true" } })).toContain("APPLICATIONINSIGHTS_CONNECTION_STRING");
     expect(envOf(base)).not.toContain("APPLICATIONINSIGHTS_CONNECTION_STRING");
     expect((serviceObjects(base, settings)[2] as V1Deployment).spec!.progressDeadlineSeconds).toBe(120);
+  });
+
+  it("lets the ingress controller reach the scoring port, and the pods reach DNS and the world but not the node's credentials", () => {
+    const policy = wire(serviceObjects(base)[0]!) as V1NetworkPolicy & { spec: { ingress: { from: unknown[] }[] } };
+    expect(policy.metadata?.name).toBe("iris-3f9a2c-network");
+    expect(policy.spec!.podSelector).toEqual({ matchLabels: { "model-management.io/service": "iris-3f9a2c" } });
+    expect(policy.spec!.policyTypes).toEqual(["Ingress", "Egress"]);
+    expect(policy.spec.ingress).toEqual([
+      {
+        from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "app-routing-system" } } }],
+        ports: [{ protocol: "TCP", port: 5001 }],
+      },
+    ]);
+    const egress = policy.spec!.egress!;
+    expect(egress.find((r) => r.ports?.some((p) => p.port === 53))!.to).toEqual([
+      {
+        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+        podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+      },
+    ]);
+    expect(egress.find((r) => r.to?.[0]?.ipBlock)!.to![0]!.ipBlock).toEqual({
+      cidr: "0.0.0.0/0",
+      except: ["169.254.169.254/32", "168.63.129.16/32"],
+    });
   });
 
   it("would notice an object the schemas refuse", () => {

@@ -9,12 +9,14 @@ import {
   type V1Ingress,
 } from "@kubernetes/client-node";
 import type { ComputeTarget, DeploymentSpec, RolloutState } from "../compute-target.js";
+import type { AccountNamespaces } from "./account-namespaces.js";
 import {
   DEFAULT_AKS_SETTINGS,
   deploymentIdOf,
   keysSecret,
   kubeNameOf,
   namespaceOf,
+  networkPolicyName,
   selectorOf,
   serviceObjects,
   type AksSettings,
@@ -30,6 +32,15 @@ const ROLLBACK_ANNOTATION = "model-management.io/rollback-template";
 
 interface AksTargetOptions {
   access: KubeAccess;
+  /** Makes each account's namespace and the app's access to it. */
+  namespaces: AccountNamespaces;
+  /**
+   * How long after the app was granted a namespace a 403 from the cluster still means "not yet":
+   * Azure role assignments take up to 5 minutes to reach the cluster's authorization webhook.
+   */
+  accessPropagationMs?: number;
+  /** How long to wait between tries meanwhile. */
+  accessRetryMs?: number;
   settings?: AksSettings;
   /** The ingress controller's public base URL, when known up front (it is also read from the Ingress's status after a rollout). */
   scoringBaseUrl?: string;
@@ -55,9 +66,30 @@ export class AksComputeTarget implements ComputeTarget {
   }
 
   async deploy(spec: DeploymentSpec): Promise<void> {
-    const { objects } = await this.#connect();
     const name = kubeNameOf(spec.targetName);
     const namespace = namespaceOf(spec.targetName);
+    const { grantedAt } = await this.options.namespaces.ensure(namespace);
+    await this.#onceAccessReached(grantedAt, () => this.#deploy(spec, name, namespace));
+  }
+
+  /**
+   * Runs `work`, again while the cluster refuses it (403) and the app's role in the namespace is
+   * younger than role assignments take to propagate.
+   */
+  async #onceAccessReached(grantedAt: Date, work: () => Promise<void>): Promise<void> {
+    const propagationMs = this.options.accessPropagationMs ?? 6 * 60_000;
+    for (;;) {
+      try {
+        return await work();
+      } catch (err) {
+        if (!(err instanceof ApiException && err.code === 403) || Date.now() - grantedAt.getTime() > propagationMs) throw err;
+      }
+      await new Promise((r) => setTimeout(r, this.options.accessRetryMs ?? 5_000));
+    }
+  }
+
+  async #deploy(spec: DeploymentSpec, name: string, namespace: string): Promise<void> {
+    const { objects } = await this.#connect();
     const current = await this.#read<V1Deployment>(objects, { apiVersion: "apps/v1", kind: "Deployment", metadata: { name, namespace } });
     if (current && spec.autoscaler && ownsReplicas(current)) await handReplicasOver(objects, current);
     // The autoscaler off: its HPA goes first, so that it cannot change the count about to be applied.
@@ -128,6 +160,11 @@ export class AksComputeTarget implements ComputeTarget {
       { apiVersion: "v1", kind: "Service", metadata },
       { apiVersion: "apps/v1", kind: "Deployment", metadata },
       { apiVersion: "v1", kind: "Secret", metadata: { name: `${kubeNameOf(targetName)}-keys`, namespace } },
+      {
+        apiVersion: "networking.k8s.io/v1",
+        kind: "NetworkPolicy",
+        metadata: { name: networkPolicyName(kubeNameOf(targetName)), namespace },
+      },
     ])
       await deleteIfThere(objects, header);
   }

@@ -2,7 +2,7 @@ import type {
   KubernetesObject,
   V1Deployment,
   V1Ingress,
-  V1Namespace,
+  V1NetworkPolicy,
   V1Secret,
   V1Service,
   V2HorizontalPodAutoscaler,
@@ -20,13 +20,26 @@ const DEPLOYMENT_ANNOTATION = "model-management.io/deployment-id";
 export interface AksSettings {
   /** The ingress class that exposes scoring URLs: AKS's application routing add-on by default. */
   ingressClassName: string;
+  /** The namespace of that ingress class's controller: the one namespace scoring pods take traffic from. */
+  ingressNamespace: string;
   /** How long a rollout may take before Kubernetes calls it failed (the Deployment's progress deadline). */
   progressDeadlineSeconds: number;
   /** Given to the pods of services with appInsightsEnabled, for the scoring server's request telemetry. */
   appInsightsConnectionString?: string;
 }
 
-export const DEFAULT_AKS_SETTINGS: AksSettings = { ingressClassName: "webapprouting.kubernetes.azure.com", progressDeadlineSeconds: 300 };
+export const DEFAULT_AKS_SETTINGS: AksSettings = {
+  ingressClassName: "webapprouting.kubernetes.azure.com",
+  ingressNamespace: "app-routing-system",
+  progressDeadlineSeconds: 300,
+};
+
+/**
+ * Where a pod would find the node's credentials: the instance metadata service (managed identity
+ * tokens, among them the kubelet's, which may pull every image of the registry) and Azure's
+ * wire server. A driver is one account's untrusted code; it reaches neither.
+ */
+const NODE_METADATA_ENDPOINTS = ["169.254.169.254/32", "168.63.129.16/32"];
 
 /**
  * One namespace per account. A service's target name ends with six hex digits of the account's
@@ -62,24 +75,20 @@ export function pinnedImage(location: string, digest: string): string {
 }
 
 /**
- * Every Kubernetes object a service's deployment consists of, in the order they are applied:
- * its account's namespace, the Secret with its keys, the Deployment (rolling update that keeps
- * every old pod until a new one is ready), the Service, the Ingress exposing
- * `/api/v1/service/<name>/score` and `/swagger.json`, and an autoscaling/v2 HorizontalPodAutoscaler
- * when the autoscaler is on.
+ * Every Kubernetes object a service's deployment consists of, in the order they are applied (in
+ * its account's namespace, which account-namespaces.ts makes): the NetworkPolicy that lets the
+ * ingress controller in and keeps node credentials out, the Secret with its keys, the Deployment
+ * (rolling update that keeps every old pod until a new one is ready), the Service, the Ingress
+ * exposing `/api/v1/service/<name>/score` and `/swagger.json`, and an autoscaling/v2
+ * HorizontalPodAutoscaler when the autoscaler is on.
  */
 export function serviceObjects(spec: DeploymentSpec, settings: AksSettings = DEFAULT_AKS_SETTINGS): KubernetesObject[] {
   const name = kubeNameOf(spec.targetName);
   const namespace = namespaceOf(spec.targetName);
   const labels = { "app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": MANAGED_BY, [SERVICE_LABEL]: name };
   const meta = { name, namespace, labels, targetName: spec.targetName };
-  const ns: V1Namespace = {
-    apiVersion: "v1",
-    kind: "Namespace",
-    metadata: { name: namespace, labels: { "app.kubernetes.io/managed-by": MANAGED_BY } },
-  };
   return [
-    ns,
+    networkPolicy(meta, settings),
     keysSecret(spec),
     deployment(spec, settings, meta),
     service(meta),
@@ -184,6 +193,38 @@ function deployment(spec: DeploymentSpec, settings: AksSettings, meta: Meta): V1
     },
   };
 }
+
+/**
+ * The namespace lets its pods take traffic from the namespace only and denies them every
+ * outgoing connection (account-namespaces.ts); policies add up, and this one lets the ingress
+ * controller reach the scoring port, and the pods reach the cluster's DNS and anything outside
+ * the cluster but the node's metadata endpoints.
+ */
+function networkPolicy(meta: Meta, settings: AksSettings): V1NetworkPolicy {
+  const namespaceNamed = (name: string) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": name } } });
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: { ...metadataOf(meta), name: networkPolicyName(meta.name) },
+    spec: {
+      podSelector: { matchLabels: { [SERVICE_LABEL]: meta.name } },
+      policyTypes: ["Ingress", "Egress"],
+      ingress: [{ _from: [namespaceNamed(settings.ingressNamespace)], ports: [{ protocol: "TCP", port: SCORING_PORT }] }],
+      egress: [
+        {
+          to: [{ ...namespaceNamed("kube-system"), podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+          ports: [
+            { protocol: "UDP", port: 53 },
+            { protocol: "TCP", port: 53 },
+          ],
+        },
+        { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: NODE_METADATA_ENDPOINTS } }] },
+      ],
+    },
+  };
+}
+
+export const networkPolicyName = (kubeName: string): string => `${kubeName}-network`;
 
 function service(meta: Meta): V1Service {
   return {
