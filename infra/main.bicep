@@ -40,6 +40,10 @@ param aksNodeVmSize string = 'Standard_D4s_v5'
 @description('Wire blob drops in the models container to the modelBlobCreated function (once the code is published).')
 param wireModelBlobEvents bool = false
 
+@description('The Key Vault\'s name. Purge protection keeps a deleted vault\'s name for 90 days: after deleting a resource group, deploy it again with another name here. Empty: derived from the group and the prefix.')
+@maxLength(24)
+param keyVaultName string = ''
+
 param tags object = { app: 'model-management' }
 
 // The Cosmos container and partition key the code uses (shared/config.ts, shared/store/cosmos.ts).
@@ -82,7 +86,12 @@ module aks 'modules/aks.bicep' = {
 
 module keyvault 'modules/keyvault.bicep' = {
   name: 'keyvault'
-  params: { location: location, namePrefix: '${namePrefix}-${take(suffix, 6)}', tags: tags, serviceKeysSecret: serviceKeysSecret }
+  params: {
+    location: location
+    vaultName: empty(keyVaultName) ? '${namePrefix}-${take(suffix, 6)}-kv' : keyVaultName
+    tags: tags
+    serviceKeysSecret: serviceKeysSecret
+  }
 }
 
 module functionApp 'modules/functionapp.bicep' = {

@@ -1,13 +1,14 @@
 // Key Vault for the one secret the app has: the key that encrypts service keys at rest
 // (SERVICE_KEYS_SECRET). The app setting is a Key Vault reference, never the value.
 param location string
-param namePrefix string
+@description('The vault\'s name (3 to 24 letters, digits and dashes, unique in Azure).')
+param vaultName string
 param tags object
 @secure()
 param serviceKeysSecret string
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
-  name: '${namePrefix}-kv'
+  name: vaultName
   location: location
   tags: tags
   properties: {

@@ -27,8 +27,9 @@ resource blobs 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
 
 // models: blob drops that become model versions (models/<subscription>/<group>/<account>/<model>/<file>);
 // uploads: what mm uploads; build-logs: image build logs; modeldata: collected inputs and predictions;
-// app-package: the Flex Consumption deployment package.
-var containers = ['models', 'uploads', 'build-logs', 'modeldata', 'app-package']
+// app-package: the Flex Consumption deployment package; event-deadletter: model drops Event Grid
+// could not deliver to the app (modules/eventgrid.bicep).
+var containers = ['models', 'uploads', 'build-logs', 'modeldata', 'app-package', 'event-deadletter']
 resource blobContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [for name in containers: {
   parent: blobs
   name: name

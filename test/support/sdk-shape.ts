@@ -21,7 +21,7 @@ export function shapeErrors(
   switch (type.name) {
     case "Composite": {
       if (typeof value !== "object" || Array.isArray(value)) return checkValues ? [`${path || "body"}: must be an object`] : [];
-      const tree = wireTree(compositeOf(mapper as CompositeMapper, mappers));
+      const tree = wireTree(compositeOf(mapper as CompositeMapper, mappers, value as Record<string, unknown>));
       errors.push(...checkNode(tree, value as Record<string, unknown>, mappers, checkValues, path));
       return errors;
     }
@@ -101,9 +101,18 @@ function checkNode(
   return errors;
 }
 
-function compositeOf(mapper: CompositeMapper, mappers: Record<string, Mapper>): Record<string, Mapper> {
-  const own = mapper.type.modelProperties;
-  if (own) return own;
-  const named = mappers[mapper.type.className ?? ""] as CompositeMapper | undefined;
-  return named?.type.modelProperties ?? {};
+function compositeOf(mapper: CompositeMapper, mappers: Record<string, Mapper>, value: Record<string, unknown>): Record<string, Mapper> {
+  const named = mapper.type.modelProperties ? mapper : (mappers[mapper.type.className ?? ""] as CompositeMapper | undefined);
+  if (!named) return {};
+  // A polymorphic model: the subtype the discriminator's value names (`endpointType: 'AzureFunction'`).
+  const discriminator = named.type.polymorphicDiscriminator;
+  const kind = discriminator ? value[discriminator.serializedName] : undefined;
+  if (typeof kind === "string") {
+    const family = named.type.uberParent ?? named.type.className;
+    const subtype = Object.values(mappers).find(
+      (m): m is CompositeMapper => m.serializedName === kind && (m as CompositeMapper).type?.uberParent === family,
+    );
+    if (subtype) return subtype.type.modelProperties ?? {};
+  }
+  return named.type.modelProperties ?? {};
 }
