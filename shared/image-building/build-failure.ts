@@ -13,6 +13,20 @@ export class BuildFailure extends Error {
   }
 }
 
+/**
+ * A build that goes on elsewhere (an ACR Tasks run): nothing to wait for in this invocation.
+ * `state` is what the builder takes up again (ImageBuildRequest.resumeFrom) in `afterSeconds`.
+ */
+export class BuildPending extends Error {
+  constructor(
+    readonly state: Record<string, unknown>,
+    readonly afterSeconds: number,
+  ) {
+    super(`the build goes on; look again in ${afterSeconds} s`);
+    this.name = "BuildPending";
+  }
+}
+
 /** A URL as it may be shown: without its query, which holds SAS signatures. */
 export function displayUrl(url: string | URL): string {
   try {

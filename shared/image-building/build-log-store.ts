@@ -36,6 +36,16 @@ export class BuildLogStore {
     });
   }
 
+  /** An image's build log as written so far; undefined when there is none. */
+  async read(partition: string, imageId: string): Promise<string | undefined> {
+    try {
+      return (await this.#blob(partition, imageId).downloadToBuffer()).toString("utf8");
+    } catch (err) {
+      if ((err as { statusCode?: unknown }).statusCode === 404) return undefined;
+      throw err;
+    }
+  }
+
   /** Deletes an image's build log (a deleted image's), and one kept under the name logs had before they were filed by account; gone already is fine. */
   async delete(partition: string, imageId: string): Promise<void> {
     for (const blob of [this.#blob(partition, imageId), this.#container.getBlockBlobClient(`${imageId}.log`)]) {

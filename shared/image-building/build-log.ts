@@ -3,8 +3,13 @@
  * Never holds secrets: URLs are written without their query (SAS signatures).
  */
 export class BuildLog {
-  readonly #lines: string[] = [];
+  readonly #lines: string[];
   readonly #started = Date.now();
+
+  /** A new log, or one that goes on from what an earlier invocation of the same build wrote. */
+  constructor(earlier?: string) {
+    this.#lines = earlier ? earlier.replace(/\n$/, "").split("\n") : [];
+  }
 
   /** Grows with every line: a flusher writes the log out when it changed. */
   get revision(): number {

@@ -27,6 +27,8 @@ export interface ImageBuildRequest extends ImageOwner {
   manifest: ManifestDocument;
   models: ModelDocument[];
   log: BuildLog;
+  /** What a build that went on elsewhere (BuildPending) left to take up again. */
+  resumeFrom?: Record<string, unknown>;
 }
 
 export interface ImageBuildResult {
@@ -48,6 +50,7 @@ export interface BuiltImage extends ImageOwner {
 
 /** Builds a manifest's image: the local daemonless OCI builder, or ACR Tasks in Azure. */
 export interface ImageBuilder {
+  /** The image, or BuildPending when the build goes on elsewhere and is to be taken up again. */
   build(request: ImageBuildRequest): Promise<ImageBuildResult>;
   /** Removes what builds of a deleted image left (registry tag, layout entry, context); idempotent. Returns notes for the log. */
   remove(image: BuiltImage): Promise<string[]>;

@@ -1,5 +1,5 @@
-import { OperationFailure, type AttemptContext, type MessageQueue, type OperationKind } from "./operation-kind.js";
-import { BuildFailure } from "../image-building/build-failure.js";
+import { ContinueLater, OperationFailure, type AttemptContext, type MessageQueue, type OperationKind } from "./operation-kind.js";
+import { BuildFailure, BuildPending } from "../image-building/build-failure.js";
 import { BuildLog } from "../image-building/build-log.js";
 import type { ImageBuilder } from "../image-building/image-builder.js";
 import { accountPathOfPartition, dataPartitionOf, parseAccountPath } from "../account-ref.js";
@@ -18,6 +18,7 @@ interface ImageBuildDeps {
   logs: {
     save(partition: string, imageId: string, text: string): Promise<string>;
     write(partition: string, imageId: string, text: string): Promise<void>;
+    read(partition: string, imageId: string): Promise<string | undefined>;
   };
   queue: MessageQueue;
 }
@@ -45,14 +46,16 @@ export function imageBuildKind(deps: ImageBuildDeps): OperationKind<BuildAttempt
     queue: deps.queue,
     poisonCode: "ImageBuildFailed",
 
-    async load({ operation }) {
+    async load({ operation, checkpoint }) {
       const image = await deps.images.get(operation.pk, operation.resourceId);
       if (!image) throw new OperationFailure("ImageNotFound", `The operation's image ${operation.resourceId} no longer exists.`);
-      return { image, log: new BuildLog() };
+      // A build taken up again goes on with the log it wrote so far.
+      const earlier = checkpoint ? await deps.logs.read(image.pk, image.id).catch(() => undefined) : undefined;
+      return { image, log: new BuildLog(earlier) };
     },
 
     async running(attempt, ctx) {
-      attempt.log.line(`attempt ${ctx.operation.attempts} started`);
+      if (!ctx.checkpoint) attempt.log.line(`attempt ${ctx.operation.attempts} started`);
       attempt.logUri = attempt.image.imageBuildLogUri ?? (await saveLog(deps, attempt, ctx));
       return [{ ...attempt.image, creationState: "Running", ...(attempt.logUri ? { imageBuildLogUri: attempt.logUri } : {}) }];
     },
@@ -88,20 +91,23 @@ export function imageBuildKind(deps: ImageBuildDeps): OperationKind<BuildAttempt
           manifest,
           models,
           log,
+          ...(ctx.checkpoint?.build ? { resumeFrom: ctx.checkpoint.build as Record<string, unknown> } : {}),
         });
         return { imageLocation: built.imageLocation, digest: built.digest };
       } catch (err) {
-        // The builder's own "cannot succeed as asked" is the operation's.
+        // The builder's own "cannot succeed as asked" is the operation's, and so is its "later".
+        if (err instanceof BuildPending) throw new ContinueLater({ build: err.state }, err.afterSeconds);
         throw err instanceof BuildFailure ? new OperationFailure(err.code, err.message) : err;
       }
     },
 
     async after(attempt, ctx, error) {
-      const retried = error !== undefined && !(error instanceof OperationFailure);
+      const parked = error instanceof ContinueLater;
+      const retried = error !== undefined && !(error instanceof OperationFailure) && !parked;
       if (retried) attempt.log.line(`attempt failed: ${error instanceof Error ? error.message : String(error)}`);
       await attempt.flusher?.stop();
       // The last write of the log: its URL goes on the image as it ends.
-      if (retried) await writeLog(deps, attempt, ctx);
+      if (retried || parked) await writeLog(deps, attempt, ctx);
       else attempt.logUri = (await saveLog(deps, attempt, ctx)) ?? attempt.logUri;
     },
 

@@ -19,18 +19,36 @@ export class OperationFailure extends Error {
   }
 }
 
+/**
+ * Work that goes on outside the app (an ACR Tasks run): the attempt stops here instead of
+ * waiting, the operation keeps `checkpoint` and is taken up again in `afterSeconds`, by a new
+ * message, so that no invocation has to outlive the work.
+ */
+export class ContinueLater extends Error {
+  constructor(
+    readonly checkpoint: Record<string, unknown>,
+    readonly afterSeconds: number,
+  ) {
+    super(`the work goes on; taken up again in ${afterSeconds} s`);
+    this.name = "ContinueLater";
+  }
+}
+
 /** How an operation ended: its kind's result, or an error. */
 export type Outcome<R> = { state: "Succeeded"; result: R } | { state: "Failed"; error: ErrorResponse };
 
 /** What a kind's steps are told about the attempt in hand. */
 export interface AttemptContext {
   operation: WithEtag<OperationDocument>;
+  /** What parked work left to take up (ContinueLater), when this attempt takes it up. */
+  checkpoint?: Record<string, unknown>;
   warn(message: string): void;
 }
 
 /** Where a kind's work messages go. */
 export interface MessageQueue {
-  send(message: OperationMessage): Promise<void>;
+  /** Sends a message, visible at once or after `visibilityTimeoutSeconds`. */
+  send(message: OperationMessage, options?: { visibilityTimeoutSeconds?: number }): Promise<void>;
 }
 
 /**
@@ -54,7 +72,7 @@ export interface OperationKind<Subject, Result> {
   load(ctx: AttemptContext): Promise<Subject>;
   /** The subject's documents as they are once the attempt runs: written with the operation, or not at all. */
   running(subject: Subject, ctx: AttemptContext): Promise<WithEtag<StoredDocument>[]>;
-  /** The work. Throws OperationFailure when it cannot succeed as asked. */
+  /** The work. Throws OperationFailure when it cannot succeed as asked, ContinueLater to be taken up again. */
   work(subject: Subject, ctx: AttemptContext): Promise<Result>;
   /** After the work, however it went (before the operation ends, or before the retry). */
   after?(subject: Subject, ctx: AttemptContext, error: unknown): Promise<void>;

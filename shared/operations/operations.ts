@@ -1,7 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type { OperationDocument, StoredDocument, WithEtag } from "../store/documents.js";
 import type { OperationMessage } from "../schemas/operations.js";
-import { OperationFailure, type AttemptContext, type OperationKind, type OperationType, type Outcome } from "./operation-kind.js";
+import {
+  ContinueLater,
+  OperationFailure,
+  type AttemptContext,
+  type OperationKind,
+  type OperationType,
+  type Outcome,
+} from "./operation-kind.js";
 
 const TERMINAL = new Set(["Succeeded", "Failed", "Cancelled"]);
 
@@ -115,6 +122,7 @@ export class Operations {
         await kind.after?.(subject, ctx, undefined);
       } catch (err) {
         await kind.after?.(subject, ctx, err);
+        if (err instanceof ContinueLater) return await this.#park(kind, pk, id, err, warn);
         if (!(err instanceof OperationFailure)) {
           await this.#recordAttemptError(pk, id, err);
           throw err;
@@ -203,13 +211,15 @@ export class Operations {
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
       const op = await store.get(message.accountPath, message.operationId);
       if (!op || isTerminal(op.state)) return undefined;
+      // Taking parked work up again is the same attempt going on, not a new one.
+      const resuming = op.state === "Running" && op.checkpoint !== undefined;
       const running: WithEtag<OperationDocument> = {
         ...op,
         state: "Running",
         heartbeatAt: new Date().toISOString(),
-        attempts: (op.attempts ?? 0) + 1,
+        attempts: (op.attempts ?? 0) + (resuming ? 0 : 1),
       };
-      const ctx: AttemptContext = { operation: running, warn };
+      const ctx: AttemptContext = { operation: running, warn, ...(op.checkpoint ? { checkpoint: op.checkpoint } : {}) };
       let subject: unknown;
       try {
         subject = await kind.load(ctx);
@@ -244,6 +254,40 @@ export class Operations {
       if (await store.commit(ended, await kind.ended(ended, outcome, subject))) return;
     }
     throw new Error(`Operation ${id} kept changing while it was being finished.`);
+  }
+
+  /**
+   * Keeps parked work's checkpoint on the operation (still Running), and sends the message that
+   * takes it up again once the wait is over. Should the send fail, the sweeper sends it: the
+   * operation is due again at `notBefore`, and stalls a stall period after that.
+   */
+  async #park(
+    kind: OperationKind<unknown, unknown>,
+    pk: string,
+    id: string,
+    later: ContinueLater,
+    warn: (m: string) => void,
+  ): Promise<void> {
+    const { store } = this.options;
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+      const op = await store.get(pk, id);
+      if (!op || isTerminal(op.state)) return;
+      const now = Date.now();
+      const parked = await store.replace({
+        ...op,
+        checkpoint: later.checkpoint,
+        heartbeatAt: new Date(now).toISOString(),
+        notBefore: new Date(now + later.afterSeconds * 1000).toISOString(),
+      });
+      if (!parked) continue;
+      try {
+        await kind.queue.send(messageOf(op), { visibilityTimeoutSeconds: later.afterSeconds });
+      } catch (err) {
+        warn(`Operation ${id} was parked but its next message not sent (the sweeper will send it): ${messageText(err)}`);
+      }
+      return;
+    }
+    throw new Error(`Operation ${id} kept changing while it was being parked.`);
   }
 
   /** Tells the sweeper the worker is alive. A failed heartbeat is harmless: the next one comes soon. */

@@ -131,8 +131,10 @@ export interface OperationDocument extends StoredDocument {
   lastAttemptError?: string;
   /** For Purge operations: what the deleted resource leaves in storage. */
   purge?: PurgeTarget;
-  /** The sweeper does not take the operation up before this time (a purge that waits for late writes). */
+  /** The sweeper does not take the operation up before this time (a purge that waits for late writes, work parked until later). */
   notBefore?: string;
+  /** What the kind's parked work takes up again (an ACR Tasks run it follows), kept from one invocation to the next. */
+  checkpoint?: Record<string, unknown>;
 }
 
 interface AutoScalerSettings {

@@ -7,6 +7,8 @@ import { AcrTasksBuilder } from "../../shared/image-building/acr-tasks-builder.j
 import { LocalOciBuilder } from "../../shared/image-building/local-oci-builder.js";
 import { UrlGuard } from "../../shared/image-building/url-guard.js";
 import { BuildLog } from "../../shared/image-building/build-log.js";
+import { BuildPending } from "../../shared/image-building/build-failure.js";
+import type { ImageBuildRequest, ImageBuildResult } from "../../shared/image-building/image-builder.js";
 import type { ManifestDocument, ModelDocument } from "../../shared/store/documents.js";
 import { startAzuriteBlob, type AzuriteService } from "../support/azurite.js";
 import { FakeAcr } from "../support/fake-acr.js";
@@ -79,16 +81,37 @@ beforeAll(async () => {
     credential,
     armOptions: { httpClient: acr.arm() },
     registryOptions: { httpClient: acr.registry() },
-    pollMs: 10,
+    pollSeconds: 15,
     timeoutSeconds: 2,
   });
 });
+
+/**
+ * Runs a build as the image-build operation does: every invocation looks once, and while the
+ * run goes on the builder says when to look again (BuildPending); the next invocation takes it
+ * up from what it left. Returns the result and how many invocations it took.
+ */
+async function buildToEnd(req: ImageBuildRequest): Promise<ImageBuildResult & { invocations: number; delays: number[] }> {
+  let resumeFrom: Record<string, unknown> | undefined;
+  const delays: number[] = [];
+  for (let invocations = 1; ; invocations++) {
+    try {
+      const result = await builder.build({ ...req, ...(resumeFrom ? { resumeFrom } : {}) });
+      return { ...result, invocations, delays };
+    } catch (err) {
+      if (!(err instanceof BuildPending)) throw err;
+      resumeFrom = err.state;
+      delays.push(err.afterSeconds);
+      if (invocations > 20) throw new Error("the build never ended");
+    }
+  }
+}
 
 afterAll(async () => {
   await azurite?.stop();
 });
 
-const request = (log: BuildLog) => ({
+const request = (log: BuildLog): ImageBuildRequest => ({
   imageId: `img${++builds}`,
   imageName: "linear",
   version: builds,
@@ -102,18 +125,31 @@ const request = (log: BuildLog) => ({
 });
 
 describe("the ACR Tasks image builder, against a fake ACR (ARM and data plane) and a real blob store", () => {
-  it("uploads the Dockerfile context, runs a Docker build, follows it, keeps its log, and reads the pushed digest", async () => {
+  it("uploads the Dockerfile context, schedules one Docker build run and follows it across invocations, keeps its log, and reads the pushed digest", async () => {
     acr.nextOutcome = "Succeeded";
     const log = new BuildLog();
-    const result = await builder.build(request(log));
+    const schedules = () => acr.armCalls.filter((c) => c === "POST {registry}/scheduleRun").length;
+    const before = schedules();
+    // The first invocation schedules the run and returns at once: it does not wait for the build.
+    const req = request(log);
+    const first = await builder.build(req).catch((err: unknown) => err);
+    expect(first).toBeInstanceOf(BuildPending);
+    expect((first as BuildPending).afterSeconds).toBe(15);
     const [runId, run] = [...acr.runs].pop()!;
+    expect((first as BuildPending).state).toMatchObject({ runId, tag: String(builds), status: "Running" });
     expect(run.request).toMatchObject({
       type: "DockerBuildRequest",
       isPushEnabled: true,
       dockerFilePath: "Dockerfile",
       platform: { os: "Linux", architecture: "amd64" },
-      timeout: 2,
+      // Never below ACR's minimum of 300 s: the build's own, shorter deadline is the builder's.
+      timeout: 300,
     });
+    expect(acr.invalidBodies).toEqual([]);
+
+    // Later invocations take the run up again; none schedules another.
+    const result = await builder.build({ ...req, resumeFrom: (first as BuildPending).state });
+    expect(schedules()).toBe(before + 1);
     expect(run.request.imageNames).toEqual([result.imageLocation.slice("mmacr.azurecr.io/".length)]);
     expect(result.imageLocation).toMatch(/^mmacr\.azurecr\.io\/team-[0-9a-f]+\/linear:\d+$/);
     expect(result.digest).toBe(acr.tags.get(run.request.imageNames![0]!));
@@ -122,6 +158,7 @@ describe("the ACR Tasks image builder, against a fake ACR (ARM and data plane) a
     expect(run.dockerfile).toContain("FROM python:3.11-slim");
     const text = log.text();
     expect(text).toContain(`ACR Tasks run ${runId}: Running`);
+    expect(text.split(`ACR Tasks run ${runId}: Running`)).toHaveLength(2);
     expect(text).toContain(`ACR Tasks run ${runId}: Succeeded`);
     expect(text).toContain(`acr ${runId}| Successfully pushed`);
     expect(acr.armCalls).toEqual(
@@ -133,12 +170,28 @@ describe("the ACR Tasks image builder, against a fake ACR (ARM and data plane) a
     );
   });
 
+  it("fails at once, saying what to do, when ACR refuses to run builds for the subscription", async () => {
+    acr.refuseNextRun = {
+      status: 400,
+      code: "TasksOperationsNotAllowed",
+      message: "ACR Tasks requests for the registry mmacr and 6f1c7a4e-2b1d-4c8e-9a55-3d0f2e7b9c10 are not permitted.",
+    };
+    const runs = acr.runs.size;
+    await expect(builder.build(request(new BuildLog()))).rejects.toMatchObject({
+      code: "ImageBuildRefused",
+      message: expect.stringMatching(
+        /^ACR refused to run the build \(TasksOperationsNotAllowed: ACR Tasks requests for the registry mmacr .* are not permitted\.\)\. ACR Tasks may not run builds in this registry's subscription .*build the image again\.$/,
+      ),
+    });
+    expect(acr.runs.size).toBe(runs);
+  });
+
   it("removes a deleted image's tag, and its manifest once no other tag names it", async () => {
     acr.nextOutcome = "Succeeded";
     const first = request(new BuildLog());
     const second = request(new BuildLog());
-    const one = await builder.build(first);
-    const two = await builder.build(second);
+    const one = await buildToEnd(first);
+    const two = await buildToEnd(second);
     const tagOf = (location: string) => location.slice("mmacr.azurecr.io/".length);
     // Identical inputs make one manifest under two tags, as a real registry stores them.
     acr.tags.set(tagOf(two.imageLocation), one.digest);
@@ -162,16 +215,24 @@ describe("the ACR Tasks image builder, against a fake ACR (ARM and data plane) a
   it("fails the build with the run's own error when the run fails", async () => {
     acr.nextOutcome = "Failed";
     const log = new BuildLog();
-    await expect(builder.build(request(log))).rejects.toMatchObject({
+    await expect(buildToEnd(request(log))).rejects.toMatchObject({
       code: "ImageBuildFailed",
       message: expect.stringMatching(/^ACR Tasks run cb\d+ ended Failed: failed during run, err: exit status 1\.$/),
     });
     expect(log.text()).toContain("error: the build failed");
   });
 
-  it("cancels a run that outlives its timeout and fails the build saying so", async () => {
+  it("cancels a run that outlives the build's deadline and fails the build saying so", async () => {
     acr.nextOutcome = "Never";
-    await expect(builder.build(request(new BuildLog()))).rejects.toMatchObject({ code: "ImageBuildTimedOut" });
+    const req = request(new BuildLog());
+    const pending = (await builder.build(req).catch((err: unknown) => err)) as BuildPending;
+    expect(pending).toBeInstanceOf(BuildPending);
+    // The deadline (2 s here) counts from when the run was scheduled, across invocations.
+    await new Promise((r) => setTimeout(r, 2100));
+    await expect(builder.build({ ...req, resumeFrom: pending.state })).rejects.toMatchObject({
+      code: "ImageBuildTimedOut",
+      message: expect.stringMatching(/did not finish within 2 s and was cancelled\.$/),
+    });
     const [runId, run] = [...acr.runs].pop()!;
     expect(run.status).toBe("Canceled");
     expect(acr.armCalls).toContain(`POST {registry}/runs/${runId}/cancel`);

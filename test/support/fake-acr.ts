@@ -4,11 +4,15 @@ import { Readable } from "node:stream";
 import { BlobSASPermissions, type ContainerClient } from "@azure/storage-blob";
 import { createHttpHeaders, type HttpClient, type PipelineRequest, type PipelineResponse } from "@azure/core-rest-pipeline";
 import tarStream from "tar-stream";
+import type { Mapper } from "@azure/core-client";
+import * as Mappers from "../../node_modules/@azure/arm-containerregistry/dist/esm/models/mappers.js";
+import { shapeErrors } from "./sdk-shape.js";
 
 /**
  * A FAKE Azure Container Registry with ACR Tasks, in two parts, as the real one has: its ARM
  * surface (build source upload URL, scheduleRun, runs, run logs, cancel) for
- * @azure/arm-containerregistry, and its data plane (the AAD → ACR token exchange and the
+ * @azure/arm-containerregistry, every scheduleRun body held to that SDK's own model of it
+ * (RunRequest: required fields, enums, the run timeout's bounds), and its data plane (the AAD → ACR token exchange and the
  * /acr/v1 tag and manifest reads) for @azure/container-registry. Response bodies follow the
  * documented shapes. Uploads go to a real blob store (Azurite) through a SAS URL, as they go to
  * ACR's own storage; a "run" reads the uploaded context back, checks it is a Docker build
@@ -32,6 +36,10 @@ export class FakeAcr {
   readonly deletes: string[] = [];
   /** What the next run ends as. */
   nextOutcome: "Succeeded" | "Failed" | "Never" = "Succeeded";
+  /** An error ARM answers the next scheduleRun with (as it does for a subscription that may not run ACR Tasks). */
+  refuseNextRun: { status: number; code: string; message: string } | undefined;
+  /** What scheduleRun bodies broke of the SDK's model (RunRequest), if anything. */
+  readonly invalidBodies: string[] = [];
   #uploads = new Map<string, string>();
 
   constructor(
@@ -72,6 +80,14 @@ export class FakeAcr {
         }
         if (request.method === "POST" && path === `${base}/scheduleRun`) {
           const body = JSON.parse(String(request.body));
+          const invalid = shapeErrors(Mappers.RunRequest, Mappers as unknown as Record<string, Mapper>, body);
+          if (invalid.length) {
+            this.invalidBodies.push(...invalid);
+            return json(request, 400, { error: { code: "InvalidRequestContent", message: invalid.join("; ") } });
+          }
+          const refusal = this.refuseNextRun;
+          this.refuseNextRun = undefined;
+          if (refusal) return json(request, refusal.status, { error: { code: refusal.code, message: refusal.message, target: "request" } });
           if (body.type !== "DockerBuildRequest")
             return json(request, 400, { error: { code: "InvalidRequest", message: "Only Docker builds here." } });
           if (!this.#uploads.has(body.sourceLocation))

@@ -4,7 +4,7 @@ import type { CompositeMapper, Mapper } from "@azure/core-client";
  * Holds a JSON body (what a fake ARM receives, or a Bicep resource's properties) to an Azure
  * SDK's own model mappers, which are generated from the service's REST specification: property
  * names it does not know (flattened `properties.x` names included), required properties that
- * are missing, enum values out of range and values of the wrong JSON type. `values: false`
+ * are missing, enum values and numbers out of range, and values of the wrong JSON type. `values: false`
  * checks names only (Bicep values are expressions).
  */
 export function shapeErrors(
@@ -43,8 +43,16 @@ export function shapeErrors(
     case "Date":
     case "TimeSpan":
       return checkValues && typeof value !== "string" ? [`${path}: must be a string`] : [];
-    case "Number":
-      return checkValues && typeof value !== "number" ? [`${path}: must be a number`] : [];
+    case "Number": {
+      if (!checkValues) return [];
+      if (typeof value !== "number") return [`${path}: must be a number`];
+      const c = mapper.constraints;
+      if (c?.InclusiveMinimum !== undefined && value < c.InclusiveMinimum)
+        return [`${path}: ${value} is below the minimum ${c.InclusiveMinimum}`];
+      if (c?.InclusiveMaximum !== undefined && value > c.InclusiveMaximum)
+        return [`${path}: ${value} is above the maximum ${c.InclusiveMaximum}`];
+      return [];
+    }
     case "Boolean":
       return checkValues && typeof value !== "boolean" ? [`${path}: must be a boolean`] : [];
     default:

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Operations } from "../../shared/operations/operations.js";
-import { OperationFailure, type OperationKind } from "../../shared/operations/operation-kind.js";
+import { ContinueLater, OperationFailure, type AttemptContext, type OperationKind } from "../../shared/operations/operation-kind.js";
 import type { OperationDocument, StoredDocument, WithEtag } from "../../shared/store/documents.js";
 import type { OperationMessage } from "../../shared/schemas/operations.js";
 import { MemoryOperationStore } from "../support/memory-operation-store.js";
@@ -16,14 +16,21 @@ interface Thing extends StoredDocument {
 const PK = "subscriptions/s/resourceGroups/g/accounts/a";
 
 /** A kind whose work the test scripts: each attempt runs the next step given. */
-function thingKind(store: MemoryOperationStore, steps: (() => Promise<string>)[]) {
+function thingKind(store: MemoryOperationStore, steps: ((ctx: AttemptContext) => Promise<string>)[]) {
   const sent: OperationMessage[] = [];
+  /** The visibility delay of each message sent, in seconds (0: visible at once). */
+  const delays: number[] = [];
   const calls: string[] = [];
   const kind: OperationKind<{ thing: WithEtag<Thing> }, string> = {
     type: "Image",
     noun: "thing build",
     poisonCode: "ThingFailed",
-    queue: { send: async (m) => void sent.push(m) },
+    queue: {
+      send: async (m, options) => {
+        sent.push(m);
+        delays.push(options?.visibilityTimeoutSeconds ?? 0);
+      },
+    },
     async load({ operation }) {
       const thing = store.read<Thing>(operation.pk, operation.resourceId);
       if (!thing) throw new OperationFailure("ThingGone", "The thing is gone.");
@@ -32,14 +39,16 @@ function thingKind(store: MemoryOperationStore, steps: (() => Promise<string>)[]
     async running({ thing }) {
       return [{ ...thing, state: "Running" } as WithEtag<Thing>];
     },
-    async work() {
+    async work(_subject, ctx) {
       calls.push("work");
       const step = steps.shift();
       if (!step) throw new Error("no more steps");
-      return step();
+      return step(ctx);
     },
     async after(_subject, _ctx, error) {
-      calls.push(`after:${error === undefined ? "ok" : error instanceof OperationFailure ? "failure" : "error"}`);
+      const how =
+        error === undefined ? "ok" : error instanceof OperationFailure ? "failure" : error instanceof ContinueLater ? "later" : "error";
+      calls.push(`after:${how}`);
     },
     async ended(operation, outcome, subject) {
       calls.push(`ended:${subject ? "attempt" : "outside"}`);
@@ -54,12 +63,15 @@ function thingKind(store: MemoryOperationStore, steps: (() => Promise<string>)[]
       ];
     },
   };
-  return { kind, sent, calls };
+  return { kind, sent, delays, calls };
 }
 
-function setUp(steps: (() => Promise<string>)[], options: { heartbeatMs?: number; stallMs?: number; deadlineMs?: number } = {}) {
+function setUp(
+  steps: ((ctx: AttemptContext) => Promise<string>)[],
+  options: { heartbeatMs?: number; stallMs?: number; deadlineMs?: number } = {},
+) {
   const store = new MemoryOperationStore();
-  const { kind, sent, calls } = thingKind(store, steps);
+  const { kind, sent, delays, calls } = thingKind(store, steps);
   const operations = new Operations({
     store,
     kinds: [kind],
@@ -75,7 +87,7 @@ function setUp(steps: (() => Promise<string>)[], options: { heartbeatMs?: number
   const execute = () => operations.execute("Image", message, (m) => warnings.push(m));
   const operation = () => store.read<OperationDocument>(PK, op.id)!;
   const thing = () => store.read<Thing>(PK, "thing-1")!;
-  return { store, operations, op, message, execute, operation, thing, sent, calls, warnings };
+  return { store, operations, op, message, execute, operation, thing, sent, delays, calls, warnings };
 }
 
 describe("the operations module", () => {
@@ -130,6 +142,51 @@ describe("the operations module", () => {
     await t.execute();
     expect(t.operation()).toMatchObject({ state: "Succeeded", attempts: 2 });
     expect(t.thing()).toMatchObject({ state: "Succeeded", result: "second time lucky" });
+  });
+
+  it("parks work that goes on elsewhere, and takes it up again from its checkpoint as the same attempt", async () => {
+    const seen: (Record<string, unknown> | undefined)[] = [];
+    const t = setUp([
+      async (ctx) => {
+        seen.push(ctx.checkpoint);
+        throw new ContinueLater({ run: "cb1", looks: 1 }, 300);
+      },
+      async (ctx) => {
+        seen.push(ctx.checkpoint);
+        throw new ContinueLater({ run: "cb1", looks: 2 }, 300);
+      },
+      async (ctx) => {
+        seen.push(ctx.checkpoint);
+        return "built elsewhere";
+      },
+    ]);
+    const before = Date.now();
+    await t.execute();
+    // Still running, with its checkpoint; the next message is sent to arrive when the wait is over.
+    expect(t.operation()).toMatchObject({ state: "Running", attempts: 1, checkpoint: { run: "cb1", looks: 1 } });
+    expect(Date.parse(t.operation().notBefore!)).toBeGreaterThanOrEqual(before + 300_000);
+    expect(t.sent).toEqual([t.message]);
+    expect(t.delays).toEqual([300]);
+    expect(t.thing().state).toBe("Running");
+    // No sweep takes a parked operation up before it is due, and a stall period after that it does.
+    const parkedAt = Date.parse(t.operation().heartbeatAt!);
+    expect(await t.operations.sweep(parkedAt + 200_000)).toEqual({ requeued: 0, failed: 0 });
+
+    await t.execute();
+    await t.execute();
+    expect(seen).toEqual([undefined, { run: "cb1", looks: 1 }, { run: "cb1", looks: 2 }]);
+    expect(t.operation()).toMatchObject({ state: "Succeeded", attempts: 1 });
+    expect(t.thing()).toMatchObject({ state: "Succeeded", result: "built elsewhere" });
+    expect(t.calls).toEqual(["work", "after:later", "work", "after:later", "work", "after:ok", "ended:attempt"]);
+  });
+
+  it("sweeps a parked operation whose next message was lost once it is due and stalled", async () => {
+    const t = setUp([async () => Promise.reject(new ContinueLater({ run: "cb9" }, 60))], { stallMs: 120_000 });
+    await t.execute();
+    const parkedAt = Date.parse(t.operation().heartbeatAt!);
+    t.sent.length = 0; // the message never arrives
+    expect(await t.operations.sweep(parkedAt + 60_000 + 120_000 + 1)).toEqual({ requeued: 1, failed: 0 });
+    expect(t.sent).toEqual([t.message]);
   });
 
   it("leaves a finished operation alone when its message comes again", async () => {
