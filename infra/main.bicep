@@ -6,9 +6,9 @@ targetScope = 'resourceGroup'
 @description('Where the resources go.')
 param location string = resourceGroup().location
 
-@description('A short prefix for resource names (letters and digits).')
-@minLength(3)
-@maxLength(12)
+@description('What resource names start with: letters and digits are kept, the first 12 of them (azd passes its environment name).')
+@minLength(1)
+@maxLength(64)
 param namePrefix string
 
 @description('The API\'s Entra ID application ID URI (the audience of its v1 tokens): tokens must be issued for it.')
@@ -50,7 +50,9 @@ param tags object = { app: 'model-management' }
 var cosmosDatabase = 'modelmanagement'
 var cosmosContainer = 'resources'
 var cosmosPartitionKey = '/pk'
-var suffix = uniqueString(resourceGroup().id, namePrefix)
+// Names take letters and digits only, and the shortest limits are 24 (storage, Key Vault).
+var prefix = take(toLower(replace(replace(replace(namePrefix, '-', ''), '_', ''), '.', '')), 12)
+var suffix = uniqueString(resourceGroup().id, prefix)
 // The custom role the app holds in each account's AKS namespace (modules/roles.bicep defines it).
 var namespaceRoleGuid = guid(resourceGroup().id, 'model-management-aks-namespace-deployer')
 var loginEndpoint = environment().authentication.loginEndpoint
@@ -61,34 +63,34 @@ var authAudiences = empty(authClientId) ? authAudience : '${authAudience},${auth
 
 module monitoring 'modules/monitoring.bicep' = {
   name: 'monitoring'
-  params: { location: location, namePrefix: namePrefix, tags: tags }
+  params: { location: location, namePrefix: prefix, tags: tags }
 }
 
 module storage 'modules/storage.bicep' = {
   name: 'storage'
-  params: { location: location, storageName: toLower(take('${namePrefix}${suffix}', 24)), tags: tags }
+  params: { location: location, storageName: toLower(take('${prefix}${suffix}', 24)), tags: tags }
 }
 
 module cosmos 'modules/cosmos.bicep' = {
   name: 'cosmos'
-  params: { location: location, namePrefix: '${namePrefix}-${take(suffix, 6)}', tags: tags, databaseName: cosmosDatabase, containerName: cosmosContainer, partitionKeyPath: cosmosPartitionKey }
+  params: { location: location, namePrefix: '${prefix}-${take(suffix, 6)}', tags: tags, databaseName: cosmosDatabase, containerName: cosmosContainer, partitionKeyPath: cosmosPartitionKey }
 }
 
 module registry 'modules/registry.bicep' = {
   name: 'registry'
-  params: { location: location, registryName: toLower(take('${namePrefix}acr${suffix}', 50)), tags: tags }
+  params: { location: location, registryName: toLower(take('${prefix}acr${suffix}', 50)), tags: tags }
 }
 
 module aks 'modules/aks.bicep' = {
   name: 'aks'
-  params: { location: location, namePrefix: namePrefix, tags: tags, nodeCount: aksNodeCount, nodeVmSize: aksNodeVmSize, registryId: registry.outputs.id }
+  params: { location: location, namePrefix: prefix, tags: tags, nodeCount: aksNodeCount, nodeVmSize: aksNodeVmSize, registryId: registry.outputs.id }
 }
 
 module keyvault 'modules/keyvault.bicep' = {
   name: 'keyvault'
   params: {
     location: location
-    vaultName: empty(keyVaultName) ? '${namePrefix}-${take(suffix, 6)}-kv' : keyVaultName
+    vaultName: empty(keyVaultName) ? '${prefix}-${take(suffix, 6)}-kv' : keyVaultName
     tags: tags
     serviceKeysSecret: serviceKeysSecret
   }
@@ -98,7 +100,7 @@ module functionApp 'modules/functionapp.bicep' = {
   name: 'functionapp'
   params: {
     location: location
-    namePrefix: '${namePrefix}-${take(suffix, 6)}'
+    namePrefix: '${prefix}-${take(suffix, 6)}'
     tags: tags
     storageName: storage.outputs.name
     storageBlobEndpoint: storage.outputs.blobEndpoint
@@ -136,7 +138,7 @@ module roles 'modules/roles.bicep' = {
 
 module eventGrid 'modules/eventgrid.bicep' = {
   name: 'eventgrid'
-  params: { location: location, namePrefix: namePrefix, tags: tags, storageId: storage.outputs.id, functionAppId: functionApp.outputs.id, wireModelBlobEvents: wireModelBlobEvents }
+  params: { location: location, namePrefix: prefix, tags: tags, storageId: storage.outputs.id, functionAppId: functionApp.outputs.id, wireModelBlobEvents: wireModelBlobEvents }
 }
 
 // What a local run against these resources, and the mm CLI, need (README: "Deploying to Azure").

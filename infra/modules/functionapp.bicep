@@ -43,7 +43,8 @@ var telemetry = appInsightsEnabled ? [
 resource site 'Microsoft.Web/sites@2024-04-01' = {
   name: '${namePrefix}-func'
   location: location
-  tags: tags
+  // azd finds the app azure.yaml's service `api` deploys to by this tag.
+  tags: union(tags, { 'azd-service-name': 'api' })
   kind: 'functionapp,linux'
   identity: { type: 'SystemAssigned' }
   properties: {

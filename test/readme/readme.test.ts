@@ -28,8 +28,10 @@ const NOT_RUN: Record<string, string> = {
   "npm cit": "the test suite itself",
   "npm run bench                 # every benchmark under bench/": "test/bench/smoke.test.ts runs every benchmark on tiny sizes",
   "npm ci                                   # builds dist/": "needs Azure Functions Core Tools (`func`), which cannot be installed here",
+  "npm ci && azd up      # asks for an environment name, a subscription, a region and a resource group":
+    "deploys to Azure with azd, which cannot be installed here; test/cloud/azd.test.ts checks azure.yaml and runs its hooks against a fake Graph",
   "az login": "deploys to Azure",
-  "mm login --endpoint <API_BASE_URL> --scope api://model-management/.default \\": "needs a deployment in Azure",
+  "mm login --endpoint <API_BASE_URL> --scope api://<AUTH_CLIENT_ID>/.default \\": "needs a deployment in Azure",
 };
 
 /** The blocks run here, by their first line. */

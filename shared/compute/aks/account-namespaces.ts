@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { derivedGuid } from "../../crypto/derived-guid.js";
 import { ContainerServiceClient, type ContainerServiceClientOptionalParams, type ManagedNamespace } from "@azure/arm-containerservice";
 import { AuthorizationManagementClient, type AuthorizationManagementClientOptionalParams } from "@azure/arm-authorization";
 import type { TokenCredential } from "@azure/identity";
@@ -85,7 +85,7 @@ export class ArmManagedNamespaces implements AccountNamespaces {
   /** The app's role in the namespace, once (a fixed assignment name); when it was made. */
   async #grant(scope: string): Promise<Date> {
     const principalId = this.options.principalId ?? (await this.#ownPrincipal());
-    const assignmentName = guidOf(`${scope.toLowerCase()}|${principalId}|${this.options.namespaceRoleId.toLowerCase()}`);
+    const assignmentName = derivedGuid(`${scope.toLowerCase()}|${principalId}|${this.options.namespaceRoleId.toLowerCase()}`);
     try {
       const made = await this.#authorization.roleAssignments.create(scope, assignmentName, {
         roleDefinitionId: this.options.namespaceRoleId,
@@ -114,12 +114,6 @@ export class ArmManagedNamespaces implements AccountNamespaces {
     if (typeof oid !== "string") throw new Error("The app's Azure token names no principal (oid); set its principal id.");
     return oid;
   }
-}
-
-/** A GUID derived from a text: role assignment names are GUIDs, and ours must come out the same each time. */
-function guidOf(text: string): string {
-  const h = createHash("sha256").update(text).digest("hex");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
 function statusOf(err: unknown): number | undefined {
