@@ -2,8 +2,10 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import { AzureDeveloperCliCredential } from "@azure/identity";
+import { ContainerRegistryManagementClient } from "@azure/arm-containerregistry";
 import { deleteApiRegistration, ensureApiRegistration, GraphError, type Graph } from "./api-registration.js";
 import { assembleAppPackage } from "./app-package.js";
+import { importBaseImage } from "./base-image.js";
 
 /**
  * The hooks of azure.yaml (`npm run --silent azd-hook <name>`): what `azd up` and `azd down`
@@ -73,6 +75,19 @@ export async function preprovision(env: AzdEnvironment, graph: Graph): Promise<v
   }
 }
 
+/**
+ * After provisioning: the base image copied into the project's registry (once per environment),
+ * where IMAGE_BASE points ACR Tasks builds.
+ */
+export async function postprovision(env: AzdEnvironment, registries: Pick<ContainerRegistryManagementClient, "registries">): Promise<void> {
+  const registryId = env.get("ACR_REGISTRY_ID");
+  const loginServer = env.get("ACR_LOGIN_SERVER");
+  if (!registryId || !loginServer) throw new Error("The provisioning gave no ACR_REGISTRY_ID and ACR_LOGIN_SERVER outputs.");
+  if (env.get("BASE_IMAGE_IMPORTED") === loginServer) return;
+  await importBaseImage(registries, registryId, loginServer);
+  env.set("BASE_IMAGE_IMPORTED", loginServer);
+}
+
 /** Once the code is deployed, modelBlobCreated exists: provision again with blob drops wired to it (once). */
 export function postdeploy(env: AzdEnvironment): void {
   if (env.get("WIRE_MODEL_BLOB_EVENTS") === "true") return;
@@ -80,19 +95,31 @@ export function postdeploy(env: AzdEnvironment): void {
   env.azd(["provision", "--no-prompt"]);
 }
 
-/** After `azd down`: the app registration goes too, if azd made it. */
+/**
+ * After `azd down`: what the environment remembers of the deleted resources is forgotten (the
+ * next `azd up` wires blob drops and imports the base image again), and the app registration
+ * goes too, if azd made it.
+ */
 export async function postdown(env: AzdEnvironment, graph: Graph): Promise<void> {
+  for (const name of ["WIRE_MODEL_BLOB_EVENTS", "BASE_IMAGE_IMPORTED"]) if (env.get(name)) env.set(name, "");
   if (env.get("AUTH_REGISTERED_BY_AZD") !== "true") return;
   await deleteApiRegistration(graph, registrationName(env));
-  for (const name of ["AUTH_CLIENT_ID", "AUTH_AUDIENCE", "AUTH_REGISTERED_BY_AZD", "WIRE_MODEL_BLOB_EVENTS"]) env.set(name, "");
+  for (const name of ["AUTH_CLIENT_ID", "AUTH_AUDIENCE", "AUTH_REGISTERED_BY_AZD"]) env.set(name, "");
 }
 
-export const HOOKS = ["preprovision", "prepackage", "postdeploy", "postdown"] as const;
+export const HOOKS = ["preprovision", "postprovision", "prepackage", "postdeploy", "postdown"] as const;
 
 async function main(hook: string | undefined): Promise<void> {
   switch (hook) {
     case "preprovision":
       return preprovision(azdCli, graphOf(azdCli));
+    case "postprovision": {
+      const subscription = azdCli.get("AZURE_SUBSCRIPTION_ID");
+      if (!subscription) throw new Error("azd gave no AZURE_SUBSCRIPTION_ID.");
+      const tenantId = azdCli.get("AZURE_TENANT_ID");
+      const credential = new AzureDeveloperCliCredential(tenantId ? { tenantId } : {});
+      return postprovision(azdCli, new ContainerRegistryManagementClient(credential, subscription));
+    }
     case "prepackage":
       assembleAppPackage(ROOT, PACKAGE_DIR);
       return;

@@ -85,6 +85,8 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'IMAGES_DIR', value: '/tmp/model-management/images' }
         { name: 'ACR_REGISTRY_ID', value: registryId }
         { name: 'ACR_LOGIN_SERVER', value: registryLoginServer }
+        // Docker Hub limits anonymous pulls: the deployment copies the base image into the registry (infra/hooks/base-image.ts).
+        { name: 'IMAGE_BASE', value: '${registryLoginServer}/base/python:3.11-slim' }
         { name: 'AKS_INGRESS_CLASS', value: 'webapprouting.kubernetes.azure.com' }
         { name: 'AKS_NAMESPACE_ROLE_ID', value: aksNamespaceRoleId }
         { name: 'FETCH_ALLOWED_ORIGINS', value: fetchAllowedOrigins }

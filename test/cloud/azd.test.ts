@@ -5,7 +5,19 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
 import { AZURE_CLI_APP_ID } from "../../infra/hooks/api-registration.js";
-import { HOOKS, postdeploy, postdown, preprovision, registrationName, type AzdEnvironment } from "../../infra/hooks/azd-hook.js";
+import {
+  HOOKS,
+  postdeploy,
+  postdown,
+  postprovision,
+  preprovision,
+  registrationName,
+  type AzdEnvironment,
+} from "../../infra/hooks/azd-hook.js";
+import { ContainerRegistryManagementClient } from "@azure/arm-containerregistry";
+import { BASE_IMAGE } from "../../infra/hooks/base-image.js";
+import { FakeAcr } from "../support/fake-acr.js";
+import { fakeCredential } from "../support/fake-arm.js";
 import { assembleAppPackage } from "../../infra/hooks/app-package.js";
 import { parseBicepFile } from "../support/bicep.js";
 import { FakeGraph } from "../support/fake-graph.js";
@@ -196,6 +208,35 @@ describe("azd up, checked dry", () => {
     postdeploy(env);
     expect(env.runs).toEqual([["provision", "--no-prompt"]]);
     expect(env.values.get("WIRE_MODEL_BLOB_EVENTS")).toBe("true");
+  });
+
+  it("copies the base image into the project's registry once, where the Function App's IMAGE_BASE points", async () => {
+    // No build sources in this test: the fake ACR's upload store is never used.
+    const acr = new FakeAcr("6f1c7a4e-2b1d-4c8e-9a55-3d0f2e7b9c10", "rg-mm-dev", "mmdevacr", undefined as never, "arm-token");
+    const client = new ContainerRegistryManagementClient(
+      fakeCredential({ "https://management.azure.com/.default": "arm-token" }),
+      "6f1c7a4e-2b1d-4c8e-9a55-3d0f2e7b9c10",
+      {
+        httpClient: acr.arm(),
+      },
+    );
+    const env = environment({ ACR_REGISTRY_ID: acr.registryId, ACR_LOGIN_SERVER: acr.loginServer });
+    await postprovision(env, client);
+    await postprovision(env, client);
+    expect(acr.imports).toEqual([
+      {
+        source: { registryUri: "docker.io", sourceImage: "library/python:3.11-slim" },
+        targetTags: ["base/python:3.11-slim"],
+        mode: "Force",
+      },
+    ]);
+    expect(acr.invalidBodies).toEqual([]);
+    const settings = readFileSync(join(PROJECT_ROOT, "infra", "modules", "functionapp.bicep"), "utf8");
+    expect(settings).toContain(`{ name: 'IMAGE_BASE', value: '\${registryLoginServer}/${BASE_IMAGE.target}' }`);
+    // After azd down the environment forgets it: the next azd up copies it into the new registry.
+    await postdown(env, graphClient());
+    await postprovision(env, client);
+    expect(acr.imports).toHaveLength(2);
   });
 
   it("packages the built app with its production dependencies only, and the package loads", () => {

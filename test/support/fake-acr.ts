@@ -10,7 +10,7 @@ import { shapeErrors } from "./sdk-shape.js";
 
 /**
  * A FAKE Azure Container Registry with ACR Tasks, in two parts, as the real one has: its ARM
- * surface (build source upload URL, scheduleRun, runs, run logs, cancel) for
+ * surface (build source upload URL, scheduleRun, runs, run logs, cancel, importImage) for
  * @azure/arm-containerregistry, every scheduleRun body held to that SDK's own model of it
  * (RunRequest: required fields, enums, the run timeout's bounds), and its data plane (the AAD → ACR token exchange and the
  * /acr/v1 tag and manifest reads) for @azure/container-registry. Response bodies follow the
@@ -38,7 +38,9 @@ export class FakeAcr {
   nextOutcome: "Succeeded" | "Failed" | "Never" = "Succeeded";
   /** An error ARM answers the next scheduleRun with (as it does for a subscription that may not run ACR Tasks). */
   refuseNextRun: { status: number; code: string; message: string } | undefined;
-  /** What scheduleRun bodies broke of the SDK's model (RunRequest), if anything. */
+  /** The images imported into the registry (importImage bodies). */
+  readonly imports: unknown[] = [];
+  /** What scheduleRun and importImage bodies broke of the SDK's models, if anything. */
   readonly invalidBodies: string[] = [];
   #uploads = new Map<string, string>();
 
@@ -77,6 +79,16 @@ export class FakeAcr {
           });
           this.#uploads.set(relativePath, relativePath);
           return json(request, 200, { uploadUrl, relativePath });
+        }
+        if (request.method === "POST" && path === `${base}/importImage`) {
+          const body = JSON.parse(String(request.body)) as unknown;
+          const invalid = shapeErrors(Mappers.ImportImageParameters, Mappers as unknown as Record<string, Mapper>, body);
+          if (invalid.length) {
+            this.invalidBodies.push(...invalid);
+            return json(request, 400, { error: { code: "InvalidRequestContent", message: invalid.join("; ") } });
+          }
+          this.imports.push(body);
+          return json(request, 200, {});
         }
         if (request.method === "POST" && path === `${base}/scheduleRun`) {
           const body = JSON.parse(String(request.body));
