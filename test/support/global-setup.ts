@@ -1,5 +1,16 @@
 import type { TestProject } from "vitest/node";
+import { randomUUID } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
 import { startLocalStack, type LocalStack } from "./local-stack.js";
+
+/**
+ * Marks every process this test run starts (workers inherit it, and the stacks, runtimes and
+ * replicas they start): what a worker that died (out of memory, say) left running is found by it
+ * at the end and stopped, and nothing of another run is touched.
+ */
+const RUN_MARK = "MM_TEST_RUN";
+const runId = randomUUID();
+process.env[RUN_MARK] = runId;
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -20,4 +31,34 @@ export async function setup(project: TestProject): Promise<void> {
 
 export async function teardown(): Promise<void> {
   await stack?.stop();
+  const left = processesOfThisRun();
+  for (const pid of left) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // gone meanwhile
+    }
+  }
+  if (left.length) console.warn(`Stopped ${left.length} processes the tests left running: ${left.join(", ")}`);
+}
+
+/** The processes marked with this run, and their descendants (replicas get an environment of their own, without the mark). */
+function processesOfThisRun(): number[] {
+  const mark = `${RUN_MARK}=${runId}\0`;
+  const parentOf = new Map<number, number>();
+  const marked = new Set<number>();
+  for (const p of readdirSync("/proc")) {
+    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
+    try {
+      parentOf.set(Number(p), Number(readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1]!.split(" ")[1]));
+      if (readFileSync(`/proc/${p}/environ`, "utf8").includes(mark)) marked.add(Number(p));
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  const ofThisRun = (pid: number): boolean => {
+    for (let at: number | undefined = pid; at && at > 1; at = parentOf.get(at)) if (marked.has(at)) return true;
+    return false;
+  };
+  return [...parentOf.keys()].filter(ofThisRun);
 }
