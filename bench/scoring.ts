@@ -5,6 +5,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { metricRatio, type Benchmark, type BenchmarkContext, type BenchmarkResult, type Sample } from "./harness.js";
 import { wrk } from "./support/wrk.js";
+import { cpuSeconds, processTree } from "./support/process-cpu.js";
 import { PROJECT_ROOT } from "./support/local-stack.js";
 import {
   BENCH_BODY,
@@ -99,9 +100,9 @@ export const scoringGateway: Benchmark<Deployed> = {
   baselineLabel: "the same requests straight to the replica",
   rounds: 5,
   setup: (ctx) => deployed(ctx),
-  subject: async (d, ctx) =>
-    sampleOf(
-      await wrk(d.service.scoringUri, {
+  subject: (d, ctx) =>
+    withCpu(d, () =>
+      wrk(d.service.scoringUri, {
         body: BENCH_BODY,
         headers: { authorization: `Bearer ${d.service.key}` },
         seconds: secondsFor(ctx),
@@ -109,14 +110,34 @@ export const scoringGateway: Benchmark<Deployed> = {
         workDir: ctx.workDir,
       }),
     ),
-  baseline: async (d, ctx) =>
-    sampleOf(await wrk(d.replicaUrl, { body: BENCH_BODY, seconds: secondsFor(ctx), connections: CONCURRENCY, workDir: ctx.workDir })),
+  baseline: (d, ctx) =>
+    withCpu(d, () => wrk(d.replicaUrl, { body: BENCH_BODY, seconds: secondsFor(ctx), connections: CONCURRENCY, workDir: ctx.workDir })),
   teardown,
   targets: [{ description: "gateway ≥ 80% of direct throughput (ratio ≤ 1.25)", met: (r) => r.ratio <= 1.25 }],
   notes: () => [
     `${CONCURRENCY} keep-alive connections from wrk (a native load generator, on the same 2 cores), one replica, a linear-model driver; each sample is 5 s of load, shown as the time 4 000 requests take at that rate.`,
+    "gateway_cpu_us and replica_cpu_us: CPU time (user and system, from /proc) the local runtime's process (the gateway) and the replica's processes spent per request.",
   ],
 };
+
+/**
+ * A sample, with the CPU time per request of the gateway (the local runtime's own process) and
+ * of the replica (the runtime's child processes): where the time of a request through the
+ * gateway goes, on cores the load generator shares.
+ */
+async function withCpu(d: Deployed, load: () => ReturnType<typeof wrk>): Promise<Sample> {
+  const { roots: gateway, descendants: replica } = processTree((c) => c.includes("runtime/main.js") && c.includes(d.bench.dataDir));
+  const before = { gateway: cpuSeconds(gateway), replica: cpuSeconds(replica) };
+  const r = await load();
+  const sample = sampleOf(r);
+  const perRequest = (seconds: number) => Math.round((seconds / Math.max(1, r.requests)) * 1e6 * 10) / 10;
+  sample.metrics = {
+    ...sample.metrics,
+    gateway_cpu_us: perRequest(cpuSeconds(gateway) - before.gateway),
+    replica_cpu_us: perRequest(cpuSeconds(replica) - before.replica),
+  };
+  return sample;
+}
 
 /** Our scoring server against a peer running the same driver, straight to both (no gateway), `clients` keep-alive connections. */
 function serverComparison(name: string, peer: Peer, clients: number): Benchmark<Deployed> {
