@@ -1,6 +1,6 @@
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fork, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +18,7 @@ const ACCOUNT = "subscriptions/00000000-0000-0000-0000-000000000000/resourceGrou
 let content: Server;
 let runtime: ChildProcess;
 let target: LocalComputeTarget;
+let dataDir: string;
 const images = new Map<ImageKind, { location: string; digest: string }>();
 
 beforeAll(async () => {
@@ -92,7 +93,7 @@ beforeAll(async () => {
   }
 
   // The local compute runtime, as the stack starts it.
-  const dataDir = mkdtempSync(join(tmpdir(), "mm-contract-runtime-"));
+  dataDir = mkdtempSync(join(tmpdir(), "mm-contract-runtime-"));
   const tokenFile = join(dataDir, "token");
   writeFileSync(tokenFile, "contract-runtime-token");
   const [controlPort, gatewayPort] = (await freePorts(2)) as [number, number];
@@ -137,3 +138,29 @@ computeTargetContract("the local runtime", () => ({
     env: {},
   }),
 }));
+
+describe("the local runtime's desired state", () => {
+  it("goes back to the deployment that serves when a rollout is abandoned, so that a restart does not bring the abandoned one up", async () => {
+    const spec = (deploymentId: string, kind: ImageKind) => ({
+      targetName: "keep-1a2b3c",
+      deploymentId,
+      image: images.get(kind)!,
+      replicas: 1,
+      maxConcurrentRequestsPerContainer: 5,
+      keys: { primary: "p", secondary: "s" },
+      env: {},
+    });
+    const saved = () =>
+      (JSON.parse(readFileSync(join(dataDir, "runtime", "services.json"), "utf8")) as { name: string; deploymentId: string }[]).find(
+        (s) => s.name === "keep-1a2b3c",
+      );
+    await target.deploy(spec("serving", "good"));
+    for (let i = 0; i < 600 && (await target.rolloutState("keep-1a2b3c", "serving")).state === "InProgress"; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    await target.deploy(spec("stalled", "slow"));
+    expect(saved()?.deploymentId).toBe("stalled");
+    expect((await target.abandon("keep-1a2b3c", "stalled", "too slow")).state).toBe("Failed");
+    expect(saved()?.deploymentId).toBe("serving");
+    await target.delete("keep-1a2b3c");
+  });
+});
