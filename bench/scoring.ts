@@ -5,7 +5,8 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { metricRatio, type Benchmark, type BenchmarkContext, type BenchmarkResult, type Sample } from "./harness.js";
 import { wrk } from "./support/wrk.js";
-import { cpuSeconds, processTree } from "./support/process-cpu.js";
+import { cpuSeconds } from "./support/process-cpu.js";
+import { processTree } from "../devhost/process-tree.js";
 import { PROJECT_ROOT } from "./support/local-stack.js";
 import {
   BENCH_BODY,
@@ -126,7 +127,9 @@ export const scoringGateway: Benchmark<Deployed> = {
  * gateway goes, on cores the load generator shares.
  */
 async function withCpu(d: Deployed, load: () => ReturnType<typeof wrk>): Promise<Sample> {
-  const { roots: gateway, descendants: replica } = processTree((c) => c.includes("runtime/main.js") && c.includes(d.bench.dataDir));
+  const { roots: gateway, descendants: replica } = processTree(
+    ({ cmdline }) => cmdline.includes("runtime/main.js") && cmdline.includes(d.bench.dataDir),
+  );
   const before = { gateway: cpuSeconds(gateway), replica: cpuSeconds(replica) };
   const r = await load();
   const sample = sampleOf(r);

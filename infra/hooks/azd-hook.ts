@@ -38,9 +38,14 @@ export function registrationName(env: AzdEnvironment): string {
   return `model-management-api-${env.get("AZURE_ENV_NAME") ?? "default"}-${env.get("AZURE_SUBSCRIPTION_ID") ?? ""}`.slice(0, 120);
 }
 
-function graphOf(env: AzdEnvironment, baseUrl = "https://graph.microsoft.com"): Graph {
+/** The signed-in azd user's credential, in the environment's tenant. */
+function azdCredential(env: AzdEnvironment): AzureDeveloperCliCredential {
   const tenantId = env.get("AZURE_TENANT_ID");
-  const credential = new AzureDeveloperCliCredential(tenantId ? { tenantId } : {});
+  return new AzureDeveloperCliCredential(tenantId ? { tenantId } : {});
+}
+
+function graphOf(env: AzdEnvironment, baseUrl = "https://graph.microsoft.com"): Graph {
+  const credential = azdCredential(env);
   return {
     baseUrl,
     token: async () => (await credential.getToken("https://graph.microsoft.com/.default")).token,
@@ -116,9 +121,7 @@ async function main(hook: string | undefined): Promise<void> {
     case "postprovision": {
       const subscription = azdCli.get("AZURE_SUBSCRIPTION_ID");
       if (!subscription) throw new Error("azd gave no AZURE_SUBSCRIPTION_ID.");
-      const tenantId = azdCli.get("AZURE_TENANT_ID");
-      const credential = new AzureDeveloperCliCredential(tenantId ? { tenantId } : {});
-      return postprovision(azdCli, new ContainerRegistryManagementClient(credential, subscription));
+      return postprovision(azdCli, new ContainerRegistryManagementClient(azdCredential(azdCli), subscription));
     }
     case "prepackage":
       assembleAppPackage(ROOT, PACKAGE_DIR);

@@ -126,30 +126,22 @@ afterAll(async () => {
   content?.close();
 });
 
-computeTargetContract("the local runtime", () => ({
-  target,
-  spec: (targetName, deploymentId, kind) => ({
-    targetName,
-    deploymentId,
-    image: images.get(kind)!,
-    replicas: 1,
-    maxConcurrentRequestsPerContainer: 5,
-    keys: { primary: "p", secondary: "s" },
-    env: {},
-  }),
-}));
+/** A deployment of one replica running an image of that kind. */
+const specOf = (targetName: string, deploymentId: string, kind: ImageKind) => ({
+  targetName,
+  deploymentId,
+  image: images.get(kind)!,
+  replicas: 1,
+  maxConcurrentRequestsPerContainer: 5,
+  keys: { primary: "p", secondary: "s" },
+  env: {},
+});
+
+computeTargetContract("the local runtime", () => ({ target, spec: specOf }));
 
 describe("the local runtime's desired state", () => {
   it("goes back to the deployment that serves when a rollout is abandoned, so that a restart does not bring the abandoned one up", async () => {
-    const spec = (deploymentId: string, kind: ImageKind) => ({
-      targetName: "keep-1a2b3c",
-      deploymentId,
-      image: images.get(kind)!,
-      replicas: 1,
-      maxConcurrentRequestsPerContainer: 5,
-      keys: { primary: "p", secondary: "s" },
-      env: {},
-    });
+    const spec = (deploymentId: string, kind: ImageKind) => specOf("keep-1a2b3c", deploymentId, kind);
     const saved = () =>
       (JSON.parse(readFileSync(join(dataDir, "runtime", "services.json"), "utf8")) as { name: string; deploymentId: string }[]).find(
         (s) => s.name === "keep-1a2b3c",

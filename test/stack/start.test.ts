@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { execFileSync, fork, spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
+import { processTree } from "../../devhost/process-tree.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ApiClient, DEFAULT_ACCOUNT, modelBody } from "../support/api-client.js";
@@ -12,16 +13,7 @@ import { requireTool } from "../support/tools.js";
 
 /** Processes whose command line mentions the data directory: the stack's children. */
 function processesUsing(dataDir: string): number[] {
-  return readdirSync("/proc")
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(dataDir);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
+  return processTree(({ cmdline }) => cmdline.includes(dataDir)).roots;
 }
 
 function npmToken(dataDir: string): string {

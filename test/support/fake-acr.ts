@@ -4,9 +4,8 @@ import { Readable } from "node:stream";
 import { BlobSASPermissions, type ContainerClient } from "@azure/storage-blob";
 import { createHttpHeaders, type HttpClient, type PipelineRequest, type PipelineResponse } from "@azure/core-rest-pipeline";
 import tarStream from "tar-stream";
-import type { Mapper } from "@azure/core-client";
 import * as Mappers from "../../node_modules/@azure/arm-containerregistry/dist/esm/models/mappers.js";
-import { shapeErrors } from "./sdk-shape.js";
+import { invalidContent } from "./sdk-shape.js";
 
 /**
  * A FAKE Azure Container Registry with ACR Tasks, in two parts, as the real one has: its ARM
@@ -82,21 +81,15 @@ export class FakeAcr {
         }
         if (request.method === "POST" && path === `${base}/importImage`) {
           const body = JSON.parse(String(request.body)) as unknown;
-          const invalid = shapeErrors(Mappers.ImportImageParameters, Mappers as unknown as Record<string, Mapper>, body);
-          if (invalid.length) {
-            this.invalidBodies.push(...invalid);
-            return json(request, 400, { error: { code: "InvalidRequestContent", message: invalid.join("; ") } });
-          }
+          const invalid = invalidContent(Mappers.ImportImageParameters, Mappers, body, this.invalidBodies);
+          if (invalid) return json(request, 400, invalid);
           this.imports.push(body);
           return json(request, 200, {});
         }
         if (request.method === "POST" && path === `${base}/scheduleRun`) {
           const body = JSON.parse(String(request.body));
-          const invalid = shapeErrors(Mappers.RunRequest, Mappers as unknown as Record<string, Mapper>, body);
-          if (invalid.length) {
-            this.invalidBodies.push(...invalid);
-            return json(request, 400, { error: { code: "InvalidRequestContent", message: invalid.join("; ") } });
-          }
+          const invalid = invalidContent(Mappers.RunRequest, Mappers, body, this.invalidBodies);
+          if (invalid) return json(request, 400, invalid);
           const refusal = this.refuseNextRun;
           this.refuseNextRun = undefined;
           if (refusal) return json(request, refusal.status, { error: { code: refusal.code, message: refusal.message, target: "request" } });

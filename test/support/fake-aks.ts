@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import type { Mapper } from "@azure/core-client";
@@ -10,8 +9,9 @@ import { AKS_ENTRA_SERVER_APP, aksAccess } from "../../shared/compute/aks/aks-ac
 import { DEFAULT_AKS_SETTINGS, type AksSettings } from "../../shared/compute/aks/kube-objects.js";
 import { FakeKubeApiServer } from "./fake-kube-apiserver.js";
 import { fakeArm, fakeCredential } from "./fake-arm.js";
-import { shapeErrors } from "./sdk-shape.js";
+import { invalidContent } from "./sdk-shape.js";
 import { PROJECT_ROOT } from "./local-stack.js";
+import { parseBicepFile } from "./bicep.js";
 
 export const SUBSCRIPTION = "6f1c7a4e-2b1d-4c8e-9a55-3d0f2e7b9c10";
 export const CLUSTER_ID = `/subscriptions/${SUBSCRIPTION}/resourceGroups/ml-rg/providers/Microsoft.ContainerService/managedClusters/mm-aks`;
@@ -27,16 +27,19 @@ const appArmToken = (): string =>
   ["e30", Buffer.from(JSON.stringify({ oid: APP_PRINCIPAL, aud: "https://management.azure.com" })).toString("base64url"), "c2ln"].join(".");
 
 /**
- * The data actions of a custom role in infra/modules/roles.bicep, read from the Bicep itself:
- * the fake cluster allows the app what the deployed role would, no more.
+ * The data actions of each custom role in infra/modules/roles.bicep, by its symbol, read from the
+ * Bicep itself: the fake cluster allows the app what the deployed roles would, no more.
  */
-export function bicepRoleDataActions(symbol: string): string[] {
-  const bicep = readFileSync(join(PROJECT_ROOT, "infra", "modules", "roles.bicep"), "utf8");
-  const start = bicep.indexOf(`resource ${symbol} 'Microsoft.Authorization/roleDefinitions@`);
-  if (start < 0) throw new Error(`roles.bicep defines no role ${symbol}`);
-  const block = bicep.slice(start, bicep.indexOf("\n}\n", start));
-  const list = /dataActions: \[([^\]]*)\]/.exec(block)?.[1] ?? "";
-  return [...list.matchAll(/'([^']+)'/g)].map((m) => m[1]!);
+async function bicepRoleDataActions(): Promise<Map<string, string[]>> {
+  const roles = await parseBicepFile(join(PROJECT_ROOT, "infra", "modules", "roles.bicep"));
+  return new Map(
+    roles.resources
+      .filter((r) => r.type === "Microsoft.Authorization/roleDefinitions")
+      .map((r) => {
+        const permissions = (r.body.properties as { permissions?: { dataActions?: unknown[] }[] }).permissions ?? [];
+        return [r.symbol, permissions.flatMap((p) => p.dataActions ?? []).filter((a): a is string => typeof a === "string")];
+      }),
+  );
 }
 
 /**
@@ -58,11 +61,21 @@ export class FakeAks {
     [`${AKS_ENTRA_SERVER_APP}/.default`]: AKS_TOKEN,
   });
 
+  /** What the app may do in the namespaces it grants itself (the Bicep's namespace role). */
+  #namespaceDataActions: string[] = [];
+
   async start(): Promise<this> {
+    const roles = await bicepRoleDataActions();
+    const role = (symbol: string): string[] => {
+      const actions = roles.get(symbol);
+      if (!actions) throw new Error(`roles.bicep defines no role ${symbol}`);
+      return actions;
+    };
+    this.#namespaceDataActions = role("aksNamespaceDeployer");
     await this.kube.start(AKS_TOKEN, APP_PRINCIPAL);
     this.kube.azureRbac = true;
     // At cluster scope, the app holds what infra/'s cluster role gives it in Kubernetes: nothing.
-    this.kube.grant(APP_PRINCIPAL, bicepRoleDataActions("aksNamespaceMaker"));
+    this.kube.grant(APP_PRINCIPAL, role("aksNamespaceMaker"));
     for (const ns of SYSTEM_NAMESPACES)
       this.kube.objects.set(`namespaces//${ns}`, { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
     return this;
@@ -188,7 +201,7 @@ export class FakeAks {
       const made = { scope, roleDefinitionId, principalId, createdOn: new Date().toISOString() };
       this.assignments.set(key, made);
       const namespace = /\/managedNamespaces\/([^/]+)$/i.exec(scope)?.[1];
-      this.kube.grant(principalId, bicepRoleDataActions("aksNamespaceDeployer"), namespace, Date.now() + this.propagationMs);
+      this.kube.grant(principalId, this.#namespaceDataActions, namespace, Date.now() + this.propagationMs);
       return { status: 201, ...answer(made) };
     }
     return undefined;
@@ -196,10 +209,8 @@ export class FakeAks {
 
   /** A 400 as ARM words it, when a body does not fit the SDK's model of it. */
   #invalid(mapper: Mapper, mappers: object, body: unknown): { status: number; body: unknown } | undefined {
-    const errors = shapeErrors(mapper, mappers as Record<string, Mapper>, body);
-    if (errors.length === 0) return undefined;
-    this.refusedBodies.push(...errors);
-    return armError(400, "InvalidRequestContent", `The request content was invalid: ${errors.join("; ")}`);
+    const invalid = invalidContent(mapper, mappers, body, this.refusedBodies);
+    return invalid && { status: 400, body: invalid };
   }
 }
 

@@ -1,6 +1,6 @@
 import type { TestProject } from "vitest/node";
 import { randomUUID } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { processTree } from "../../devhost/process-tree.js";
 import { startLocalStack, type LocalStack } from "./local-stack.js";
 
 /**
@@ -45,20 +45,6 @@ export async function teardown(): Promise<void> {
 /** The processes marked with this run, and their descendants (replicas get an environment of their own, without the mark). */
 function processesOfThisRun(): number[] {
   const mark = `${RUN_MARK}=${runId}\0`;
-  const parentOf = new Map<number, number>();
-  const marked = new Set<number>();
-  for (const p of readdirSync("/proc")) {
-    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
-    try {
-      parentOf.set(Number(p), Number(readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1]!.split(" ")[1]));
-      if (readFileSync(`/proc/${p}/environ`, "utf8").includes(mark)) marked.add(Number(p));
-    } catch {
-      // gone meanwhile, or not ours to read
-    }
-  }
-  const ofThisRun = (pid: number): boolean => {
-    for (let at: number | undefined = pid; at && at > 1; at = parentOf.get(at)) if (marked.has(at)) return true;
-    return false;
-  };
-  return [...parentOf.keys()].filter(ofThisRun);
+  const { roots, descendants } = processTree((p) => p.pid !== process.pid && p.environ().includes(mark));
+  return [...roots, ...descendants];
 }

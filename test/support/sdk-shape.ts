@@ -124,3 +124,19 @@ function compositeOf(mapper: CompositeMapper, mappers: Record<string, Mapper>, v
   }
   return named.type.modelProperties ?? {};
 }
+
+/**
+ * What a fake ARM answers a body that does not fit the SDK's model: ARM's 400 error body, or
+ * undefined when it fits. The faults also go to `seen`, for a test to show.
+ */
+export function invalidContent(
+  mapper: Mapper,
+  mappers: object,
+  body: unknown,
+  seen: string[],
+): { error: { code: string; message: string } } | undefined {
+  const errors = shapeErrors(mapper, mappers as Record<string, Mapper>, body);
+  if (errors.length === 0) return undefined;
+  seen.push(...errors);
+  return { error: { code: "InvalidRequestContent", message: `The request content was invalid: ${errors.join("; ")}` } };
+}

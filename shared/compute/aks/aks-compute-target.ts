@@ -90,7 +90,7 @@ export class AksComputeTarget implements ComputeTarget {
 
   async #deploy(spec: DeploymentSpec, name: string, namespace: string): Promise<void> {
     const { objects } = await this.#connect();
-    const current = await this.#read<V1Deployment>(objects, { apiVersion: "apps/v1", kind: "Deployment", metadata: { name, namespace } });
+    const current = await this.#readDeployment(objects, spec.targetName);
     if (current && spec.autoscaler && ownsReplicas(current)) await handReplicasOver(objects, current);
     // The autoscaler off: its HPA goes first, so that it cannot change the count about to be applied.
     if (!spec.autoscaler)
@@ -114,12 +114,7 @@ export class AksComputeTarget implements ComputeTarget {
 
   async rolloutState(targetName: string, deploymentId: string): Promise<RolloutState> {
     const { objects } = await this.#connect();
-    const namespace = namespaceOf(targetName);
-    const d = await this.#read<V1Deployment>(objects, {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      metadata: { name: kubeNameOf(targetName), namespace },
-    });
+    const d = await this.#readDeployment(objects, targetName);
     if (!d) return { state: "Failed", error: "The cluster has no Deployment for the service (was it deleted?)." };
     if (deploymentIdOf(d) !== deploymentId) return { state: "Failed", error: "Another deployment of the service replaced this one." };
     const progressing = d.status?.conditions?.find((c) => c.type === "Progressing");
@@ -134,11 +129,7 @@ export class AksComputeTarget implements ComputeTarget {
 
   async abandon(targetName: string, deploymentId: string, why: string): Promise<RolloutState> {
     const { objects } = await this.#connect();
-    const d = await this.#read<V1Deployment>(objects, {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      metadata: { name: kubeNameOf(targetName), namespace: namespaceOf(targetName) },
-    });
+    const d = await this.#readDeployment(objects, targetName);
     // Replaced, gone, or rolled out after all: nothing to undo.
     if (!d || deploymentIdOf(d) !== deploymentId || isAvailable(d)) return this.rolloutState(targetName, deploymentId);
     return { state: "Failed", error: await this.#rollBack(objects, d, why) };
@@ -221,6 +212,14 @@ export class AksComputeTarget implements ComputeTarget {
     const address = ingress?.status?.loadBalancer?.ingress?.[0];
     const host = address?.hostname ?? address?.ip;
     return host ? `http://${host}/api/v1/service/${targetName}/score` : undefined;
+  }
+
+  #readDeployment(objects: KubernetesObjectApi, targetName: string): Promise<V1Deployment | undefined> {
+    return this.#read<V1Deployment>(objects, {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: kubeNameOf(targetName), namespace: namespaceOf(targetName) },
+    });
   }
 
   async #read<T extends KubernetesObject>(
