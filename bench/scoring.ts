@@ -90,9 +90,10 @@ function sampleOf(r: Awaited<ReturnType<typeof wrk>>): Sample {
 }
 
 /**
- * `scoring-gateway`: requests through the scoring gateway (key check, round-robin, bounded
- * concurrency) against the same requests straight to the replica. Target: the gateway keeps at
- * least 80 % of the direct throughput (time ratio ≤ 1.25).
+ * `scoring-gateway`: requests to the scoring URL (the router checks a connection's first request
+ * and hands the connection to the replica, which checks the key of every later one and gives the
+ * connection back every second to be balanced again) against the same requests straight to the
+ * replica's own port. Target: at least 80 % of the direct throughput (time ratio ≤ 1.25).
  */
 export const scoringGateway: Benchmark<Deployed> = {
   name: "scoring-gateway",

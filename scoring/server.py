@@ -34,6 +34,8 @@ Settings (environment):
   AML_BATCH_MAX_SIZE, AML_BATCH_MAX_WAIT_MS  adaptive batching, when the driver defines
                  run_batch(inputs): concurrent requests are gathered into calls of up to this many
                  inputs, a request waiting at most this long for others (see Batcher)
+  AML_HANDOFF_SERVICE  the service's name, when the local runtime's gateway hands this server
+                 client connections over its IPC channel (NODE_CHANNEL_FD; see aml_server/handoff.py)
   AML_APP_INSIGHTS_ENABLED  with "true" and APPLICATIONINSIGHTS_CONNECTION_STRING, every scoring
                  request is sent to Application Insights as a request (the ingestion API, in
                  batches every few seconds, from a background thread)
@@ -51,6 +53,7 @@ import time
 import traceback
 
 from aml_server.driver import Driver, encode_result, log
+from aml_server.handoff import Handoff
 from aml_server.http import HttpServer, Response
 from aml_server.service_input import BadInput, swagger_document
 from aml_server.telemetry import RequestTelemetry
@@ -421,11 +424,16 @@ def main():
     if batching:
         log("batching: up to %d requests a call of run_batch(), waiting at most %d ms" % (BATCH_MAX_SIZE, BATCH_MAX_WAIT_MS))
     app = ScoringApp(driver, swagger, keys, admission, telemetry, workers=MAX_CONCURRENT or DEFAULT_WORKERS, batching=batching)
-    server = HttpServer(app.handle, error_response, MAX_BODY_BYTES, SOCKET_TIMEOUT_SECONDS)
+    handoff = None
+    if os.environ.get("AML_HANDOFF_SERVICE") and os.environ.get("NODE_CHANNEL_FD"):
+        handoff = Handoff(int(os.environ["NODE_CHANNEL_FD"]), os.environ["AML_HANDOFF_SERVICE"])
+    server = HttpServer(app.handle, error_response, MAX_BODY_BYTES, SOCKET_TIMEOUT_SECONDS, REQUEST_TIMEOUT_SECONDS if handoff else None)
 
     async def serve():
         port = await server.start(HOST, PORT)
         log("listening on %s:%d" % (HOST, port))
+        if handoff is not None:
+            handoff.start(asyncio.get_running_loop(), server)
         driver.start()
         await asyncio.Event().wait()
 

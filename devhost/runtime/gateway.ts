@@ -30,7 +30,7 @@ function hashKey(key: string): string {
 }
 
 /** Whether a presented key matches one of the service's: compared in constant time, on hashes. */
-function keyMatches(presented: string, hashes: string[]): boolean {
+export function keyMatches(presented: string, hashes: string[]): boolean {
   const candidate = Buffer.from(hashKey(presented), "hex");
   let match = false;
   for (const h of hashes) {

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import type { Socket } from "node:net";
 import type { Readable } from "node:stream";
 import { freePort } from "../ports.js";
 import { join } from "node:path";
@@ -20,6 +21,24 @@ const HEALTH_EVERY_MS = 500;
 
 /** The replica's end of the data collection pipe: the scoring server's file descriptor 3. */
 const COLLECTION_FD = 3;
+/** How long the runtime waits for a replica to take new keys or give its connections back. */
+const CHANNEL_ANSWER_MS = 2_000;
+
+/** Why a replica gave a handed connection back (see scoring/aml_server/handoff.py). */
+export type ReturnReason = "drain" | "lease" | "elsewhere";
+
+/** The replica's end of connection handoff: which service's connections it takes, and where they go back. */
+export interface HandoffOptions {
+  service: string;
+  /** The service's key hashes now: a replica takes connections only once it holds these. */
+  keyHashes: () => string[];
+  /** A connection the replica gave back, with the bytes it had read and not served. */
+  returned: (socket: Socket, buffered: Buffer, reason: ReturnReason) => void;
+}
+
+/** What a replica says on its channel. */
+type ReplicaMessage =
+  { t: "ack"; seq: number } | { t: "load"; inFlight: number } | { t: "returned"; reason: ReturnReason; buffered: string };
 
 interface ReplicaOptions {
   /** The interpreter that runs the scoring server (the host's, or a service environment's). */
@@ -34,6 +53,8 @@ interface ReplicaOptions {
   notes?: string[];
   /** Receives what the driver's ModelDataCollector sends, when the service collects model data. */
   onCollected?: (record: CollectedRecord) => void;
+  /** Client connections the gateway may hand this replica (scoring/aml_server/handoff.py). */
+  handoff?: HandoffOptions;
 }
 
 /**
@@ -46,6 +67,10 @@ export class Replica {
   port = 0;
   restarts = 0;
   inFlight = 0;
+  /** Requests in progress on connections handed to the replica (its own average over the last tenth of a second). */
+  handedInFlight = 0;
+  /** Client connections the gateway handed this replica (each lease counts again). */
+  connectionsTaken = 0;
   lastError: string | undefined;
   readonly logs: string[] = [];
   #child: ChildProcess | undefined;
@@ -54,6 +79,11 @@ export class Replica {
   #restartTimer: NodeJS.Timeout | undefined;
   #stopped = false;
   #everHealthy = false;
+  /** The key hashes the running process holds, once it said so. */
+  #keysHeld: string | undefined;
+  #pushingKeys = false;
+  #seq = 0;
+  readonly #answers = new Map<number, () => void>();
 
   constructor(
     readonly id: string,
@@ -79,7 +109,7 @@ export class Replica {
   }
 
   #spawn(): void {
-    const { rootfs, env, python, onCollected, sandbox } = this.options;
+    const { rootfs, env, python, onCollected, sandbox, handoff } = this.options;
     this.state = "Starting";
     const confined = sandbox.wrap(python, [join(rootfs, "var", "azureml-server", "server.py")], rootfs, memoryLimit(env));
     this.#cgroup?.remove();
@@ -95,11 +125,21 @@ export class Replica {
         AML_HOST: "127.0.0.1",
         AML_PORT: String(this.port),
         ...(onCollected ? { AML_MODEL_DC_PIPE_FD: String(COLLECTION_FD) } : {}),
+        ...(handoff ? { AML_HANDOFF_SERVICE: handoff.service } : {}),
       },
-      stdio: onCollected ? ["ignore", "pipe", "pipe", "pipe"] : ["ignore", "pipe", "pipe"],
+      // The IPC channel (NODE_CHANNEL_FD) carries handed connections; it follows the collection pipe.
+      stdio: ["ignore", "pipe", "pipe", onCollected ? "pipe" : "ignore", ...(handoff ? (["ipc"] as const) : [])],
     });
     if (onCollected) this.#readCollected(child.stdio[COLLECTION_FD] as Readable, onCollected);
     this.#child = child;
+    this.#keysHeld = undefined;
+    this.handedInFlight = 0;
+    if (handoff) {
+      child.on("message", (message: ReplicaMessage, socket?: Socket) => this.#heard(message, socket));
+      // An exiting child closes the channel; what was being sent on it is lost with the child.
+      child.on("error", () => {});
+      void this.pushKeys();
+    }
     const keep = (chunk: Buffer) => {
       for (const line of chunk.toString("utf8").split("\n")) if (line) this.#keep(line);
     };
@@ -119,6 +159,81 @@ export class Replica {
       this.restarts++;
       this.#restartTimer = setTimeout(() => void this.#restart(), delay);
     });
+  }
+
+  #heard(message: ReplicaMessage, socket: Socket | undefined): void {
+    if (message.t === "ack") {
+      this.#answers.get(message.seq)?.();
+    } else if (message.t === "load") {
+      this.handedInFlight = Number(message.inFlight) || 0;
+    } else if (message.t === "returned" && socket) {
+      this.options.handoff?.returned(socket, Buffer.from(message.buffered, "base64"), message.reason);
+    }
+  }
+
+  /** Sends `message` on the channel and waits (bounded) for the replica's answer; false when none came. */
+  #ask(message: Record<string, unknown>, waitMs = CHANNEL_ANSWER_MS): Promise<boolean> {
+    const child = this.#child;
+    if (!child?.connected) return Promise.resolve(false);
+    const seq = ++this.#seq;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => settle(false), waitMs);
+      const settle = (answered: boolean) => {
+        clearTimeout(timer);
+        this.#answers.delete(seq);
+        resolve(answered);
+      };
+      this.#answers.set(seq, () => settle(true));
+      child.send({ ...message, seq }, (err) => {
+        if (err) settle(false);
+      });
+    });
+  }
+
+  /** Gives the running process the service's keys now; resolves once it holds them (or could not). */
+  async pushKeys(): Promise<void> {
+    const handoff = this.options.handoff;
+    if (!handoff) return;
+    const hashes = handoff.keyHashes();
+    const child = this.#child;
+    if ((await this.#ask({ t: "keys", hashes })) && this.#child === child) this.#keysHeld = hashes.join();
+  }
+
+  /** Whether the gateway may hand this replica a client's connection now. */
+  get takesConnections(): boolean {
+    const handoff = this.options.handoff;
+    if (!handoff || !this.healthy || this.#stopped || !this.#child?.connected) return false;
+    if (this.#keysHeld === handoff.keyHashes().join()) return true;
+    // Keys changed while it was starting (or a push was lost): it takes connections once it holds them.
+    if (!this.#pushingKeys) {
+      this.#pushingKeys = true;
+      void this.pushKeys().finally(() => (this.#pushingKeys = false));
+    }
+    return false;
+  }
+
+  /**
+   * Hands the replica a client's connection, with the bytes already read of it; false when it
+   * cannot take one (the connection is then still the caller's).
+   */
+  adopt(socket: Socket, buffered: Buffer): boolean {
+    const child = this.#child;
+    // No byte may be read here once the replica owns the connection: whatever this process read
+    // and dropped would be lost to the client's request. Node stops reading a socket only for
+    // sockets it hands over from a paused listener, so stop it on the handle itself.
+    const handle = (socket as unknown as { _handle?: { readStop?: () => number } })._handle;
+    if (!this.takesConnections || !child || typeof handle?.readStop !== "function") return false;
+    socket.pause();
+    handle.readStop();
+    this.connectionsTaken++;
+    try {
+      child.send({ t: "connection", buffered: buffered.toString("base64") }, socket, (err) => {
+        if (err) socket.destroy();
+      });
+    } catch {
+      socket.destroy();
+    }
+    return true;
   }
 
   #limits(): ReplicaLimits {
@@ -181,7 +296,10 @@ export class Replica {
       status = 0;
     }
     if (this.#stopped) return;
-    if (status === 200) {
+    if (status === 503 && body.includes('"stuck"')) {
+      // run() outlived the deadline on a handed connection (the gateway recycles its own).
+      this.recycle("a request outlived its deadline");
+    } else if (status === 200) {
       this.state = "Healthy";
       this.#everHealthy = true;
     } else if (status === 503 && body.includes('"failed"')) {
@@ -226,6 +344,8 @@ export class Replica {
     if (this.#health) clearInterval(this.#health);
     if (this.#restartTimer) clearTimeout(this.#restartTimer);
     const deadline = Date.now() + drainMs;
+    // Handed connections come back to the gateway (between requests), which takes them on elsewhere.
+    if (this.options.handoff) await this.#ask({ t: "drain" }, drainMs);
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const child = this.#child;
     if (child && child.exitCode === null && child.signalCode === null) {

@@ -9,6 +9,8 @@ import { ServiceEnvironments } from "./service-environments.js";
 import { chooseSandbox, type Sandbox } from "./sandbox.js";
 import { chooseCgroups, type Cgroups } from "./replica-cgroups.js";
 import { createGateway } from "./gateway.js";
+import { ConnectionRouter } from "./connection-router.js";
+import type { Server as NetServer } from "node:net";
 import { DataCollector } from "./data-collector.js";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { z } from "zod";
@@ -49,7 +51,8 @@ const MAX_BODY_BYTES = 100 * 1024 * 1024;
 
 interface LocalRuntime {
   control: Server;
-  gateway: Server;
+  /** The scoring port: connections go to a replica whole, or to the gateway (connection-router.ts). */
+  gateway: NetServer;
   services: Map<string, ServiceController>;
   /** How replicas are confined, and how their CPU, processes and memory are bounded. */
   sandbox: Sandbox;
@@ -93,6 +96,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<LocalRuntime> {
     requestTimeoutMs,
     environments: new ServiceEnvironments({ dir: join(o.dataDir, "environments"), python: o.python }),
     ...(collector ? { collector } : {}),
+    connectionReturned: (socket, buffered, reason) => router.returned(socket, buffered, reason),
   };
 
   if (existsSync(statePath)) {
@@ -138,8 +142,9 @@ export async function startRuntime(o: RuntimeOptions): Promise<LocalRuntime> {
       const hashes = body?.keyHashes;
       if (!Array.isArray(hashes) || !hashes.every((h) => typeof h === "string" && /^[0-9a-f]{64}$/.test(h)))
         return json(res, 400, { error: "keyHashes must be SHA-256 hex digests." });
-      // Takes effect at once: the gateway reads the spec on every request, no replica restarts.
-      service.spec = { ...service.spec, keyHashes: hashes as string[] };
+      // Takes effect at once, with no replica restart: the gateway reads the spec on every request,
+      // and the answer waits until the replicas holding handed connections have the new keys.
+      await service.setKeys(hashes as string[]);
       save();
       return json(res, 200, service.status());
     }
@@ -194,17 +199,19 @@ export async function startRuntime(o: RuntimeOptions): Promise<LocalRuntime> {
     });
   });
   gateway.keepAliveTimeout = 65_000;
+  const router = new ConnectionRouter(services, gateway);
 
   await listen(control, o.controlPort);
-  await listen(gateway, o.gatewayPort);
+  await listen(router.server, o.gatewayPort);
   return {
     control,
-    gateway,
+    gateway: router.server,
     services,
     sandbox,
     cgroups,
     async close() {
       control.close();
+      router.server.close();
       gateway.close();
       control.closeAllConnections();
       gateway.closeAllConnections();
@@ -272,7 +279,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-function listen(server: Server, port: number): Promise<void> {
+function listen(server: Server | NetServer, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, "127.0.0.1", () => {

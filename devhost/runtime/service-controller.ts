@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { DataCollectionTarget } from "../../shared/compute/compute-target.js";
-import { Replica } from "./replica.js";
+import { Replica, type HandoffOptions } from "./replica.js";
 import { ImageUnpacker } from "./image-unpacker.js";
 import type { DataCollector } from "./data-collector.js";
 import type { ServiceEnvironments } from "./service-environments.js";
@@ -55,6 +55,8 @@ export interface ControllerDeps {
   collector?: DataCollector;
   /** The controller changed its own spec (a failed rollout goes back to the one that serves): keep it. */
   specChanged?: () => void;
+  /** Where connections a replica hands back go (the gateway's router); without it, no connection is handed to replicas. */
+  connectionReturned?: HandoffOptions["returned"];
 }
 
 /** How long new replicas get to become healthy before a rollout is rolled back. */
@@ -71,6 +73,7 @@ export class ServiceController {
   active: Deployment | undefined;
   rollout: RolloutStatus | undefined;
   #next = 0;
+  #nextConnection = 0;
   #rolling: Promise<void> = Promise.resolve();
   #scaler: NodeJS.Timeout | undefined;
   #utilisation: number[] = [];
@@ -92,6 +95,7 @@ export class ServiceController {
   apply(spec: ServiceSpec): void {
     const previous = this.spec;
     this.spec = spec;
+    if (previous.keyHashes.join() !== spec.keyHashes.join()) void this.#pushKeys();
     this.#configureAutoscaler();
     if (!this.active || spec.deploymentId !== this.active.deploymentId || spec.image.digest !== this.active.digest) {
       if (
@@ -106,6 +110,32 @@ export class ServiceController {
     }
     this.#activeSpec = spec;
     this.#rolling = this.#rolling.then(() => this.#scaleTo(this.#wantedReplicas()));
+  }
+
+  /**
+   * Takes the service's new keys: the gateway checks them from now on, and the replicas that hold
+   * handed connections once they have them (the promise waits for that, boundedly).
+   */
+  async setKeys(keyHashes: string[]): Promise<void> {
+    this.spec = { ...this.spec, keyHashes };
+    await this.#pushKeys();
+  }
+
+  async #pushKeys(): Promise<void> {
+    await Promise.all((this.active?.replicas ?? []).map((r) => r.pushKeys()));
+  }
+
+  /** The next replica that takes a client's connection, round-robin; undefined when none does now. */
+  pickForConnection(): Replica | undefined {
+    const replicas = this.active?.replicas ?? [];
+    for (let i = 0; i < replicas.length; i++) {
+      const r = replicas[(this.#nextConnection + i) % replicas.length]!;
+      if (r.takesConnections) {
+        this.#nextConnection = (this.#nextConnection + i + 1) % replicas.length;
+        return r;
+      }
+    }
+    return undefined;
   }
 
   /** The next replica with room for a request, round-robin; undefined when all are busy or none is healthy. */
@@ -160,6 +190,7 @@ export class ServiceController {
         state: r.state,
         restarts: r.restarts,
         inFlight: r.inFlight,
+        connectionsTaken: r.connectionsTaken,
         lastError: r.lastError,
       })),
       rollout: this.rollout,
@@ -185,7 +216,13 @@ export class ServiceController {
       ...ImageUnpacker.environment(rootfs),
       ...this.spec.env,
       AML_REQUEST_TIMEOUT_SECONDS: String(Math.max(1, Math.round(this.deps.requestTimeoutMs / 1000))),
+      // The bound the gateway keeps for its own requests, kept by the replica for handed connections.
+      AML_MAX_CONCURRENT_REQUESTS: String(this.spec.maxConcurrentRequestsPerContainer),
     };
+    const returned = this.deps.connectionReturned;
+    const handoff: HandoffOptions | undefined = returned
+      ? { service: this.spec.name, keyHashes: () => this.spec.keyHashes, returned }
+      : undefined;
     const collector = this.deps.collector;
     const onCollected = collector
       ? (record: Parameters<DataCollector["collected"]>[1]) => {
@@ -204,6 +241,7 @@ export class ServiceController {
           env,
           notes: python.notes,
           ...(onCollected ? { onCollected } : {}),
+          ...(handoff ? { handoff } : {}),
         }),
     );
     await Promise.all(replicas.map((r) => r.start()));
@@ -291,7 +329,7 @@ export class ServiceController {
     this.#sampler = setInterval(() => {
       const replicas = this.active?.replicas ?? [];
       const capacity = replicas.length * this.spec.maxConcurrentRequestsPerContainer;
-      const inFlight = replicas.reduce((n, r) => n + r.inFlight, 0) + this.waiting;
+      const inFlight = replicas.reduce((n, r) => n + r.inFlight + r.handedInFlight, 0) + this.waiting;
       this.#utilisation.push(capacity ? (100 * inFlight) / capacity : inFlight > 0 ? 100 : 0);
     }, 100);
     this.#scaler = setInterval(() => {

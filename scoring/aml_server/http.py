@@ -7,11 +7,16 @@ needs, strictly: keep-alive and pipelining (one request at a time per connection
 by Content-Length or chunked (never both: a request that could be read two ways is refused),
 `Expect: 100-continue`, a bound on the head and the body, and timeouts for clients that stall.
 
+A connection may also come from the local runtime's gateway, already open and with the first
+request read (see handoff.py): `adopt` serves it like an accepted one, asks the Handoff whether
+each request is served here, and hands the connection back, unread bytes and all, when it is not.
+
 The application is a callable `handle(request)` returning a Response, or an awaitable of one (the
 scoring path, which runs the driver in a worker thread): the event loop never runs driver code.
 """
 
 import asyncio
+import os
 import socket
 import time
 from email.utils import formatdate
@@ -34,6 +39,7 @@ REASONS = {
     500: "Internal Server Error",
     501: "Not Implemented",
     503: "Service Unavailable",
+    504: "Gateway Timeout",
     505: "HTTP Version Not Supported",
 }
 
@@ -71,6 +77,14 @@ class _Refused(Exception):
         self.discard = discard
 
 
+class _HandBack(Exception):
+    """A request on a handed connection that this replica does not serve: the connection goes back."""
+
+    def __init__(self, reason):
+        Exception.__init__(self, reason)
+        self.reason = reason
+
+
 class _Clock(object):
     """The Date header, formatted once a second rather than per response."""
 
@@ -87,8 +101,10 @@ class HttpServer(object):
     """Serves `handle` on (host, port) in the running loop; `error_response(status, message)` makes
     the body of the answers to requests that cannot be read."""
 
-    def __init__(self, handle, error_response, max_body_bytes, idle_timeout):
+    def __init__(self, handle, error_response, max_body_bytes, idle_timeout, request_deadline=None):
         self._handle = handle
+        # The deadline of a request on a handed connection (the gateway keeps it for its own).
+        self.request_deadline = request_deadline
         self._error_response = error_response
         self._max_body_bytes = max_body_bytes
         self._idle_timeout = idle_timeout
@@ -113,15 +129,34 @@ class HttpServer(object):
                 connection.abort()
         asyncio.get_running_loop().call_later(1.0, self._sweep)
 
+    def adopt(self, sock, buffered, handoff):
+        """Serves a connection the gateway handed over, `buffered` being what it read of it."""
+        loop = asyncio.get_running_loop()
+        connection = _Connection(self, handoff, buffered)
+        handoff.connections.add(connection)
+
+        def adopted(task):
+            if task.cancelled() or task.exception() is not None:
+                handoff.closed(connection)
+                sock.close()
+
+        loop.create_task(loop.connect_accepted_socket(lambda: connection, sock)).add_done_callback(adopted)
+
     def close(self):
         if self._server is not None:
             self._server.close()
 
 
 class _Connection(asyncio.Protocol):
-    def __init__(self, server):
+    def __init__(self, server, handoff=None, buffered=b""):
         self._server = server
-        self._buffer = bytearray()
+        # Set on a connection the gateway handed over: what decides which requests stay.
+        self._handoff = handoff
+        self.handed_at = time.monotonic()
+        # The Authorization header (and the keys' version) a handed request was last admitted with.
+        self.accepted_authorization = None
+        self._deadline = None
+        self._buffer = bytearray(buffered)
         self._transport = None
         self._continue_sent = False
         self._discard_left = 0
@@ -148,10 +183,15 @@ class _Connection(asyncio.Protocol):
                 pass
         transport.set_write_buffer_limits(high=256 * 1024)
         self._server._connections.add(self)
+        if self._handoff is not None:
+            # What the gateway read of it, or a drain that came before the connection was set up.
+            self._advance()
 
     def connection_lost(self, exc):
         self.closed = True
         self._server._connections.discard(self)
+        if self._handoff is not None:
+            self._handoff.closed(self)
 
     def pause_writing(self):
         self.write_paused = True
@@ -192,13 +232,20 @@ class _Connection(asyncio.Protocol):
     # Requests, one at a time
 
     def _advance(self):
+        handoff = self._handoff
         while not (self.busy or self.closed or self.write_paused):
             try:
                 request = self._parse()
             except _Refused as refused:
                 self._refuse(refused)
                 return
+            except _HandBack as back:
+                self.hand_back(back.reason)
+                return
             if request is None:
+                if handoff is not None and handoff.draining:
+                    self.hand_back("drain")
+                    return
                 if self._eof:
                     self._transport.close()
                     self.closed = True
@@ -207,17 +254,32 @@ class _Connection(asyncio.Protocol):
                     self._reading_paused = False
                     self._transport.resume_reading()
                 return
-            result = self._server._handle(request)
+            if handoff is None:
+                result = self._server._handle(request)
+            else:
+                started = time.monotonic()
+                result = self._server._handle(request)
+                handoff.ran_inline(time.monotonic() - started)
             if isinstance(result, Response):
                 self._respond(request, result)
                 continue
             self.busy = True
+            if handoff is not None:
+                handoff.busy(1)
+                deadline = self._server.request_deadline
+                if deadline:
+                    self._deadline = asyncio.get_running_loop().call_later(deadline, self._deadline_passed, request)
             future = asyncio.ensure_future(result)
             future.add_done_callback(lambda done, request=request: self._finish(request, done))
             return
 
     def _finish(self, request, done):
         self.busy = False
+        if self._handoff is not None:
+            self._handoff.busy(-1)
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
         if self.closed:
             return
         if done.cancelled():
@@ -227,6 +289,38 @@ class _Connection(asyncio.Protocol):
         response = done.result() if error is None else self._server._error_response(500, "The server failed: %s" % error)
         self._respond(request, response)
         self._advance()
+
+    def _deadline_passed(self, request):
+        """A handed request still in run() at its deadline: 504, as the gateway would answer, and the
+        connection closes (its replica reports itself stuck, and the runtime recycles it)."""
+        self._deadline = None
+        if self.closed:
+            return
+        seconds = ("%f" % self._server.request_deadline).rstrip("0").rstrip(".")
+        response = self._server._error_response(504, "The service did not answer within %s s." % seconds)
+        self._write(response, True)
+        self._transport.close()
+        self.closed = True
+
+    def hand_back_when_idle(self):
+        """Between requests, the connection goes back now; with one in progress, after its answer."""
+        # Not yet set up (connection_made hands it back then), or busy (its answer's end does).
+        if self._transport is not None and not self.busy and not self.closed:
+            self.hand_back("drain")
+
+    def hand_back(self, reason):
+        """Back to the gateway, with what was read and not served, once every answer has left."""
+        if self.closed:
+            return
+        self.busy = True
+        self._transport.pause_reading()
+        if self._transport.get_write_buffer_size():
+            asyncio.get_running_loop().call_later(0.001, self.hand_back, reason)
+            return
+        fd = os.dup(self._transport.get_extra_info("socket").fileno())
+        self.closed = True
+        self._transport.abort()
+        self._handoff.hand_back(self, fd, bytes(self._buffer), reason)
 
     def _respond(self, request, response):
         close = response.close or not request.keep_alive
@@ -273,6 +367,10 @@ class _Connection(asyncio.Protocol):
             self._head = self._parse_head()
             if self._head is None:
                 return None
+            if self._handoff is not None:
+                refused = self._handoff.refuses(self, self._head[0], self._head[1], self._head[3])
+                if refused:
+                    raise _HandBack(refused)
         method, target, version, headers, body_start = self._head
         buffer = self._buffer
         if "transfer-encoding" in headers:
@@ -297,7 +395,9 @@ class _Connection(asyncio.Protocol):
         self._chunks = None
         connection = headers.get("connection", "").lower()
         keep_alive = "close" not in connection if version == b"HTTP/1.1" else "keep-alive" in connection
-        path = target.split(b"?", 1)[0].decode("latin-1")
+        # A handed request was checked to be its service's scoring request (Handoff.refuses), under
+        # the gateway's path for it: the application knows it as /score.
+        path = "/score" if self._handoff is not None else target.split(b"?", 1)[0].decode("latin-1")
         return Request(method.decode("latin-1"), path, headers, body, keep_alive)
 
     def _parse_head(self):

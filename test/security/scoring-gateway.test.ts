@@ -20,8 +20,15 @@ const A = DEFAULT_ACCOUNT;
 const DEADLINE_SECONDS = 3;
 let stack: LocalStack;
 let deployer: Deployer;
-let large: Awaited<ReturnType<Deployer["deploy"]>> | undefined;
-let pinged: Awaited<ReturnType<Deployer["deploy"]>> | undefined;
+
+/**
+ * Both ways a scoring request is served: on a connection handed to a replica (the usual way), and
+ * relayed by the gateway (services that collect model data, whose requests it records).
+ */
+const ROUTES = [
+  { route: "on connections handed to replicas", suffix: "", extra: {} },
+  { route: "relayed by the gateway", suffix: "-gw", extra: { dataCollection: { storageEnabled: true } } },
+];
 
 beforeAll(async () => {
   requireTool(PYTHON, "python3");
@@ -105,11 +112,14 @@ function postWith(
   });
 }
 
-describe("the scoring gateway under hostile requests", () => {
+describe.each(ROUTES)("the scoring gateway under hostile requests, $route", ({ suffix, extra }) => {
+  let large: Awaited<ReturnType<Deployer["deploy"]>> | undefined;
+  let pinged: Awaited<ReturnType<Deployer["deploy"]>> | undefined;
   it("frees a slot at once when a client abandons its upload, small or large", async () => {
-    const { scoringUri, key } = await deployer.deploy("abandoned", COUNTING_DRIVER, {
+    const { scoringUri, key } = await deployer.deploy(`abandoned${suffix}`, COUNTING_DRIVER, {
       numReplicas: 1,
       maxConcurrentRequestsPerContainer: 1,
+      ...extra,
     });
     // Large bodies stream to the replica (holding its only slot while they do); small ones are read first.
     for (let i = 0; i < 4; i++) await abandonUpload(scoringUri, key, 10 * 1024 * 1024, 256 * 1024);
@@ -121,7 +131,11 @@ describe("the scoring gateway under hostile requests", () => {
   });
 
   it("answers 504 at the deadline when run() hangs, recycles the replica, and serves again after", async () => {
-    const { scoringUri, key } = await deployer.deploy("hanging", HANGING_DRIVER, { numReplicas: 1, maxConcurrentRequestsPerContainer: 1 });
+    const { scoringUri, key } = await deployer.deploy(`hanging${suffix}`, HANGING_DRIVER, {
+      numReplicas: 1,
+      maxConcurrentRequestsPerContainer: 1,
+      ...extra,
+    });
     const started = Date.now();
     const hung = await score(scoringUri, key, { sleep: 120 });
     const waited = (Date.now() - started) / 1000;
@@ -140,8 +154,8 @@ describe("the scoring gateway under hostile requests", () => {
 
   // Timing on shared cores: a second attempt when the first met a burst of other suites' work.
   it("keeps another service's pings fast while one service returns 80 MB answers", { retry: 2, timeout: 120_000 }, async () => {
-    large ??= await deployer.deploy("large-answers", LARGE_ANSWER_DRIVER, { numReplicas: 1 });
-    pinged ??= await deployer.deploy("pinged", LINEAR_DRIVER, { numReplicas: 1 });
+    large ??= await deployer.deploy(`large-answers${suffix}`, LARGE_ANSWER_DRIVER, { numReplicas: 1, ...extra });
+    pinged ??= await deployer.deploy(`pinged${suffix}`, LINEAR_DRIVER, { numReplicas: 1, ...extra });
     const before = await pings(pinged, timeUp(2_000));
     // The large answers are fetched by another process, so that reading them costs this one nothing.
     const downloader = spawn(
@@ -178,7 +192,7 @@ describe("the scoring gateway under hostile requests", () => {
   });
 
   it("passes a chunked request body to the driver whole", async () => {
-    const { scoringUri, key } = await deployer.deploy("chunked", LINEAR_DRIVER, { numReplicas: 1 });
+    const { scoringUri, key } = await deployer.deploy(`chunked${suffix}`, LINEAR_DRIVER, { numReplicas: 1, ...extra });
     // No Content-Length: Node sends Transfer-Encoding: chunked, one chunk per write.
     const answer = await postWith(scoringUri, key, {}, (req) => {
       req.write('{"data": ');
@@ -189,7 +203,7 @@ describe("the scoring gateway under hostile requests", () => {
   });
 
   it("answers 413 to a body over the limit, before reading it, to a client that waits for the answer", async () => {
-    const { scoringUri, key } = await deployer.deploy("oversized", COUNTING_DRIVER, { numReplicas: 1 });
+    const { scoringUri, key } = await deployer.deploy(`oversized${suffix}`, COUNTING_DRIVER, { numReplicas: 1, ...extra });
     // Declares 200 MB, sends 64 KB, and waits for the answer.
     const answer = await postWith(scoringUri, key, { "content-length": String(200 * 1024 * 1024) }, (req) =>
       req.write(Buffer.alloc(64 * 1024, 0x20)),
