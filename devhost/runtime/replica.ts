@@ -55,6 +55,12 @@ interface ReplicaOptions {
   onCollected?: (record: CollectedRecord) => void;
   /** Client connections the gateway may hand this replica (scoring/aml_server/handoff.py). */
   handoff?: HandoffOptions;
+  /**
+   * A scoring request's deadline. A replica that has served and then answers no health check for
+   * this long is recycled: a run() that hangs on its event loop holds handed connections the
+   * gateway cannot time out.
+   */
+  requestTimeoutMs?: number;
 }
 
 /**
@@ -82,6 +88,10 @@ export class Replica {
   /** The key hashes the running process holds, once it said so. */
   #keysHeld: string | undefined;
   #pushingKeys = false;
+  /** Since when health checks have gone unanswered (the process alive), if they have. */
+  #silentSince: number | undefined;
+  /** Whether the running process has answered a health check with 200. */
+  #servedSinceStart = false;
   #seq = 0;
   readonly #answers = new Map<number, () => void>();
 
@@ -134,6 +144,8 @@ export class Replica {
     this.#child = child;
     this.#keysHeld = undefined;
     this.handedInFlight = 0;
+    this.#servedSinceStart = false;
+    this.#silentSince = undefined;
     if (handoff) {
       child.on("message", (message: ReplicaMessage, socket?: Socket) => this.#heard(message, socket));
       // An exiting child closes the channel; what was being sent on it is lost with the child.
@@ -296,10 +308,16 @@ export class Replica {
       status = 0;
     }
     if (this.#stopped) return;
-    if (status === 503 && body.includes('"stuck"')) {
+    this.#silentSince = status === 0 ? (this.#silentSince ?? Date.now()) : undefined;
+    const limit = this.options.requestTimeoutMs;
+    if (status === 0 && this.#servedSinceStart && limit !== undefined && Date.now() - this.#silentSince! > limit) {
+      this.#silentSince = undefined;
+      this.recycle(`it answered no health check for ${limit / 1000} s`);
+    } else if (status === 503 && body.includes('"stuck"')) {
       // run() outlived the deadline on a handed connection (the gateway recycles its own).
       this.recycle("a request outlived its deadline");
     } else if (status === 200) {
+      this.#servedSinceStart = true;
       this.state = "Healthy";
       this.#everHealthy = true;
     } else if (status === 503 && body.includes('"failed"')) {

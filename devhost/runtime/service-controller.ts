@@ -242,6 +242,7 @@ export class ServiceController {
           notes: python.notes,
           ...(onCollected ? { onCollected } : {}),
           ...(handoff ? { handoff } : {}),
+          requestTimeoutMs: this.deps.requestTimeoutMs,
         }),
     );
     await Promise.all(replicas.map((r) => r.start()));

@@ -25,6 +25,7 @@ import hmac
 import json
 import os
 import socket
+import threading
 import time
 
 from aml_server.driver import log
@@ -167,12 +168,28 @@ class Handoff(object):
         self._busy_area = 0.0
         self._busy_since = time.monotonic()
         self._reported = 0.0
+        # (connection, when it started) while a handed request's run() holds the event loop.
+        self.inline = None
 
     def start(self, loop, http_server):
         self._http = http_server
         self._loop = loop
         self._channel.start(loop)
         loop.call_later(LOAD_EVERY_SECONDS, self._report_load)
+        if http_server.request_deadline:
+            threading.Thread(target=self._watch_inline, args=(http_server.request_deadline,), name="handoff-deadline", daemon=True).start()
+
+    def _watch_inline(self, deadline):
+        """A run() quick enough to run on the event loop that then hangs holds the loop, so the
+        deadline's 504 comes from this thread (a run() in a worker thread gets it from the loop)."""
+        answered = None
+        while True:
+            time.sleep(0.1)
+            current = self.inline
+            if current is None or current is answered or time.monotonic() - current[1] <= deadline:
+                continue
+            answered = current
+            current[0].answer_blocked_deadline()
 
     @property
     def draining(self):

@@ -258,7 +258,9 @@ class _Connection(asyncio.Protocol):
                 result = self._server._handle(request)
             else:
                 started = time.monotonic()
+                handoff.inline = (self, started)
                 result = self._server._handle(request)
+                handoff.inline = None
                 handoff.ran_inline(time.monotonic() - started)
             if isinstance(result, Response):
                 self._respond(request, result)
@@ -302,6 +304,19 @@ class _Connection(asyncio.Protocol):
         self._transport.close()
         self.closed = True
 
+    def answer_blocked_deadline(self):
+        """From the handoff's watchdog thread, while run() holds the event loop past the deadline:
+        the client gets its 504 and the connection ends (the loop is not touching it meanwhile;
+        the runtime recycles the replica, whose health check goes unanswered)."""
+        seconds = ("%f" % self._server.request_deadline).rstrip("0").rstrip(".")
+        response = self._server._error_response(504, "The service did not answer within %s s." % seconds)
+        sock = self._transport.get_extra_info("socket")
+        try:
+            os.write(sock.fileno(), self._render(response, True))
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
     def hand_back_when_idle(self):
         """Between requests, the connection goes back now; with one in progress, after its answer."""
         # Not yet set up (connection_made hands it back then), or busy (its answer's end does).
@@ -342,6 +357,9 @@ class _Connection(asyncio.Protocol):
             self.closed = True
 
     def _write(self, response, close):
+        self._transport.write(self._render(response, close))
+
+    def _render(self, response, close):
         head = [
             b"HTTP/1.1 %d %s\r\n" % (response.status, REASONS.get(response.status, "Unknown").encode("ascii")),
             b"Server: azureml-scoring\r\nDate: ",
@@ -356,7 +374,7 @@ class _Connection(asyncio.Protocol):
             head.append(b"Connection: close\r\n")
         head.append(b"\r\n")
         head.append(response.body)
-        self._transport.write(b"".join(head))
+        return b"".join(head)
 
     # Parsing
 
