@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import type { Server as HttpServer } from "node:http";
 import type { ServiceController } from "./service-controller.js";
-import type { ReturnReason } from "./replica.js";
+import type { ReturnReason } from "./replica-channel.js";
 import { keyMatches } from "./gateway.js";
 
 /** The most of a request's head read to route its connection; past it, the gateway answers (431). */

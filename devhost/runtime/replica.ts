@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Socket } from "node:net";
+import { ReplicaChannel, type HandoffOptions } from "./replica-channel.js";
 import type { Readable } from "node:stream";
 import { freePort } from "../ports.js";
 import { join } from "node:path";
@@ -21,24 +22,6 @@ const HEALTH_EVERY_MS = 500;
 
 /** The replica's end of the data collection pipe: the scoring server's file descriptor 3. */
 const COLLECTION_FD = 3;
-/** How long the runtime waits for a replica to take new keys or give its connections back. */
-const CHANNEL_ANSWER_MS = 2_000;
-
-/** Why a replica gave a handed connection back (see scoring/aml_server/handoff.py). */
-export type ReturnReason = "drain" | "lease" | "elsewhere";
-
-/** The replica's end of connection handoff: which service's connections it takes, and where they go back. */
-export interface HandoffOptions {
-  service: string;
-  /** The service's key hashes now: a replica takes connections only once it holds these. */
-  keyHashes: () => string[];
-  /** A connection the replica gave back, with the bytes it had read and not served. */
-  returned: (socket: Socket, buffered: Buffer, reason: ReturnReason) => void;
-}
-
-/** What a replica says on its channel. */
-type ReplicaMessage =
-  { t: "ack"; seq: number } | { t: "load"; inFlight: number } | { t: "returned"; reason: ReturnReason; buffered: string };
 
 interface ReplicaOptions {
   /** The interpreter that runs the scoring server (the host's, or a service environment's). */
@@ -73,8 +56,6 @@ export class Replica {
   port = 0;
   restarts = 0;
   inFlight = 0;
-  /** Requests in progress on connections handed to the replica (its own average over the last tenth of a second). */
-  handedInFlight = 0;
   /** Client connections the gateway handed this replica (each lease counts again). */
   connectionsTaken = 0;
   lastError: string | undefined;
@@ -85,15 +66,12 @@ export class Replica {
   #restartTimer: NodeJS.Timeout | undefined;
   #stopped = false;
   #everHealthy = false;
-  /** The key hashes the running process holds, once it said so. */
-  #keysHeld: string | undefined;
-  #pushingKeys = false;
+  /** The running process's IPC channel, when the service's connections are handed to replicas. */
+  #channel: ReplicaChannel | undefined;
   /** Since when health checks have gone unanswered (the process alive), if they have. */
   #silentSince: number | undefined;
   /** Whether the running process has answered a health check with 200. */
   #servedSinceStart = false;
-  #seq = 0;
-  readonly #answers = new Map<number, () => void>();
 
   constructor(
     readonly id: string,
@@ -142,16 +120,9 @@ export class Replica {
     });
     if (onCollected) this.#readCollected(child.stdio[COLLECTION_FD] as Readable, onCollected);
     this.#child = child;
-    this.#keysHeld = undefined;
-    this.handedInFlight = 0;
+    this.#channel = handoff ? new ReplicaChannel(child, handoff) : undefined;
     this.#servedSinceStart = false;
     this.#silentSince = undefined;
-    if (handoff) {
-      child.on("message", (message: ReplicaMessage, socket?: Socket) => this.#heard(message, socket));
-      // An exiting child closes the channel; what was being sent on it is lost with the child.
-      child.on("error", () => {});
-      void this.pushKeys();
-    }
     const keep = (chunk: Buffer) => {
       for (const line of chunk.toString("utf8").split("\n")) if (line) this.#keep(line);
     };
@@ -173,55 +144,20 @@ export class Replica {
     });
   }
 
-  #heard(message: ReplicaMessage, socket: Socket | undefined): void {
-    if (message.t === "ack") {
-      this.#answers.get(message.seq)?.();
-    } else if (message.t === "load") {
-      this.handedInFlight = Number(message.inFlight) || 0;
-    } else if (message.t === "returned" && socket) {
-      this.options.handoff?.returned(socket, Buffer.from(message.buffered, "base64"), message.reason);
-    }
-  }
-
-  /** Sends `message` on the channel and waits (bounded) for the replica's answer; false when none came. */
-  #ask(message: Record<string, unknown>, waitMs = CHANNEL_ANSWER_MS): Promise<boolean> {
-    const child = this.#child;
-    if (!child?.connected) return Promise.resolve(false);
-    const seq = ++this.#seq;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => settle(false), waitMs);
-      const settle = (answered: boolean) => {
-        clearTimeout(timer);
-        this.#answers.delete(seq);
-        resolve(answered);
-      };
-      this.#answers.set(seq, () => settle(true));
-      child.send({ ...message, seq }, (err) => {
-        if (err) settle(false);
-      });
-    });
+  /** Requests in progress on connections handed to the replica. */
+  get handedInFlight(): number {
+    return this.#channel?.handedInFlight ?? 0;
   }
 
   /** Gives the running process the service's keys now; resolves once it holds them (or could not). */
   async pushKeys(): Promise<void> {
-    const handoff = this.options.handoff;
-    if (!handoff) return;
-    const hashes = handoff.keyHashes();
-    const child = this.#child;
-    if ((await this.#ask({ t: "keys", hashes })) && this.#child === child) this.#keysHeld = hashes.join();
+    await this.#channel?.pushKeys();
   }
 
   /** Whether the gateway may hand this replica a client's connection now. */
   get takesConnections(): boolean {
-    const handoff = this.options.handoff;
-    if (!handoff || !this.healthy || this.#stopped || !this.#child?.connected) return false;
-    if (this.#keysHeld === handoff.keyHashes().join()) return true;
-    // Keys changed while it was starting (or a push was lost): it takes connections once it holds them.
-    if (!this.#pushingKeys) {
-      this.#pushingKeys = true;
-      void this.pushKeys().finally(() => (this.#pushingKeys = false));
-    }
-    return false;
+    const channel = this.#channel;
+    return !!channel && this.healthy && !this.#stopped && channel.open && channel.holdsCurrentKeys();
   }
 
   /**
@@ -229,22 +165,8 @@ export class Replica {
    * cannot take one (the connection is then still the caller's).
    */
   adopt(socket: Socket, buffered: Buffer): boolean {
-    const child = this.#child;
-    // No byte may be read here once the replica owns the connection: whatever this process read
-    // and dropped would be lost to the client's request. Node stops reading a socket only for
-    // sockets it hands over from a paused listener, so stop it on the handle itself.
-    const handle = (socket as unknown as { _handle?: { readStop?: () => number } })._handle;
-    if (!this.takesConnections || !child || typeof handle?.readStop !== "function") return false;
-    socket.pause();
-    handle.readStop();
+    if (!this.takesConnections || !this.#channel!.adopt(socket, buffered)) return false;
     this.connectionsTaken++;
-    try {
-      child.send({ t: "connection", buffered: buffered.toString("base64") }, socket, (err) => {
-        if (err) socket.destroy();
-      });
-    } catch {
-      socket.destroy();
-    }
     return true;
   }
 
@@ -363,7 +285,7 @@ export class Replica {
     if (this.#restartTimer) clearTimeout(this.#restartTimer);
     const deadline = Date.now() + drainMs;
     // Handed connections come back to the gateway (between requests), which takes them on elsewhere.
-    if (this.options.handoff) await this.#ask({ t: "drain" }, drainMs);
+    await this.#channel?.drain(drainMs);
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const child = this.#child;
     if (child && child.exitCode === null && child.signalCode === null) {

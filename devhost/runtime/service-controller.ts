@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { DataCollectionTarget } from "../../shared/compute/compute-target.js";
-import { Replica, type HandoffOptions } from "./replica.js";
+import { Replica } from "./replica.js";
+import type { HandoffOptions } from "./replica-channel.js";
 import { ImageUnpacker } from "./image-unpacker.js";
 import type { DataCollector } from "./data-collector.js";
 import type { ServiceEnvironments } from "./service-environments.js";

@@ -42,11 +42,12 @@ MAX_FDS_A_READ = 64
 class Channel(object):
     """The runtime's end: JSON lines in both directions, sockets with SCM_RIGHTS."""
 
-    def __init__(self, fd, on_message, on_socket):
+    def __init__(self, fd, on_message, on_socket, on_socket_taken):
         self._sock = socket.socket(fileno=fd)
         self._sock.setblocking(False)
         self._on_message = on_message
         self._on_socket = on_socket
+        self._on_socket_taken = on_socket_taken
         self._incoming = bytearray()
         self._fds = collections.deque()
         # Sockets going back wait for the acknowledgement of the one before (the protocol's rule).
@@ -136,7 +137,7 @@ class Channel(object):
         elif command == "NODE_HANDLE_ACK":
             self._awaiting_ack = False
             self._next_socket()
-            self._on_message({"t": "socket-taken"})
+            self._on_socket_taken()
         elif command == "NODE_HANDLE_NACK":
             self._awaiting_ack = False
             log("the runtime did not take a connection handed back to it")
@@ -155,7 +156,7 @@ class Handoff(object):
     go back, and how busy they keep it. Used from the event loop only."""
 
     def __init__(self, channel_fd, service_name):
-        self._channel = Channel(channel_fd, self.on_message, self.on_socket)
+        self._channel = Channel(channel_fd, self.on_message, self.on_socket, self._maybe_drained)
         self._path = ("/api/v1/service/%s/score" % service_name).encode("latin-1")
         self._path_query = self._path + b"?"
         self._key_hashes = []
@@ -204,8 +205,6 @@ class Handoff(object):
             self._key_hashes = [bytes.fromhex(h) for h in hashes if isinstance(h, str)]
             self._keys_version += 1
             self._channel.send({"t": "ack", "seq": message.get("seq")})
-        elif kind == "socket-taken":
-            self._maybe_drained()
         elif kind == "drain":
             self._draining = message.get("seq")
             for connection in list(self.connections):
