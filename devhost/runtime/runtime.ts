@@ -41,6 +41,8 @@ interface RuntimeOptions {
   sandbox?: string | undefined;
   /** How many processes and threads one replica may have (where control groups can bound it). */
   maxProcessesPerReplica?: number;
+  /** Whether scoring connections are handed to replicas (default) or every request relayed by the gateway. */
+  connectionHandoff?: boolean;
 }
 
 /** Processes and threads of one replica: ample for a scoring server and its BLAS threads, far below a fork bomb. */
@@ -96,7 +98,9 @@ export async function startRuntime(o: RuntimeOptions): Promise<LocalRuntime> {
     requestTimeoutMs,
     environments: new ServiceEnvironments({ dir: join(o.dataDir, "environments"), python: o.python }),
     ...(collector ? { collector } : {}),
-    connectionReturned: (socket, buffered, reason) => router.returned(socket, buffered, reason),
+    ...(o.connectionHandoff === false
+      ? {}
+      : { connectionReturned: (socket, buffered, reason) => router.returned(socket, buffered, reason) }),
   };
 
   if (existsSync(statePath)) {

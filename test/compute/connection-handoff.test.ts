@@ -219,3 +219,33 @@ describe("connections handed to replicas", () => {
     expect(answered).toBeGreaterThan(100);
   });
 });
+
+describe("with SCORING_CONNECTION_HANDOFF=off", () => {
+  it("relays every request through the gateway: no replica takes a connection", async () => {
+    const relayed = await startLocalStack({ env: { PYTHON, OPERATION_STALL_SECONDS: "30", SCORING_CONNECTION_HANDOFF: "off" } });
+    try {
+      const client = new ApiClient(relayed.apiBaseUrl, await (await tokensFor(relayed.dataDir))());
+      const d = await new Deployer(client, new TestBlobs(relayed.ports.blobPort), A).deploy("relayed", LINEAR_DRIVER, { numReplicas: 1 });
+      const c = new Connection(Number(new URL(d.scoringUri).port));
+      try {
+        for (let i = 0; i < 3; i++) {
+          const answer = await c.ask("POST", d.scoringUri, d.key, { data: [[i, 0, 0]] });
+          expect(answer.status, answer.body).toBe(200);
+          expect(JSON.parse(answer.body)).toEqual([i]);
+        }
+      } finally {
+        c.close();
+      }
+      const token = readFileSync(join(relayed.dataDir, "auth", "runtime-token"), "utf8").trim();
+      const target = d.scoringUri.split("/service/")[1]!.split("/")[0]!;
+      const status = await jsonOf<{ replicas: { connectionsTaken: number }[] }>(
+        await fetch(`http://127.0.0.1:${relayed.ports.runtimePort}/v1/services/${target}`, {
+          headers: { authorization: `Bearer ${token}` },
+        }),
+      );
+      expect(status.replicas.map((r) => r.connectionsTaken)).toEqual([0]);
+    } finally {
+      await relayed.stop();
+    }
+  });
+});
