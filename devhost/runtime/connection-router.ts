@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import type { Server as HttpServer } from "node:http";
 import type { ServiceController } from "./service-controller.js";
+import type { Replica } from "./replica.js";
 import type { ReturnReason } from "./replica-channel.js";
 import { keyMatches } from "./gateway.js";
 
@@ -74,7 +75,7 @@ export class ConnectionRouter {
   }
 
   /** The replica that takes a connection whose first request has this head, if any does. */
-  #replicaFor(head: string) {
+  #replicaFor(head: string): Replica | undefined {
     const lineEnd = head.indexOf("\r\n");
     const line = SCORE_LINE.exec(lineEnd < 0 ? head : head.slice(0, lineEnd));
     if (!line) return undefined;

@@ -270,7 +270,7 @@ class _Connection(asyncio.Protocol):
                 handoff.busy(1)
                 deadline = self._server.request_deadline
                 if deadline:
-                    self._deadline = asyncio.get_running_loop().call_later(deadline, self._deadline_passed, request)
+                    self._deadline = asyncio.get_running_loop().call_later(deadline, self._deadline_passed)
             future = asyncio.ensure_future(result)
             future.add_done_callback(lambda done, request=request: self._finish(request, done))
             return
@@ -292,15 +292,18 @@ class _Connection(asyncio.Protocol):
         self._respond(request, response)
         self._advance()
 
-    def _deadline_passed(self, request):
+    def _deadline_response(self):
+        """The gateway's own answer to a request past its deadline."""
+        seconds = ("%f" % self._server.request_deadline).rstrip("0").rstrip(".")
+        return self._server._error_response(504, "The service did not answer within %s s." % seconds)
+
+    def _deadline_passed(self):
         """A handed request still in run() at its deadline: 504, as the gateway would answer, and the
         connection closes (its replica reports itself stuck, and the runtime recycles it)."""
         self._deadline = None
         if self.closed:
             return
-        seconds = ("%f" % self._server.request_deadline).rstrip("0").rstrip(".")
-        response = self._server._error_response(504, "The service did not answer within %s s." % seconds)
-        self._write(response, True)
+        self._write(self._deadline_response(), True)
         self._transport.close()
         self.closed = True
 
@@ -308,11 +311,9 @@ class _Connection(asyncio.Protocol):
         """From the handoff's watchdog thread, while run() holds the event loop past the deadline:
         the client gets its 504 and the connection ends (the loop is not touching it meanwhile;
         the runtime recycles the replica, whose health check goes unanswered)."""
-        seconds = ("%f" % self._server.request_deadline).rstrip("0").rstrip(".")
-        response = self._server._error_response(504, "The service did not answer within %s s." % seconds)
         sock = self._transport.get_extra_info("socket")
         try:
-            os.write(sock.fileno(), self._render(response, True))
+            os.write(sock.fileno(), self._render(self._deadline_response(), True))
             sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
