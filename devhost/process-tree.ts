@@ -8,13 +8,23 @@ export interface ProcessInfo {
   environ(): string;
 }
 
+/**
+ * The fields of /proc/<pid>/stat after the command name (field 3, the state, comes first); the
+ * name is in parentheses and may hold any character, ") " included, so it ends at the last ")".
+ * Throws when the process is gone.
+ */
+export function statFields(pid: number | string): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
 /** Every process on the machine (Linux); those that end while being read are left out. */
 export function processes(): ProcessInfo[] {
   const found: ProcessInfo[] = [];
   for (const p of readdirSync("/proc")) {
     if (!/^\d+$/.test(p)) continue;
     try {
-      const ppid = Number(readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1]!.split(" ")[1]);
+      const ppid = Number(statFields(p)[1]);
       const cmdline = readFileSync(`/proc/${p}/cmdline`, "utf8").replace(/\0/g, " ");
       const environ = () => {
         try {

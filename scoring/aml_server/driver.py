@@ -1,6 +1,5 @@
 """The driver program: loaded once, its schema read, its init() run; then run() per request."""
 
-import contextlib
 import importlib.machinery
 import importlib.util
 import json
@@ -78,22 +77,26 @@ class Driver(object):
         """run()'s result for one request body (BadInput when the body does not fit the schema).
         What the driver collects meanwhile is filed under `request_id` (the gateway's, when given)."""
         args, kwargs = self.input.arguments(text)
-        with self._running_as(request_id if request_id and REQUEST_ID.match(request_id) else uuid.uuid4().hex):
+        me = self._started(request_id if request_id and REQUEST_ID.match(request_id) else uuid.uuid4().hex)
+        try:
             return self.module.run(*args, **kwargs)
+        finally:
+            self._ended(me)
 
-    @contextlib.contextmanager
-    def _running_as(self, request_id):
-        """Driver code running in this thread, for stuck_for(), its collected rows filed under `request_id`."""
+    # A pair of calls rather than a generator-based context manager: this is on every request's path,
+    # where the generator-based manager cost a microsecond a call, a third of what they do.
+    def _started(self, request_id):
+        """Driver code runs in this thread now (for stuck_for()), its collected rows filed under `request_id`."""
         request_context.request_id = request_id
         me = threading.get_ident()
         with self._running_lock:
             self._running[me] = time.monotonic()
-        try:
-            yield
-        finally:
-            with self._running_lock:
-                self._running.pop(me, None)
-            request_context.request_id = ""
+        return me
+
+    def _ended(self, me):
+        with self._running_lock:
+            self._running.pop(me, None)
+        request_context.request_id = ""
 
     @property
     def batches(self):
@@ -112,7 +115,8 @@ class Driver(object):
         raises, or answers with another number of results, is not trusted with the batch: each
         input then goes through run() alone, so that a bad input fails alone. What the driver
         collects meanwhile is filed under one id for the batch."""
-        with self._running_as(uuid.uuid4().hex):
+        me = self._started(uuid.uuid4().hex)
+        try:
             try:
                 results = list(self.module.run_batch(list(inputs)))
                 if len(results) != len(inputs):
@@ -127,6 +131,8 @@ class Driver(object):
                 except Exception as err:  # noqa: BLE001 - this input's error only
                     answers.append((False, err))
             return answers
+        finally:
+            self._ended(me)
 
     def stuck_for(self, limit_seconds):
         """How long (whole seconds) the oldest run() has gone on, when that is past the limit; else 0."""
